@@ -1,0 +1,85 @@
+# vsrun build. `make` builds ./vsrun; `make test` runs the whole suite on the normal
+# build and again on an ASan+UBSan build; see README.md for the other targets.
+
+PREFIX   ?= /usr/local
+MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
+LIBDIR   := /usr/lib/$(MULTIARCH)
+PKGS     := libcurl openssl libmicrohttpd
+
+CFLAGS   ?= -O2 -g
+WARN     := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes
+CPPFLAGS := -D_GNU_SOURCE -Ihost -Ibuild/gen -I/usr/include/lua5.4 $(shell pkg-config --cflags $(PKGS))
+# Lua and lua-cjson are linked statically so the binary needs no Lua installed.
+LUA_A    := $(LIBDIR)/liblua5.4.a $(LIBDIR)/liblua5.4-cjson.a
+LDLIBS   := $(LUA_A) $(shell pkg-config --libs $(PKGS)) -lm -ldl -lpthread
+
+HOST_SRC := $(wildcard host/*.c)
+LUA_SRC  := $(shell find lua -name '*.lua' -not -path 'lua/types/*' | sort)
+UNIT_SRC := $(wildcard tests/unit/*_test.c)
+
+SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+.PHONY: all asan test check bench demo install clean memcheck fuzz
+all: vsrun
+
+build/gen/embedded.c: $(LUA_SRC) build/embed_lua
+	@mkdir -p build/gen
+	build/embed_lua $(LUA_SRC) > $@.tmp && mv $@.tmp $@
+
+build/embed_lua: host/tools/embed_lua.c
+	@mkdir -p build
+	$(CC) -O2 -Wall -Wextra -Werror -o $@ $<
+
+build/rel/%.o: host/%.c $(wildcard host/*.h) | build/gen/embedded.c
+	@mkdir -p build/rel
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -c -o $@ $<
+
+build/asan/%.o: host/%.c $(wildcard host/*.h) | build/gen/embedded.c
+	@mkdir -p build/asan
+	$(CC) $(CPPFLAGS) -O1 -g $(SAN) $(WARN) -c -o $@ $<
+
+build/rel/embedded.o: build/gen/embedded.c
+	$(CC) $(CPPFLAGS) -O2 -c -o $@ $<
+build/asan/embedded.o: build/gen/embedded.c
+	$(CC) $(CPPFLAGS) -O1 -c -o $@ $<
+
+REL_OBJ  := $(HOST_SRC:host/%.c=build/rel/%.o) build/rel/embedded.o
+ASAN_OBJ := $(HOST_SRC:host/%.c=build/asan/%.o) build/asan/embedded.o
+
+vsrun: $(REL_OBJ)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+build/asan/vsrun: $(ASAN_OBJ)
+	$(CC) $(SAN) -o $@ $^ $(LDLIBS)
+
+asan: build/asan/vsrun
+
+# C unit tests link every host object except main.o.
+build/rel/unit/%: tests/unit/%.c $(filter-out build/rel/main.o,$(REL_OBJ)) tests/unit/check.h
+	@mkdir -p build/rel/unit
+	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(WARN) -o $@ $< $(filter-out build/rel/main.o,$(REL_OBJ)) $(LDLIBS)
+build/asan/unit/%: tests/unit/%.c $(filter-out build/asan/main.o,$(ASAN_OBJ)) tests/unit/check.h
+	@mkdir -p build/asan/unit
+	$(CC) $(CPPFLAGS) -Itests/unit -O1 -g $(SAN) $(WARN) -o $@ $< $(filter-out build/asan/main.o,$(ASAN_OBJ)) $(LDLIBS)
+
+UNITS := $(UNIT_SRC:tests/unit/%.c=%)
+
+test check: vsrun build/asan/vsrun $(UNITS:%=build/rel/unit/%) $(UNITS:%=build/asan/unit/%)
+	@tests/run
+
+bench: vsrun
+	@tests/bench/run
+
+demo: vsrun
+	./vsrun --sandbox scripts/examples/triage.lua
+
+memcheck: vsrun
+	@VSRUN_MEMCHECK=1 tests/run --memcheck
+
+install: vsrun
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 0755 vsrun $(DESTDIR)$(PREFIX)/bin/vsrun
+	install -m 0644 docs/vsrun.1 $(DESTDIR)$(PREFIX)/share/man/man1/vsrun.1
+
+clean:
+	rm -rf build vsrun

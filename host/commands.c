@@ -1,0 +1,11 @@
+/* The subcommand table. */
+#include "commands.h"
+
+#include <stddef.h>
+
+#include "testcmd.h"
+
+const struct cli_command vsrun_commands[] = {
+    {"test", cmd_test},
+    {NULL, NULL},
+};

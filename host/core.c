@@ -1,0 +1,135 @@
+/* vsrun.core: small host primitives the embedded Lua modules build on. Not a public API. */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <lauxlib.h>
+#include <openssl/rand.h>
+
+#include "modules.h"
+#include "vm.h"
+
+static int core_traceback(lua_State *L) {  /* traceback(co, msg) of a failed coroutine */
+    lua_State *co = lua_tothread(L, 1);
+    luaL_argcheck(L, co != NULL, 1, "coroutine expected");
+    luaL_traceback(L, co, luaL_optstring(L, 2, NULL), 0);
+    return 1;
+}
+
+static int core_where(lua_State *L) {
+    luaL_where(L, (int)luaL_optinteger(L, 1, 1));
+    return 1;
+}
+
+/* "file:line:" of the innermost frame that is not in an embedded module: where the script
+ * called into vsrun, which is where an error object should point. */
+static int core_user_where(lua_State *L) {
+    lua_State *co = lua_isthread(L, 1) ? lua_tothread(L, 1) : L;
+    lua_Debug ar;
+    for (int level = 0; lua_getstack(co, level, &ar); level++) {
+        if (!lua_getinfo(co, "Sl", &ar) || ar.currentline <= 0) continue;
+        if (strncmp(ar.source, "@lua/", 5) == 0 || ar.source[0] == '=') continue;
+        lua_pushfstring(L, "%s:%d:", ar.short_src, ar.currentline);
+        return 1;
+    }
+    lua_pushliteral(L, "");
+    return 1;
+}
+
+static int core_now(lua_State *L) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    lua_pushnumber(L, (double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
+    return 1;
+}
+
+static int core_clock(lua_State *L) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    lua_pushnumber(L, (double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
+    return 1;
+}
+
+static int core_options(lua_State *L) {
+    const struct vm_options *o = vm_options(L);
+    lua_createtable(L, 0, 6);
+    lua_pushboolean(L, o->strict); lua_setfield(L, -2, "strict");
+    lua_pushboolean(L, o->verbose); lua_setfield(L, -2, "verbose");
+    lua_pushboolean(L, o->dry_run); lua_setfield(L, -2, "dry_run");
+    lua_pushboolean(L, o->sandbox_mode); lua_setfield(L, -2, "sandbox_mode");
+    lua_pushnumber(L, o->timeout_sec); lua_setfield(L, -2, "timeout");
+    if (o->connection) { lua_pushstring(L, o->connection); lua_setfield(L, -2, "connection"); }
+    return 1;
+}
+
+static int core_memory(lua_State *L) {
+    struct vm *vm = vm_from_lua(L);
+    lua_pushinteger(L, (lua_Integer)vm_memory_used(vm));
+    lua_pushinteger(L, (lua_Integer)vm_memory_peak(vm));
+    return 2;
+}
+
+static int core_check_limits(lua_State *L) {
+    vm_check_limits(L);
+    return 0;
+}
+
+static int core_deadline_ms(lua_State *L) {
+    lua_pushinteger(L, vm_deadline_ms(L));
+    return 1;
+}
+
+/* sleep(sec): waits in short slices so Ctrl-C and --timeout still end the script */
+static int core_sleep(lua_State *L) {
+    double sec = luaL_checknumber(L, 1);
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (;;) {
+        vm_check_limits(L);
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        double left = sec - ((double)(now.tv_sec - start.tv_sec) + (double)(now.tv_nsec - start.tv_nsec) / 1e9);
+        if (left <= 0) break;
+        if (left > 0.05) left = 0.05;
+        struct timespec ts = {(time_t)left, (long)((left - (double)(time_t)left) * 1e9)};
+        nanosleep(&ts, NULL);
+    }
+    return 0;
+}
+
+static int core_isatty(lua_State *L) {
+    lua_pushboolean(L, isatty((int)luaL_checkinteger(L, 1)));
+    return 1;
+}
+
+static int core_random_hex(lua_State *L) {  /* random_hex(nbytes): unpredictable ids and keys */
+    unsigned char buf[64];
+    lua_Integer n = luaL_checkinteger(L, 1);
+    luaL_argcheck(L, n > 0 && n <= (lua_Integer)sizeof buf, 1, "1..64 bytes");
+    if (RAND_bytes(buf, (int)n) != 1) return luaL_error(L, "random number generator failed");
+    char hex[2 * sizeof buf + 1];
+    for (lua_Integer i = 0; i < n; i++) snprintf(hex + 2 * i, 3, "%02x", buf[i]);
+    lua_pushlstring(L, hex, (size_t)(2 * n));
+    return 1;
+}
+
+static int core_stderr(lua_State *L) {  /* unbuffered diagnostics that work under --strict */
+    size_t len;
+    const char *s = luaL_checklstring(L, 1, &len);
+    fwrite(s, 1, len, stderr);
+    fflush(stderr);
+    return 0;
+}
+
+int luaopen_vsrun_core(lua_State *L) {
+    static const luaL_Reg fns[] = {
+        {"traceback", core_traceback}, {"where", core_where},
+        {"user_where", core_user_where},
+        {"now", core_now},             {"clock", core_clock},
+        {"options", core_options},     {"memory", core_memory},
+        {"check_limits", core_check_limits}, {"deadline_ms", core_deadline_ms},
+        {"isatty", core_isatty},       {"random_hex", core_random_hex},
+        {"stderr", core_stderr},        {"sleep", core_sleep},       {NULL, NULL}};
+    luaL_newlib(L, fns);
+    return 1;
+}

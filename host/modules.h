@@ -1,0 +1,11 @@
+/* The host's C modules, put in package.preload of every state (see modules.c). */
+#ifndef VSRUN_MODULES_H
+#define VSRUN_MODULES_H
+#include <lauxlib.h>
+
+extern const luaL_Reg vsrun_c_modules[];
+
+int luaopen_vsrun_core(lua_State *L);   /* core.c */
+int luaopen_json(lua_State *L);         /* json.c */
+
+#endif

@@ -1,0 +1,153 @@
+/* vsrun test [paths...]: finds *_test.lua files and runs each in a fresh Lua state
+ * (see lua/vsrun/testrun.lua), then prints "N passed, N failed". */
+#include <dirent.h>
+#include <errno.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <lauxlib.h>
+
+#include "cli.h"
+#include "exitcodes.h"
+#include "testcmd.h"
+#include "vm.h"
+
+struct file_list {
+    char **paths;
+    size_t n, cap;
+};
+
+static int ends_with(const char *s, const char *suffix) {
+    size_t a = strlen(s), b = strlen(suffix);
+    return a >= b && strcmp(s + a - b, suffix) == 0;
+}
+
+static void list_add(struct file_list *l, const char *path) {
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 64;
+        char **np = realloc(l->paths, l->cap * sizeof *np);
+        if (!np) { perror("vsrun"); exit(EXIT_LIMIT); }
+        l->paths = np;
+    }
+    l->paths[l->n++] = strdup(path);
+}
+
+static void find_tests(const char *path, struct file_list *l, int top) {
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        if (top) fprintf(stderr, "vsrun test: cannot open %s: %s\n", path, strerror(errno));
+        return;
+    }
+    if (S_ISREG(st.st_mode)) {
+        if (top || ends_with(path, "_test.lua")) list_add(l, path);
+        return;
+    }
+    if (!S_ISDIR(st.st_mode)) return;
+    DIR *d = opendir(path);
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.') continue;               /* ., .., hidden */
+        if (strcmp(e->d_name, "build") == 0) continue;
+        size_t n = strlen(path) + strlen(e->d_name) + 2;
+        char *child = malloc(n);
+        if (!child) break;
+        snprintf(child, n, "%s%s%s", path, ends_with(path, "/") ? "" : "/", e->d_name);
+        find_tests(child, l, 0);
+        free(child);
+    }
+    closedir(d);
+}
+
+static int cmp_paths(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Runs one file in a fresh state; adds to the counters. */
+static void run_test_file(const char *path, struct cli_run *opts, const char *filter, int verbose,
+                          int *passed, int *failed) {
+    char *copy = strdup(path);
+    struct vm_options vo = opts->vm;
+    vo.sandbox_mode = 1;
+    vo.script_dir = dirname(copy);
+    struct vm *vm = vm_new(&vo);
+    if (!vm) { (*failed)++; free(copy); return; }
+    lua_State *L = vm_lua(vm);
+    opts->sandbox = 1;
+    int status = vm_load_embedded(L, "vsrun.testrun");
+    if (status == LUA_OK) status = vm_pcall(L, 0, 1);
+    if (status == LUA_OK) {
+        lua_getfield(L, -1, "run_file");
+        lua_pushstring(L, path);
+        lua_createtable(L, 0, 2);
+        if (filter) { lua_pushstring(L, filter); lua_setfield(L, -2, "filter"); }
+        lua_pushboolean(L, verbose);
+        lua_setfield(L, -2, "verbose");
+        cli_start_sandbox(L, opts);
+        vm_start_clock(vm);
+        status = vm_pcall(L, 2, 2);
+        cli_stop_sandbox(opts);
+    }
+    if (status == LUA_OK) {
+        *passed += (int)lua_tointeger(L, -2);
+        *failed += (int)lua_tointeger(L, -1);
+    } else {
+        const char *why = vm_limit_hit(vm) == VM_LIMIT_TIMEOUT ? "timeout (--timeout)"
+                          : vm_limit_hit(vm) == VM_LIMIT_MEMORY ? "memory limit exceeded"
+                                                                : lua_tostring(L, -1);
+        printf("FAIL %s: %s\n", path, why ? why : "error");
+        (*failed)++;
+    }
+    fflush(stdout);
+    vm_free(vm);
+    free(copy);
+}
+
+int cmd_test(int argc, char **argv) {
+    const char *filter = NULL;
+    int verbose = 0;
+    struct file_list files = {0};
+    /* reuse the run parser for shared options (--lib, --timeout, sandbox seeding) */
+    char *pass_args[CLI_MAX_INPUTS];
+    int n_pass = 0;
+    const char *paths[CLI_MAX_INPUTS];
+    int n_paths = 0;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--filter") == 0 && i + 1 < argc) filter = argv[++i];
+        else if (strcmp(argv[i], "-v") == 0 || strcmp(argv[i], "--verbose") == 0) verbose = 1;
+        else if (argv[i][0] == '-' && n_pass + 2 < CLI_MAX_INPUTS) {
+            pass_args[n_pass++] = argv[i];
+            if (strchr(argv[i], '=') == NULL && i + 1 < argc && argv[i + 1][0] != '-' &&
+                strcmp(argv[i], "--strict") != 0 && strcmp(argv[i], "--sandbox") != 0)
+                pass_args[n_pass++] = argv[++i];
+        } else if (n_paths < CLI_MAX_INPUTS) paths[n_paths++] = argv[i];
+    }
+    pass_args[n_pass++] = "-e";
+    pass_args[n_pass++] = "";
+    struct cli_run run;
+    pass_args[n_pass] = NULL;
+    /* --sandbox lets the seeding options through the run parser */
+    char *with_sandbox[CLI_MAX_INPUTS + 1];
+    with_sandbox[0] = "--sandbox";
+    memcpy(with_sandbox + 1, pass_args, sizeof(char *) * (size_t)(n_pass + 1));
+    if (cli_parse_run(n_pass + 1, with_sandbox, &run) != EXIT_OK) return EXIT_USAGE;
+    if (n_paths == 0) paths[n_paths++] = ".";
+    for (int i = 0; i < n_paths; i++) {
+        size_t before = files.n;
+        find_tests(paths[i], &files, 1);
+        qsort(files.paths + before, files.n - before, sizeof *files.paths, cmp_paths);
+    }
+    int passed = 0, failed = 0;
+    for (size_t i = 0; i < files.n; i++) {
+        run_test_file(files.paths[i], &run, filter, verbose, &passed, &failed);
+        free(files.paths[i]);
+    }
+    free(files.paths);
+    cli_free_run(&run);
+    if (files.n == 0) fprintf(stderr, "vsrun test: no *_test.lua files found\n");
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed ? EXIT_SCRIPT : (files.n == 0 ? EXIT_USAGE : EXIT_OK);
+}

@@ -1,0 +1,337 @@
+/* The script's Lua state. See vm.h. */
+#include "vm.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <lauxlib.h>
+#include <lualib.h>
+
+#include "embedded.h"
+#include "modules.h"
+
+#define VM_DEFAULT_MAX_MEMORY ((size_t)1024 * 1024 * 1024)
+#define VM_HOOK_COUNT 1000
+
+struct vm {
+    lua_State *L;
+    struct vm_options opts;
+    size_t used, peak, cap;
+    enum vm_limit limit;
+    double deadline;          /* CLOCK_MONOTONIC seconds; 0 = none */
+};
+
+static volatile sig_atomic_t vm_interrupted;
+
+static double vm_monotonic(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Counting allocator: refuses growth past the cap so Lua raises a memory error. */
+static void *vm_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
+    struct vm *vm = ud;
+    if (ptr == NULL) osize = 0;
+    if (nsize == 0) {
+        free(ptr);
+        vm->used -= osize;
+        return NULL;
+    }
+    if (nsize > osize && vm->used + (nsize - osize) > vm->cap) {
+        vm->limit = VM_LIMIT_MEMORY;
+        return NULL;
+    }
+    void *p = realloc(ptr, nsize);
+    if (p == NULL) return NULL;
+    vm->used = vm->used - osize + nsize;
+    if (vm->used > vm->peak) vm->peak = vm->used;
+    return p;
+}
+
+struct vm *vm_from_lua(lua_State *L) {
+    void *ud;
+    lua_getallocf(L, &ud);
+    return ud;
+}
+
+const struct vm_options *vm_options(lua_State *L) { return &vm_from_lua(L)->opts; }
+lua_State *vm_lua(struct vm *vm) { return vm->L; }
+enum vm_limit vm_limit_hit(struct vm *vm) { return vm->limit; }
+size_t vm_memory_used(struct vm *vm) { return vm->used; }
+size_t vm_memory_peak(struct vm *vm) { return vm->peak; }
+
+static void vm_hook(lua_State *L, lua_Debug *ar);
+
+/* Once a limit is hit, every coroutine that runs again fails at its next instruction, so a
+ * pcall in the script cannot swallow the limit. */
+static int vm_raise_limit(lua_State *L, struct vm *vm) {
+    lua_sethook(L, vm_hook, LUA_MASKCOUNT, 1);
+    if (vm->limit == VM_LIMIT_INTERRUPT) return luaL_error(L, "interrupted");
+    if (vm->limit == VM_LIMIT_MEMORY) return luaL_error(L, "memory limit exceeded");
+    return luaL_error(L, "timeout: the script ran longer than --timeout %g s", vm->opts.timeout_sec);
+}
+
+void vm_check_limits(lua_State *L) {
+    struct vm *vm = vm_from_lua(L);
+    if (vm_interrupted && vm->limit == VM_LIMIT_NONE) vm->limit = VM_LIMIT_INTERRUPT;
+    if (vm->deadline > 0 && vm->limit == VM_LIMIT_NONE && vm_monotonic() >= vm->deadline)
+        vm->limit = VM_LIMIT_TIMEOUT;
+    if (vm->limit != VM_LIMIT_NONE) vm_raise_limit(L, vm);
+}
+
+static void vm_hook(lua_State *L, lua_Debug *ar) {
+    (void)ar;
+    vm_check_limits(L);
+}
+
+long vm_deadline_ms(lua_State *L) {
+    struct vm *vm = vm_from_lua(L);
+    if (vm->deadline <= 0) return -1;
+    double left = vm->deadline - vm_monotonic();
+    return left <= 0 ? 0 : (long)(left * 1000.0) + 1;
+}
+
+void vm_start_clock(struct vm *vm) {
+    if (vm->opts.timeout_sec > 0) vm->deadline = vm_monotonic() + vm->opts.timeout_sec;
+}
+
+static void vm_on_sigint(int sig) {
+    (void)sig;
+    vm_interrupted = 1;
+    signal(SIGINT, SIG_DFL); /* a second Ctrl-C kills the process, as in lua.c */
+}
+
+void vm_install_sigint(void) { signal(SIGINT, vm_on_sigint); }
+
+/* Message handler: error objects print through __tostring; a traceback is appended. */
+static int vm_msgh(lua_State *L) {
+    const char *msg = lua_tostring(L, 1);
+    if (msg == NULL) {
+        if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
+            msg = lua_tostring(L, -1);
+        else
+            msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+    }
+    luaL_traceback(L, L, msg, 1);
+    return 1;
+}
+
+int vm_pcall(lua_State *L, int nargs, int nresults) {
+    int base = lua_gettop(L) - nargs;
+    lua_pushcfunction(L, vm_msgh);
+    lua_insert(L, base);
+    int status = lua_pcall(L, nargs, nresults, base);
+    lua_remove(L, base);
+    return status;
+}
+
+/* ---- chunk loading: text only, everywhere ---- */
+
+int vm_load_embedded(lua_State *L, const char *name) {
+    for (const struct embedded_module *m = embedded_modules; m->name; m++)
+        if (strcmp(m->name, name) == 0)
+            return luaL_loadbufferx(L, m->source, m->len, m->chunkname, "t");
+    lua_pushfstring(L, "no embedded module '%s'", name);
+    return LUA_ERRFILE;
+}
+
+/* Modules only a sandboxed run (vsrun --sandbox, vsrun test) may load. */
+static int vm_sandbox_only(const char *name) {
+    return strcmp(name, "vsrun.sandbox") == 0 || strcmp(name, "vsrun.testing") == 0;
+}
+
+static int vm_search_embedded(lua_State *L) {
+    const char *name = luaL_checkstring(L, 1);
+    for (const struct embedded_module *m = embedded_modules; m->name; m++) {
+        if (strcmp(m->name, name) != 0) continue;
+        if (vm_sandbox_only(name) && !vm_options(L)->sandbox_mode) {
+            lua_pushfstring(L, "\n\tmodule '%s' is only available under 'vsrun test' or --sandbox", name);
+            return 1;
+        }
+        if (luaL_loadbufferx(L, m->source, m->len, m->chunkname, "t") != LUA_OK)
+            return lua_error(L);
+        lua_pushstring(L, m->chunkname + 1);
+        return 2;
+    }
+    lua_pushfstring(L, "\n\tno embedded module '%s'", name);
+    return 1;
+}
+
+/* Like Lua's file searcher, but text chunks only. */
+static int vm_search_file(lua_State *L) {
+    const char *name = luaL_checkstring(L, 1);
+    lua_getglobal(L, "package");
+    lua_getfield(L, -1, "searchpath");
+    lua_pushstring(L, name);
+    lua_getfield(L, -3, "path");
+    lua_call(L, 2, 2);
+    if (lua_isnil(L, -2)) return 1; /* the "no file" message */
+    const char *file = lua_tostring(L, -2);
+    if (luaL_loadfilex(L, file, "t") != LUA_OK)
+        return luaL_error(L, "error loading module '%s' from file '%s':\n\t%s", name, file, lua_tostring(L, -1));
+    lua_pushstring(L, file);
+    return 2;
+}
+
+static int vm_load(lua_State *L) {  /* load(chunk [, name [, mode [, env]]]) forced to mode "t" */
+    int has_env = lua_gettop(L) >= 4; /* an absent env must stay absent: load keeps _ENV then */
+    lua_settop(L, 4);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_pushvalue(L, 1);
+    lua_pushvalue(L, 2);
+    lua_pushliteral(L, "t");
+    if (has_env) lua_pushvalue(L, 4);
+    lua_call(L, has_env ? 4 : 3, LUA_MULTRET);
+    return lua_gettop(L) - 4;
+}
+
+static int vm_loadfile(lua_State *L) {
+    const char *fname = luaL_optstring(L, 1, NULL);
+    int env = !lua_isnone(L, 3) ? 3 : 0;
+    if (luaL_loadfilex(L, fname, "t") != LUA_OK) {
+        lua_pushnil(L);
+        lua_insert(L, -2);
+        return 2;
+    }
+    if (env) {
+        lua_pushvalue(L, env);
+        if (!lua_setupvalue(L, -2, 1)) lua_pop(L, 1);
+    }
+    return 1;
+}
+
+static int vm_dofile_k(lua_State *L, int status, lua_KContext ctx) {
+    (void)status; (void)ctx;
+    return lua_gettop(L) - 1;
+}
+
+static int vm_dofile(lua_State *L) {
+    const char *fname = luaL_optstring(L, 1, NULL);
+    lua_settop(L, 1);
+    if (luaL_loadfilex(L, fname, "t") != LUA_OK) return lua_error(L);
+    lua_callk(L, 0, LUA_MULTRET, 0, vm_dofile_k);
+    return vm_dofile_k(L, 0, 0);
+}
+
+static void vm_nil_field(lua_State *L, const char *table, const char *field) {
+    if (lua_getglobal(L, table) == LUA_TTABLE) {
+        lua_pushnil(L);
+        lua_setfield(L, -2, field);
+    }
+    lua_pop(L, 1);
+}
+
+static void vm_add_path(luaL_Buffer *b, const char *dir) {
+    if (dir == NULL || *dir == '\0') return;
+    luaL_addstring(b, dir); luaL_addstring(b, "/?.lua;");
+    luaL_addstring(b, dir); luaL_addstring(b, "/?/init.lua;");
+}
+
+/* Splits a ';' or ':' separated list of directories (VSRUN_PATH) into path templates. */
+static void vm_add_path_list(luaL_Buffer *b, const char *list) {
+    if (list == NULL) return;
+    const char *p = list;
+    while (*p) {
+        size_t n = strcspn(p, ":;");
+        if (n > 0) {
+            lua_pushlstring(b->L, p, n);
+            vm_add_path(b, lua_tostring(b->L, -1));
+            lua_pop(b->L, 1);
+        }
+        p += n;
+        if (*p) p++;
+    }
+}
+
+static void vm_setup_package(lua_State *L, const struct vm_options *o) {
+    lua_getglobal(L, "package");
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    if (!o->strict) vm_add_path(&b, o->script_dir);
+    for (int i = 0; i < o->n_lib_dirs; i++) vm_add_path(&b, o->lib_dirs[i]);
+    if (!o->strict) {
+        vm_add_path_list(&b, getenv("VSRUN_PATH"));
+        const char *lp = getenv("LUA_PATH_5_4");
+        if (lp == NULL) lp = getenv("LUA_PATH");
+        if (lp) { luaL_addstring(&b, lp); luaL_addchar(&b, ';'); }
+    }
+    luaL_pushresult(&b);
+    lua_setfield(L, -2, "path");
+    lua_pushliteral(L, "");
+    lua_setfield(L, -2, "cpath");
+    lua_pushnil(L);
+    lua_setfield(L, -2, "loadlib");
+    /* searchers: preload, embedded, text files on package.path; no C searchers */
+    lua_getfield(L, -1, "searchers");
+    lua_rawgeti(L, -1, 1);
+    lua_createtable(L, 3, 0);
+    lua_insert(L, -2);
+    lua_rawseti(L, -2, 1);
+    lua_pushcfunction(L, vm_search_embedded);
+    lua_rawseti(L, -2, 2);
+    lua_pushcfunction(L, vm_search_file);
+    lua_rawseti(L, -2, 3);
+    lua_setfield(L, -3, "searchers");
+    lua_pop(L, 2);
+}
+
+static void vm_open_libs(lua_State *L, const struct vm_options *o) {
+    static const luaL_Reg libs[] = {
+        {LUA_GNAME, luaopen_base},         {LUA_LOADLIBNAME, luaopen_package},
+        {LUA_COLIBNAME, luaopen_coroutine}, {LUA_TABLIBNAME, luaopen_table},
+        {LUA_IOLIBNAME, luaopen_io},        {LUA_OSLIBNAME, luaopen_os},
+        {LUA_STRLIBNAME, luaopen_string},   {LUA_MATHLIBNAME, luaopen_math},
+        {LUA_UTF8LIBNAME, luaopen_utf8},    {NULL, NULL}};
+    for (const luaL_Reg *l = libs; l->func; l++) {
+        if (o->strict && strcmp(l->name, LUA_IOLIBNAME) == 0) continue;
+        luaL_requiref(L, l->name, l->func, 1);
+        lua_pop(L, 1);
+    }
+    lua_getglobal(L, "load");
+    lua_pushcclosure(L, vm_load, 1);
+    lua_setglobal(L, "load");
+    lua_pushcfunction(L, vm_loadfile);
+    lua_setglobal(L, "loadfile");
+    lua_pushcfunction(L, vm_dofile);
+    lua_setglobal(L, "dofile");
+    vm_nil_field(L, "string", "dump"); /* binary chunks can never be loaded anyway */
+    if (o->strict) {
+        static const char *const os_removed[] = {"execute", "remove", "rename", "exit", "getenv", "tmpname", "setlocale", NULL};
+        for (const char *const *f = os_removed; *f; f++) vm_nil_field(L, "os", *f);
+        lua_pushnil(L); lua_setglobal(L, "loadfile");
+        lua_pushnil(L); lua_setglobal(L, "dofile");
+    }
+    vm_setup_package(L, o);
+    /* C modules of the host, loaded on require */
+    luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
+    for (const luaL_Reg *m = vsrun_c_modules; m->name; m++) {
+        lua_pushcfunction(L, m->func);
+        lua_setfield(L, -2, m->name);
+    }
+    lua_pop(L, 1);
+}
+
+struct vm *vm_new(const struct vm_options *opts) {
+    struct vm *vm = calloc(1, sizeof *vm);
+    if (vm == NULL) return NULL;
+    vm->opts = *opts;
+    vm->cap = opts->max_memory ? opts->max_memory : VM_DEFAULT_MAX_MEMORY;
+    vm->L = lua_newstate(vm_alloc, vm);
+    if (vm->L == NULL) { free(vm); return NULL; }
+    lua_atpanic(vm->L, NULL);
+    lua_gc(vm->L, LUA_GCGEN, 0, 0);
+    /* Set before any coroutine exists: threads copy their creator's hook. */
+    lua_sethook(vm->L, vm_hook, LUA_MASKCOUNT, VM_HOOK_COUNT);
+    vm_open_libs(vm->L, opts);
+    return vm;
+}
+
+void vm_free(struct vm *vm) {
+    if (vm == NULL) return;
+    lua_close(vm->L);
+    free(vm);
+}

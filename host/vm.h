@@ -1,0 +1,54 @@
+/* The Lua state a script runs in: counting allocator with a cap, libraries, embedded
+ * modules, require path, strict mode, time limit and Ctrl-C handling. */
+#ifndef VSRUN_VM_H
+#define VSRUN_VM_H
+#include <stddef.h>
+#include <lua.h>
+
+#define VM_MAX_LIBS 32
+
+struct vm_options {
+    int strict;               /* --strict: no io, no os.execute/exit/getenv..., require limited */
+    double timeout_sec;       /* --timeout; 0 = none */
+    size_t max_memory;        /* bytes; 0 = default cap */
+    const char *script_dir;   /* searched by require after the embedded modules (not in strict) */
+    const char *lib_dirs[VM_MAX_LIBS];
+    int n_lib_dirs;
+    int verbose;              /* -v: request log on stderr */
+    int dry_run;              /* --dry-run: PagerDuty writes are printed, not sent */
+    int sandbox_mode;         /* running under --sandbox / vsrun test: vsrun.sandbox is allowed */
+    const char *connection;   /* --connection NAME; NULL = the default connection */
+};
+
+enum vm_limit { VM_LIMIT_NONE, VM_LIMIT_TIMEOUT, VM_LIMIT_MEMORY, VM_LIMIT_INTERRUPT };
+
+struct vm;
+
+struct vm *vm_new(const struct vm_options *opts);  /* NULL only if out of memory */
+void vm_free(struct vm *vm);
+lua_State *vm_lua(struct vm *vm);
+struct vm *vm_from_lua(lua_State *L);
+const struct vm_options *vm_options(lua_State *L);
+
+/* Protected call with a traceback message handler; returns a lua status. On error the
+ * message (already including the traceback) is on the stack top. */
+int vm_pcall(lua_State *L, int nargs, int nresults);
+
+/* Starts the --timeout clock; call right before the script starts. */
+void vm_start_clock(struct vm *vm);
+/* Which limit ended the script, if any. */
+enum vm_limit vm_limit_hit(struct vm *vm);
+/* Milliseconds until the deadline (or -1 when there is none); I/O waits are capped by it. */
+long vm_deadline_ms(lua_State *L);
+/* Raises the limit error if a limit was hit (call from C loops that wait). */
+void vm_check_limits(lua_State *L);
+size_t vm_memory_used(struct vm *vm);
+size_t vm_memory_peak(struct vm *vm);
+
+/* Ctrl-C: the first SIGINT stops the script at the next instruction check. */
+void vm_install_sigint(void);
+
+/* Loads embedded module `name` (e.g. "vsrun.runner") onto the stack; 0 on success. */
+int vm_load_embedded(lua_State *L, const char *name);
+
+#endif

@@ -1,0 +1,67 @@
+-- Runs a script for host/main.c: installs the yield-friendly require and coroutine
+-- wrappers, loads the chunk (text only), runs it as the main task and encodes its result.
+local sched = require "vsrun.sched"
+local json = require "json"
+local errors = require "vsrun.errors"
+
+local M = {}
+
+-- require written in Lua, so a module's body runs inside the calling task and may do I/O.
+local function install_require()
+  local loaded, searchers = package.loaded, package.searchers
+  _G.require = function(name)
+    if type(name) ~= "string" then error("bad argument #1 to 'require' (string expected)", 2) end
+    local v = loaded[name]
+    if v ~= nil then return v end
+    local msgs = {}
+    for _, searcher in ipairs(searchers) do
+      local loader, extra = searcher(name)
+      if type(loader) == "function" then
+        local r = loader(name, extra)
+        if r ~= nil then loaded[name] = r elseif loaded[name] == nil then loaded[name] = true end
+        return loaded[name], extra
+      elseif type(loader) == "string" then
+        msgs[#msgs + 1] = loader
+      end
+    end
+    error(("module '%s' not found:%s"):format(name, table.concat(msgs)), 2)
+  end
+end
+
+local prepared = false
+function M.prepare()
+  if prepared then return end
+  prepared = true
+  install_require()
+  sched.install_coroutine_wrappers(coroutine)
+  -- pagerduty is also a global, loaded on first use
+  setmetatable(_G, { __index = function(_, k)
+    if k == "pagerduty" then
+      local ok, pd = pcall(require, "pagerduty")
+      if ok then rawset(_G, "pagerduty", pd) return pd end
+    end
+  end })
+end
+
+-- Returns true, json_text_or_nil | false, "syntax", message | false, "error", err, traceback
+function M.run(kind, source, inputs)
+  M.prepare()
+  local chunk, msg
+  if kind == "file" then
+    chunk, msg = loadfile(source)
+  else
+    chunk, msg = load(source, "=(command line)")
+  end
+  if not chunk then return false, "syntax", msg end
+  local r = table.pack(sched.run(chunk, inputs))
+  if not r[1] then return false, "error", r[2], r[3] end
+  if r.n < 2 or r[2] == nil then return true, nil end
+  local ok, text = pcall(json.encode, r[2], { indent = 2 })
+  if not ok then
+    local err = errors.new("bad_output", "the script's return value cannot be written as JSON: " .. tostring(text))
+    return false, "error", err, tostring(err)
+  end
+  return true, text
+end
+
+return M

@@ -1,0 +1,121 @@
+-- Assertions and test registration for `vsrun test` (available only under vsrun test and
+-- --sandbox). A test file registers tests with t.test(name, fn); the runner runs each in
+-- its own task, so tests may do I/O, spawn tasks and use vs.map.
+local core = require "vsrun.core"
+local errors = require "vsrun.errors"
+
+local t = {}
+local registered = {}
+
+local Failure = { __name = "vsrun.test_failure" }
+Failure.__tostring = function(f) return f.where .. " " .. f.message end
+
+local function fail(message)
+  error(setmetatable({ message = message, where = core.user_where() }, Failure), 0)
+end
+
+function t.test(name, fn)
+  assert(type(name) == "string", "t.test(name, fn): name must be a string")
+  assert(type(fn) == "function", "t.test(name, fn): fn must be a function")
+  registered[#registered + 1] = { name = name, fn = fn, where = core.user_where() }
+end
+
+-- readable rendering of any value, tables sorted by key
+local function render(v, indent, seen)
+  indent = indent or ""
+  if type(v) == "string" then return string.format("%q", v) end
+  if type(v) ~= "table" then return tostring(v) end
+  seen = seen or {}
+  if seen[v] then return "<cycle>" end
+  seen[v] = true
+  local keys = {}
+  for k in pairs(v) do keys[#keys + 1] = k end
+  table.sort(keys, function(a, b)
+    if type(a) == type(b) and (type(a) == "number" or type(a) == "string") then return a < b end
+    return type(a) < type(b)
+  end)
+  if #keys == 0 then seen[v] = nil return "{}" end
+  local lines = { "{" }
+  for _, k in ipairs(keys) do
+    local key = type(k) == "string" and k:match("^[%a_][%w_]*$") and k or ("[" .. render(k) .. "]")
+    lines[#lines + 1] = indent .. "  " .. key .. " = " .. render(v[k], indent .. "  ", seen) .. ","
+  end
+  lines[#lines + 1] = indent .. "}"
+  seen[v] = nil
+  return table.concat(lines, "\n")
+end
+t.render = render
+
+-- first difference between two values, as a path and both sides
+local function diff(a, b, path)
+  if type(a) ~= "table" or type(b) ~= "table" then
+    if a == b or (a ~= a and b ~= b) then return nil end
+    return path, a, b
+  end
+  if a == b then return nil end
+  for k, v in pairs(a) do
+    local p, x, y = diff(v, b[k], path .. "." .. tostring(k))
+    if p then return p, x, y end
+  end
+  for k, v in pairs(b) do
+    if a[k] == nil then return path .. "." .. tostring(k), nil, v end
+  end
+  return nil
+end
+
+function t.eq(actual, expected, label)
+  local p, x, y = diff(actual, expected, "value")
+  if p == nil then return end
+  local msg = (label and (label .. ": ") or "") .. "values differ"
+  if p ~= "value" then msg = msg .. " at " .. p end
+  msg = msg .. "\n      got:      " .. render(x, "      ") .. "\n      expected: " .. render(y, "      ")
+  fail(msg)
+end
+
+function t.ne(actual, unexpected, label)
+  if diff(actual, unexpected, "value") == nil then
+    fail((label and (label .. ": ") or "") .. "value should differ from " .. render(unexpected))
+  end
+end
+
+function t.ok(value, label)
+  if not value then fail(label or ("expected a true value, got " .. render(value))) end
+  return value
+end
+
+function t.match(s, pattern, label)
+  if type(s) ~= "string" or not s:find(pattern) then
+    fail((label and (label .. ": ") or "") .. render(s) .. " does not match " .. string.format("%q", pattern))
+  end
+end
+
+function t.no_match(s, pattern, label)
+  if type(s) == "string" and s:find(pattern) then
+    fail((label and (label .. ": ") or "") .. render(s) .. " should not match " .. string.format("%q", pattern))
+  end
+end
+
+-- t.raises(kind_or_pattern, fn, ...): fn must raise; an error object of that kind, or an
+-- error whose text matches the pattern. Returns the error.
+function t.raises(expect, fn, ...)
+  local ok, err = pcall(fn, ...)
+  if ok then fail("expected an error (" .. tostring(expect) .. "), but the call succeeded") end
+  if expect == nil then return err end
+  if errors.is(err) then
+    if err.kind == expect or tostring(err):find(expect, 1, true) then return err end
+    fail("expected error " .. tostring(expect) .. ", got " .. tostring(err))
+  end
+  local text = errors.describe(err)
+  if not text:find(expect, 1, true) and not text:find(expect) then
+    fail("expected error matching " .. string.format("%q", expect) .. ", got " .. text)
+  end
+  return err
+end
+
+function t.fail(message) fail(message or "failed") end
+
+-- for the runner
+function t._registered() return registered end
+function t._is_failure(v) return getmetatable(v) == Failure end
+
+return t
