@@ -97,6 +97,12 @@ static int core_sleep(lua_State *L) {
     return 0;
 }
 
+/* URL of the in-process sandbox (set by host/sandbox.c under --sandbox / vsrun test), or nil */
+static int core_sandbox_url(lua_State *L) {
+    lua_getfield(L, LUA_REGISTRYINDEX, "vsrun.sandbox_url");
+    return 1;
+}
+
 static int core_isatty(lua_State *L) {
     lua_pushboolean(L, isatty((int)luaL_checkinteger(L, 1)));
     return 1;
@@ -129,7 +135,8 @@ int luaopen_vsrun_core(lua_State *L) {
         {"options", core_options},     {"memory", core_memory},
         {"check_limits", core_check_limits}, {"deadline_ms", core_deadline_ms},
         {"isatty", core_isatty},       {"random_hex", core_random_hex},
-        {"stderr", core_stderr},        {"sleep", core_sleep},       {NULL, NULL}};
+        {"stderr", core_stderr},        {"sleep", core_sleep},
+        {"sandbox_url", core_sandbox_url},       {NULL, NULL}};
     luaL_newlib(L, fns);
     return 1;
 }
