@@ -47,7 +47,8 @@ local function check_fields(action, t, allowed, what)
   if type(t) ~= "table" then bad(action, what or "options", "must be a table, got " .. type(t)) end
   for k in pairs(t) do
     if type(k) ~= "string" or not allowed[k] then
-      bad(action, tostring(k), "is not a known field (known: " .. names(allowed) .. ")")
+      local nested = what and what ~= "options" and what ~= "arguments" and what ~= "fields"
+      bad(action, (nested and (what .. ".") or "") .. tostring(k), "is not a known field (known: " .. names(allowed) .. ")")
     end
   end
   return t
