@@ -183,7 +183,7 @@ function Iter:__call()
     local recs, nxt = on_page(self, pending.spec, page)
     if nxt and self.remaining > 0 then self.pending = start(self, nxt) else self.done = true end
     -- de-duplicate at the page boundary: ids of this page and the one before
-    self.prev_ids, self.cur_ids = self.cur_ids, {}
+    if #recs > 0 then self.prev_ids, self.cur_ids = self.cur_ids, {} end
     self.records, self.i = recs, 1
   end
 end
