@@ -3,9 +3,11 @@
 
 #include <stddef.h>
 
+#include "auth.h"
 #include "testcmd.h"
 
 const struct cli_command vsrun_commands[] = {
     {"test", cmd_test},
+    {"auth", cmd_auth},
     {NULL, NULL},
 };
