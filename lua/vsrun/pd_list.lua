@@ -130,7 +130,8 @@ end
 local function on_page(it, spec, page)
   if it.paginated == false then return page[it.key] or {}, nil end
   local total = math.tointeger(page.total)
-  if spec.offset == 0 and total and total > CAP and it.order ~= false then
+  -- split only when the records still wanted cannot be reached by paging this window
+  if spec.offset == 0 and total and total > CAP and it.remaining > CAP then
     split(it, spec.window, page)
     return {}, next_window_spec(it)
   end
