@@ -179,6 +179,8 @@ function Iter:__call()
     local ok, page = pending.task:wait()
     if not ok then
       self.done = true
+      -- raised in the prefetch task: point at the script's line that is iterating
+      if errors.is(page) then page.where = core.user_where() end
       error(page, 0)
     end
     local recs, nxt = on_page(self, pending.spec, page)
