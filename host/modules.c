@@ -4,5 +4,6 @@
 const luaL_Reg vsrun_c_modules[] = {
     {"vsrun.core", luaopen_vsrun_core},
     {"json", luaopen_json},
+    {"vsrun.digest", luaopen_vsrun_digest},
     {NULL, NULL},
 };

@@ -7,5 +7,6 @@ extern const luaL_Reg vsrun_c_modules[];
 
 int luaopen_vsrun_core(lua_State *L);   /* core.c */
 int luaopen_json(lua_State *L);         /* json.c */
+int luaopen_vsrun_digest(lua_State *L); /* digest.c */
 
 #endif
