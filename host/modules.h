@@ -10,5 +10,6 @@ int luaopen_json(lua_State *L);         /* json.c */
 int luaopen_vsrun_http_core(lua_State *L);  /* http.c */
 int luaopen_vsrun_pd_core(lua_State *L);    /* pagerduty.c */
 int luaopen_vsrun_server(lua_State *L); /* server.c */
+int luaopen_vsrun_digest(lua_State *L); /* digest.c */
 
 #endif
