@@ -171,7 +171,20 @@ function Iter:__call()
     end
     if not self.started then
       self.started = true
-      self.pending = start(self, { offset = 0 })
+      local first = { offset = 0 }
+      -- PagerDuty refuses more than six months between since and until: walk them in parts
+      local a, b = self.since, self["until"] or (math.floor(core.now()) + 1)
+      if a and b - a > MAX_SPAN and self.order then
+        local parts = {}
+        while a < b do
+          local e = math.min(b, a + MAX_SPAN)
+          parts[#parts + 1] = { a, e }
+          a = e
+        end
+        push_windows(self, parts)
+        first = next_window_spec(self)
+      end
+      self.pending = start(self, first)
     end
     local pending = self.pending
     if not pending then self.done = true return nil end
