@@ -183,7 +183,8 @@ local function attempt(client, spec, n)
   local headers = res.headers or {}
   if res.status then
     -- a 429 without ratelimit-* headers: wait at least the base, doubling per attempt
-    local backoff429 = math.min(M.settings.backoff_cap, M.settings.backoff_429 * 2 ^ (n - 1)) * (1 + math.random())
+    local s = M.settings
+    local backoff429 = math.min(math.max(s.backoff_cap, s.backoff_429), s.backoff_429 * 2 ^ (n - 1)) * (1 + math.random())
     pd_core.observe(res.status, header_number(headers, "ratelimit-remaining"),
       header_number(headers, "ratelimit-reset"), backoff429)
   end
