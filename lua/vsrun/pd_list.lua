@@ -51,11 +51,13 @@ end
 
 local start
 
--- Called with a page's raw text before it is decoded: when the page says more follow (and
--- no split can come of it), the next page is requested at once, so decoding this page
--- overlaps the server's work on the next. A wrong guess is cancelled in on_page.
+-- Called with a page's raw text before it is decoded: when the script is waiting for this
+-- page and it says more follow (and no split can come of it), the next page is requested at
+-- once, so decoding this page overlaps the server's work on the next. A wrong guess is
+-- cancelled in on_page.
 local function speculate(it, spec, text)
-  if spec.next or it.paginated == false or it.done then return end
+  -- only for the page the script is waiting for: never more than one page ahead of it
+  if it.waiting ~= spec or spec.next or it.paginated == false or it.done then return end
   if not text:find('"more":%s*true') then return end
   local offset = spec.offset + spec.limit
   if offset + PAGE > CAP or it.remaining - spec.limit <= 0 then return end
@@ -209,7 +211,9 @@ function Iter:__call()
     local pending = self.pending
     if not pending then self.done = true return nil end
     self.pending = nil
+    self.waiting = pending.spec
     local ok, page = pending.task:wait()
+    self.waiting = nil
     if not ok then
       self.done = true
       -- raised in the prefetch task: point at the script's line that is iterating
