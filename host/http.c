@@ -315,7 +315,8 @@ static const char *http_setup(struct http_ctx *ctx, struct http_transfer *t, con
     curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(timeout * 1000.0));
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)(ctimeout * 1000.0));
-    curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)t->max_body);
+    if (strcmp(t->method, "HEAD") != 0)  /* a HEAD's Content-Length describes a body never sent */
+        curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)t->max_body);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, http_on_body);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, http_on_header);
