@@ -578,10 +578,11 @@ static int http_lua_start(lua_State *L) {
         struct http_header *hs = lua_newuserdatauv(L, (n ? n : 1) * sizeof *hs, 0);
         size_t i = 0;
         for (lua_pushnil(L); lua_next(L, ht) && i < n; lua_pop(L, 1)) {
-            if (lua_type(L, -2) != LUA_TSTRING || !lua_isstring(L, -1))
+            /* strings only: they stay anchored by the table (a converted number would not) */
+            if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
                 return luaL_error(L, "http: header names and values must be strings");
             hs[i].name = lua_tostring(L, -2);
-            hs[i].value = lua_tostring(L, -1);  /* a number value is converted in place */
+            hs[i].value = lua_tostring(L, -1);
             hs[i].secret = 0;
             i++;
         }
