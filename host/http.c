@@ -341,15 +341,24 @@ static const char *http_setup(struct http_ctx *ctx, struct http_transfer *t, con
     return NULL;
 }
 
+static const char *http_last_error = "";
+
+const char *http_start_error(void) { return http_last_error; }
+
+static long http_fail(const char *why) {
+    http_last_error = why;
+    return -1;
+}
+
 long http_start(lua_State *L, const struct http_request *req) {
     struct http_ctx *ctx = http_ctx_get(L);
     const char *err = NULL;
     if (req->method == NULL || !http_valid_method(req->method)) err = "unsupported HTTP method";
     else if (req->url == NULL || !http_valid_url(req->url)) err = "URL must be http:// or https:// with a host and no spaces";
     else if (req->timeout < 0 || req->connect_timeout < 0) err = "timeouts must be positive";
-    if (err) return luaL_error(L, "http: %s", err);
+    if (err) return http_fail(err);
     struct http_transfer *t = calloc(1, sizeof *t);
-    if (t == NULL) return luaL_error(L, "http: out of memory");
+    if (t == NULL) return http_fail("out of memory");
     t->ctx = ctx;
     t->max_body = req->max_body ? req->max_body : HTTP_DEFAULT_MAX_BODY;
     t->attempt = req->attempt > 0 ? req->attempt : 1;
@@ -367,7 +376,7 @@ long http_start(lua_State *L, const struct http_request *req) {
     if (err) {
         if (t->easy) { http_release_easy(ctx, t->easy); t->easy = NULL; }
         http_free_transfer(ctx, t);
-        return luaL_error(L, "http: %s", err);
+        return http_fail(err);
     }
     ctx->active++;
     t->id = ++ctx->next_id;
@@ -589,7 +598,9 @@ static int http_lua_start(lua_State *L) {
         req.headers = hs;
         req.n_headers = i;
     }
-    lua_pushinteger(L, http_start(L, &req));
+    long id = http_start(L, &req);
+    if (id < 0) return luaL_error(L, "http: %s", http_start_error());
+    lua_pushinteger(L, id);
     return 1;
 }
 

@@ -31,7 +31,9 @@ static int start_from_c(lua_State *L) {
         .method = "POST", .url = lua_tostring(L, -1), .headers = hs, .n_headers = 2,
         .body = "{\"a\":1}", .body_len = 7, .timeout = 10, .attempt = 1,
     };
-    lua_pushinteger(L, http_start(L, &req));
+    long id = http_start(L, &req);
+    if (id < 0) return luaL_error(L, "refused: %s", http_start_error());
+    lua_pushinteger(L, id);
     return 1;
 }
 
@@ -72,7 +74,7 @@ int main(void) {
     lua_pushcfunction(L, start_from_c);
     st = lua_pcall(L, 0, 1, 0);
     CHECK(st != LUA_OK && strstr(lua_tostring(L, -1), "invalid header") != NULL,
-          "http unit: CR/LF in a header value is refused");
+          "http unit: CR/LF in a header value is refused (-1, no raise)");
     CHECK(strstr(lua_tostring(L, -1), "Injected") == NULL, "http unit: the refusal does not echo the value");
 
     lua_settop(L, 0);
