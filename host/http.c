@@ -65,7 +65,7 @@ struct http_ctx {
     CURL *pool[HTTP_EASY_POOL];
     int n_pool;
     int verbose;
-    const char *ca_file;       /* from SSL_CERT_FILE / CURL_CA_BUNDLE, or NULL */
+    const char *ca_file;       /* from CURL_CA_BUNDLE / SSL_CERT_FILE, or NULL */
     const char *ca_dir;        /* from SSL_CERT_DIR, or NULL */
 };
 
@@ -658,8 +658,9 @@ static struct http_ctx *http_ctx_new(lua_State *L) {
     curl_multi_setopt(ctx->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)HTTP_DEFAULT_MAX_TOTAL);
     curl_multi_setopt(ctx->multi, CURLMOPT_MAXCONNECTS, (long)HTTP_DEFAULT_MAX_TOTAL);
     ctx->verbose = vm_options(L)->verbose;
-    ctx->ca_file = http_env("SSL_CERT_FILE");
-    if (ctx->ca_file == NULL) ctx->ca_file = http_env("CURL_CA_BUNDLE");
+    /* the curl tool's order: CURL_CA_BUNDLE, then SSL_CERT_FILE */
+    ctx->ca_file = http_env("CURL_CA_BUNDLE");
+    if (ctx->ca_file == NULL) ctx->ca_file = http_env("SSL_CERT_FILE");
     ctx->ca_dir = http_env("SSL_CERT_DIR");
     lua_pushvalue(L, -1);
     lua_setfield(L, LUA_REGISTRYINDEX, HTTP_CTX_KEY);
