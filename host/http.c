@@ -106,6 +106,7 @@ static int http_hexval(int c) {
 
 static int http_secret_name(const char *name, size_t len) {
     char low[128];
+    if (len >= sizeof low) return 1;  /* too long to check: assume the worst */
     size_t n = 0;
     for (size_t i = 0; i < len && n < sizeof low - 1; i++) {
         int c = (unsigned char)name[i];
@@ -130,7 +131,7 @@ void http_push_redacted_url(lua_State *L, const char *url) {
     if (scheme && (size_t)(scheme - url) < end) {
         size_t auth = (size_t)(scheme - url) + 3;
         size_t auth_end = auth + strcspn(url + auth, "/?#");
-        const char *at = memchr(url + auth, '@', auth_end - auth);
+        const char *at = memrchr(url + auth, '@', auth_end - auth);  /* the last @ ends userinfo */
         luaL_addlstring(&b, url, auth);
         if (at) {
             luaL_addstring(&b, "REDACTED@");

@@ -77,6 +77,9 @@ t.test("redact_url: secret-looking query values, userinfo and fragment", functio
   t.eq(http_core.redact_url("http://h/p?access%5Ftoken=z"), "http://h/p?access%5Ftoken=REDACTED",
     "percent-encoded names are decoded before matching")
   t.eq(http_core.redact_url("http://h/plain"), "http://h/plain")
+  t.eq(http_core.redact_url("http://me@corp:p@ss@h/x"), "http://REDACTED@h/x", "an @ inside userinfo")
+  t.eq(http_core.redact_url("http://h/x?" .. string.rep("n", 200) .. "=v&a=1"),
+    "http://h/x?" .. string.rep("n", 200) .. "=REDACTED&a=1", "a name too long to check is redacted")
 end)
 
 t.test("connection refused is a network error object with the redacted URL", function()
