@@ -4,6 +4,7 @@
 # the same run, by one curl invocation over the same URLs:
 #   sequential:  vsrun for-loop of http.get         vs  curl -K urls (one reused connection)
 #   parallel:    vs.map(..., { concurrency = 16 })  vs  curl --parallel --parallel-max 16
+#                (the client raises max_per_host to 16 so both sides may open 16 connections)
 # Each side runs RUNS times (interleaved); the median wall time is reported, with the ratio
 # vsrun/baseline (target <= 1.3) and each side's peak RSS (GNU time %M).
 set -u
