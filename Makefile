@@ -28,7 +28,7 @@ build/gen/embedded.c: $(LUA_SRC) build/embed_lua
 
 build/embed_lua: host/tools/embed_lua.c
 	@mkdir -p build
-	$(CC) -O2 -Wall -Wextra -Werror -o $@ $<
+	$(CC) -O2 -Wall -Wextra -Werror -I/usr/include/lua5.4 -o $@ $< $(LIBDIR)/liblua5.4.a -lm -ldl
 
 build/rel/%.o: host/%.c $(wildcard host/*.h) | build/gen/embedded.c
 	@mkdir -p build/rel
