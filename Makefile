@@ -19,8 +19,14 @@ UNIT_SRC := $(wildcard tests/unit/*_test.c)
 
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-.PHONY: all asan test check bench demo install clean memcheck fuzz
+.PHONY: all asan test test-build check bench demo install clean memcheck fuzz deps
 all: vsrun
+
+# Installs missing Debian packages (as root) or prints the apt-get command; checked once.
+deps: build/.deps-ok
+build/.deps-ok: vendor/packages.txt vendor/install
+	@vendor/install
+	@mkdir -p build && touch $@
 
 build/gen/embedded.c: $(LUA_SRC) build/embed_lua
 	@mkdir -p build/gen
@@ -32,11 +38,11 @@ build/embed_lua: host/tools/embed_lua.c
 
 build/rel/%.o: host/%.c $(wildcard host/*.h) | build/gen/embedded.c
 	@mkdir -p build/rel
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -c -o $@ $<
+	@echo "  CC      $<"; $(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -c -o $@ $<
 
 build/asan/%.o: host/%.c $(wildcard host/*.h) | build/gen/embedded.c
 	@mkdir -p build/asan
-	$(CC) $(CPPFLAGS) -O1 -g $(SAN) $(WARN) -c -o $@ $<
+	@echo "  CC asan $<"; $(CC) $(CPPFLAGS) -O1 -g $(SAN) $(WARN) -c -o $@ $<
 
 build/rel/embedded.o: build/gen/embedded.c
 	$(CC) $(CPPFLAGS) -O2 -c -o $@ $<
@@ -47,10 +53,10 @@ REL_OBJ  := $(HOST_SRC:host/%.c=build/rel/%.o) build/rel/embedded.o
 ASAN_OBJ := $(HOST_SRC:host/%.c=build/asan/%.o) build/asan/embedded.o
 
 vsrun: $(REL_OBJ)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	@echo "  LD      $@"; $(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 build/asan/vsrun: $(ASAN_OBJ)
-	$(CC) $(SAN) -o $@ $^ $(LDLIBS)
+	@echo "  LD asan $@"; $(CC) $(SAN) -o $@ $^ $(LDLIBS)
 
 asan: build/asan/vsrun
 
@@ -64,13 +70,18 @@ build/asan/unit/%: tests/unit/%.c $(filter-out build/asan/main.o,$(ASAN_OBJ)) te
 
 UNITS := $(UNIT_SRC:tests/unit/%.c=%)
 
-test check: vsrun build/asan/vsrun $(UNITS:%=build/rel/unit/%) $(UNITS:%=build/asan/unit/%)
+test check: deps
+	@$(MAKE) --no-print-directory test-build
 	@tests/run
 
-bench: vsrun
+test-build: vsrun build/asan/vsrun $(UNITS:%=build/rel/unit/%) $(UNITS:%=build/asan/unit/%)
+
+bench: deps
+	@$(MAKE) --no-print-directory vsrun
 	@tests/bench/run
 
-demo: vsrun
+demo: deps
+	@$(MAKE) --no-print-directory vsrun
 	./vsrun --sandbox scripts/examples/triage.lua
 
 memcheck: vsrun
