@@ -19,7 +19,7 @@ UNIT_SRC := $(wildcard tests/unit/*_test.c)
 
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-.PHONY: all asan test test-build check bench demo install clean memcheck fuzz deps
+.PHONY: all asan test test-build fuzz-build check bench demo install clean memcheck fuzz deps
 all: vsrun
 
 # Installs missing Debian packages (as root) or prints the apt-get command; checked once.
@@ -74,7 +74,7 @@ test check: deps
 	@$(MAKE) --no-print-directory test-build
 	@tests/run
 
-test-build: vsrun build/asan/vsrun $(UNITS:%=build/rel/unit/%) $(UNITS:%=build/asan/unit/%)
+test-build: vsrun build/asan/vsrun $(UNITS:%=build/rel/unit/%) $(UNITS:%=build/asan/unit/%) fuzz-build
 
 bench: deps
 	@$(MAKE) --no-print-directory vsrun
@@ -86,6 +86,30 @@ demo: deps
 
 memcheck: vsrun
 	@VSRUN_MEMCHECK=1 tests/run --memcheck
+
+# libFuzzer targets: host objects rebuilt with clang's coverage instrumentation.
+FUZZ_CC  := clang
+FUZZ_SAN := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
+FUZZ_SRC := $(wildcard tests/fuzz/*_fuzz.c)
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
+FUZZ_OBJ := $(filter-out build/fuzz/main.o,$(HOST_SRC:host/%.c=build/fuzz/%.o)) build/fuzz/embedded.o
+
+FUZZ_SECONDS ?= 60
+
+build/fuzz/%.o: host/%.c $(wildcard host/*.h) | build/gen/embedded.c
+	@mkdir -p build/fuzz
+	@echo "  CC fuzz $<"; $(FUZZ_CC) $(CPPFLAGS) -O1 -g $(FUZZ_SAN) -std=c11 -w -c -o $@ $<
+build/fuzz/embedded.o: build/gen/embedded.c
+	@mkdir -p build/fuzz
+	$(FUZZ_CC) $(CPPFLAGS) -O1 -c -o $@ $<
+build/fuzz/%_fuzz: tests/fuzz/%_fuzz.c $(FUZZ_OBJ)
+	@echo "  LD fuzz $@"; $(FUZZ_CC) $(CPPFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_OBJ) $(LDLIBS)
+
+fuzz-build: $(FUZZ_BIN)
+# make fuzz FUZZ_SECONDS=600: each target for that long, corpus in tests/fuzz/corpus/NAME
+fuzz: deps fuzz-build
+	@for f in $(FUZZ_BIN); do n=$$(basename $$f _fuzz); mkdir -p build/fuzz/corpus-$$n; \
+	  echo "== $$n"; $$f -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 build/fuzz/corpus-$$n tests/fuzz/corpus/$$n || exit 1; done
 
 install: vsrun
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
