@@ -401,7 +401,7 @@ local function list_log_entries(c, opts)
       { "team_ids[]", check_list(action, "team_ids", opts.team_ids, "id") },
       { "time_zone", check_string(action, "time_zone", opts.time_zone) },
     },
-    since = since, ["until"] = till, order = "desc", sortable = false,
+    since = since, ["until"] = till, order = "asc", sortable = false,
     max = check_limit(action, opts.limit),
   }
 end
