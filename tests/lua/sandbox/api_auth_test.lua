@@ -59,7 +59,7 @@ t.test("rate limits: headers, 429 code 2020, lower create limit, window reset", 
   t.eq(call("GET", "/incidents").status, 200)
   t.eq(call("GET", "/incidents").status, 200)
   t.eq(call("GET", "/incidents").status, 429, "the sixth request of five")
-  -- another token has its own budget
+  -- another user has its own budget (limits are per app and user)
   t.eq(call("GET", "/incidents", { token = "tok-read" }).status, 200)
   now = now + 61
   r = call("GET", "/incidents")

@@ -9,7 +9,7 @@ H.NOW = 1767225600 -- 2026-01-01T00:00:00Z: a fixed clock keeps the tests determ
 function H.new(args)
   args = args or {}
   local a = { seed = 1, incidents = 50, now = args.now or H.NOW,
-              preset_tokens = { { token = "tok-write" }, { token = "tok-read", scope = "read" } } }
+              preset_tokens = { { token = "tok-write" }, { token = "tok-read", scope = "read", user = "bruno@sandbox.example.com" } } }
   for k, v in pairs(args) do a[k] = v end
   local handler, info, app = require("sandbox")(a)
   local function call(method, path, opts)
