@@ -3,9 +3,11 @@
 
 #include <stddef.h>
 
+#include "sandbox.h"
 #include "testcmd.h"
 
 const struct cli_command vsrun_commands[] = {
     {"test", cmd_test},
+    {"sandbox", cmd_sandbox},
     {NULL, NULL},
 };

@@ -28,4 +28,8 @@ void connection_clear_sandbox(void);
 int connection_open(const char *name, struct connection **out, char *err, size_t errlen);
 void connection_free(struct connection *c);
 
+/* Checks an API base URL (https, or http to loopback; no credentials, query, fragment or
+ * escapes) and copies it to out without a trailing slash. 0, or -1 with err. */
+int connection_check_base_url(const char *url, char *out, size_t outlen, char *err, size_t errlen);
+
 #endif

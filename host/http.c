@@ -1,0 +1,696 @@
+/* HTTP client: one curl multi per script state drives every transfer. Transfers are added
+ * by http_start (Lua: http_core.start) and completed by the scheduler's I/O driver
+ * (http_core.poll / http_core.cancel). Bodies and headers are buffered in C; no Lua runs
+ * inside curl callbacks. The multi and every in-flight handle belong to a userdata whose
+ * __gc frees them, so a script that dies with transfers in flight leaks nothing. */
+#include "http.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <curl/curl.h>
+#include <lauxlib.h>
+#include <openssl/crypto.h>
+
+#include "modules.h"
+#include "vm.h"
+
+#define HTTP_USER_AGENT "vsrun/0.1.0"
+#define HTTP_DEFAULT_TIMEOUT 60.0
+#define HTTP_DEFAULT_CONNECT_TIMEOUT 10.0
+#define HTTP_DEFAULT_MAX_BODY ((size_t)64 * 1024 * 1024)
+#define HTTP_MAX_HEADER_BYTES ((size_t)256 * 1024)
+#define HTTP_DEFAULT_MAX_PER_HOST 8
+#define HTTP_DEFAULT_MAX_TOTAL 64
+#define HTTP_POLL_SLICE_MS 100    /* waits are sliced so --timeout and Ctrl-C end the script */
+#define HTTP_EASY_POOL 16         /* idle easy handles kept for reuse */
+#define HTTP_CTX_KEY "vsrun.http_ctx.instance"
+#define HTTP_CTX_MT "vsrun.http_ctx"
+
+struct http_buf {
+    char *p;
+    size_t len, cap;
+};
+
+struct http_ctx;
+
+struct http_transfer {
+    long id;
+    struct http_ctx *ctx;
+    CURL *easy;
+    struct curl_slist *req_headers;
+    int has_secret;            /* cleanse req_headers before freeing them */
+    char *req_body;
+    size_t req_body_len;
+    struct http_buf body;      /* response body */
+    struct http_buf headers;   /* response headers as "name\0value\0" pairs */
+    size_t max_body;
+    int too_large;
+    int attempt;
+    char method[16];
+    char *url;
+    double started;
+    char errbuf[CURL_ERROR_SIZE];
+    struct http_transfer *prev, *next;
+};
+
+struct http_ctx {
+    CURLM *multi;
+    struct http_transfer *head;
+    long next_id;
+    long active;
+    CURL *pool[HTTP_EASY_POOL];
+    int n_pool;
+    int verbose;
+    const char *ca_file;       /* from SSL_CERT_FILE / CURL_CA_BUNDLE, or NULL */
+    const char *ca_dir;        /* from SSL_CERT_DIR, or NULL */
+};
+
+static double http_clock(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int http_buf_add(struct http_buf *b, const char *p, size_t n) {
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < b->len + n + 1) cap *= 2;
+        char *np = realloc(b->p, cap);
+        if (np == NULL) return -1;
+        b->p = np;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, p, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+    return 0;
+}
+
+/* ---- redaction ---- */
+
+/* Query parameter names that may carry a secret; matched as substrings, case-insensitive. */
+static const char *const http_secret_words[] = {
+    "token", "key", "secret", "pass", "pwd", "code", "sig", "auth", "session", "cookie",
+    "credential", "jwt", "assertion", "verifier", "otp", "private", NULL};
+
+static int http_hexval(int c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    c = tolower(c);
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+}
+
+static int http_secret_name(const char *name, size_t len) {
+    char low[128];
+    size_t n = 0;
+    for (size_t i = 0; i < len && n < sizeof low - 1; i++) {
+        int c = (unsigned char)name[i];
+        if (c == '%' && i + 2 < len && http_hexval(name[i + 1]) >= 0 && http_hexval(name[i + 2]) >= 0) {
+            c = http_hexval(name[i + 1]) * 16 + http_hexval(name[i + 2]);
+            i += 2;
+        }
+        low[n++] = (char)tolower(c);
+    }
+    low[n] = '\0';
+    for (const char *const *w = http_secret_words; *w; w++)
+        if (strstr(low, *w)) return 1;
+    return 0;
+}
+
+void http_push_redacted_url(lua_State *L, const char *url) {
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    size_t end = strcspn(url, "#");  /* the fragment is never sent; drop it */
+    const char *scheme = strstr(url, "://");
+    size_t i = 0;
+    if (scheme && (size_t)(scheme - url) < end) {
+        size_t auth = (size_t)(scheme - url) + 3;
+        size_t auth_end = auth + strcspn(url + auth, "/?#");
+        const char *at = memchr(url + auth, '@', auth_end - auth);
+        luaL_addlstring(&b, url, auth);
+        if (at) {
+            luaL_addstring(&b, "REDACTED@");
+            auth = (size_t)(at - url) + 1;
+        }
+        luaL_addlstring(&b, url + auth, auth_end - auth);
+        i = auth_end;
+    }
+    const char *q = memchr(url + i, '?', end - i);
+    size_t qpos = q ? (size_t)(q - url) : end;
+    luaL_addlstring(&b, url + i, qpos - i);
+    if (q) {
+        luaL_addchar(&b, '?');
+        size_t p = qpos + 1;
+        while (p < end) {
+            size_t plen = strcspn(url + p, "&#");
+            if (p + plen > end) plen = end - p;
+            const char *eq = memchr(url + p, '=', plen);
+            size_t nlen = eq ? (size_t)(eq - (url + p)) : plen;
+            if (eq && http_secret_name(url + p, nlen)) {
+                luaL_addlstring(&b, url + p, nlen);
+                luaL_addstring(&b, "=REDACTED");
+            } else {
+                luaL_addlstring(&b, url + p, plen);
+            }
+            p += plen;
+            if (p < end && url[p] == '&') { luaL_addchar(&b, '&'); p++; }
+        }
+    }
+    luaL_pushresult(&b);
+}
+
+/* ---- transfers ---- */
+
+static size_t http_on_body(char *data, size_t size, size_t nmemb, void *ud) {
+    struct http_transfer *t = ud;
+    size_t n = size * nmemb;
+    if (t->body.len + n > t->max_body) {
+        t->too_large = 1;
+        return 0;  /* aborts the transfer with CURLE_WRITE_ERROR */
+    }
+    return http_buf_add(&t->body, data, n) == 0 ? n : 0;
+}
+
+static size_t http_on_header(char *data, size_t size, size_t nmemb, void *ud) {
+    struct http_transfer *t = ud;
+    size_t n = size * nmemb;
+    if (n >= 5 && memcmp(data, "HTTP/", 5) == 0) {  /* a new response (after 1xx): start over */
+        t->headers.len = 0;
+        return n;
+    }
+    const char *colon = memchr(data, ':', n);
+    if (colon == NULL) return n;                    /* the blank line, or folded junk */
+    size_t nlen = (size_t)(colon - data);
+    const char *v = colon + 1;
+    const char *end = data + n;
+    while (v < end && (*v == ' ' || *v == '\t')) v++;
+    while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t')) end--;
+    if (t->headers.len + nlen + (size_t)(end - v) + 2 > HTTP_MAX_HEADER_BYTES) {
+        t->too_large = 1;
+        return 0;
+    }
+    size_t start = t->headers.len;
+    if (http_buf_add(&t->headers, data, nlen) != 0 || http_buf_add(&t->headers, "", 1) != 0 ||
+        http_buf_add(&t->headers, v, (size_t)(end - v)) != 0 || http_buf_add(&t->headers, "", 1) != 0)
+        return 0;
+    for (size_t i = start; i < start + nlen; i++)
+        t->headers.p[i] = (char)tolower((unsigned char)t->headers.p[i]);
+    return n;
+}
+
+static void http_release_easy(struct http_ctx *ctx, CURL *easy) {
+    if (easy == NULL) return;
+    if (ctx->n_pool < HTTP_EASY_POOL) {
+        curl_easy_reset(easy);
+        ctx->pool[ctx->n_pool++] = easy;
+    } else {
+        curl_easy_cleanup(easy);
+    }
+}
+
+/* Detaches and frees a transfer (in flight or finished). */
+static void http_free_transfer(struct http_ctx *ctx, struct http_transfer *t) {
+    if (t->easy) {
+        curl_multi_remove_handle(ctx->multi, t->easy);
+        http_release_easy(ctx, t->easy);
+        t->easy = NULL;
+        ctx->active--;
+    }
+    if (t->has_secret)
+        for (struct curl_slist *h = t->req_headers; h; h = h->next) OPENSSL_cleanse(h->data, strlen(h->data));
+    curl_slist_free_all(t->req_headers);
+    free(t->req_body);
+    free(t->body.p);
+    free(t->headers.p);
+    free(t->url);
+    if (t->prev) t->prev->next = t->next;
+    else if (ctx->head == t) ctx->head = t->next;
+    if (t->next) t->next->prev = t->prev;
+    free(t);
+}
+
+static const char *const http_methods[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", NULL};
+
+static int http_valid_method(const char *m) {
+    for (const char *const *p = http_methods; *p; p++)
+        if (strcmp(m, *p) == 0) return 1;
+    return 0;
+}
+
+static int http_valid_url(const char *u) {
+    size_t skip;
+    if (strncasecmp(u, "http://", 7) == 0) skip = 7;
+    else if (strncasecmp(u, "https://", 8) == 0) skip = 8;
+    else return 0;
+    if (u[skip] == '\0' || u[skip] == '/') return 0;
+    for (const unsigned char *p = (const unsigned char *)u; *p; p++)
+        if (*p <= ' ' || *p == 0x7f) return 0;
+    return 1;
+}
+
+static int http_valid_header(const struct http_header *h) {
+    if (h->name == NULL || h->value == NULL || h->name[0] == '\0') return 0;
+    for (const unsigned char *p = (const unsigned char *)h->name; *p; p++)
+        if (*p <= ' ' || *p >= 0x7f || *p == ':') return 0;
+    for (const char *p = h->value; *p; p++)
+        if (*p == '\r' || *p == '\n') return 0;
+    return 1;
+}
+
+static struct http_ctx *http_ctx_get(lua_State *L);
+
+/* Builds the easy handle of t from req. Returns NULL or a static error message. */
+static const char *http_setup(struct http_ctx *ctx, struct http_transfer *t, const struct http_request *req) {
+    CURL *e = t->easy;
+    int has_expect = 0;
+    for (size_t i = 0; i < req->n_headers; i++) {
+        const struct http_header *h = &req->headers[i];
+        if (!http_valid_header(h)) return "invalid header name or value (no CR/LF, no ':' in names)";
+        if (strcasecmp(h->name, "expect") == 0) has_expect = 1;
+        size_t nlen = strlen(h->name), vlen = strlen(h->value);
+        char *line = malloc(nlen + vlen + 3);
+        if (line == NULL) return "out of memory";
+        /* "Name;" is curl's spelling of a header with an empty value */
+        if (vlen == 0) snprintf(line, nlen + 2, "%s;", h->name);
+        else snprintf(line, nlen + vlen + 3, "%s: %s", h->name, h->value);
+        struct curl_slist *nl = curl_slist_append(t->req_headers, line);
+        if (h->secret) {
+            t->has_secret = 1;
+            OPENSSL_cleanse(line, nlen + vlen + 2);
+        }
+        free(line);
+        if (nl == NULL) return "out of memory";
+        t->req_headers = nl;
+    }
+    if (!has_expect) {  /* no 100-continue round trip for large bodies */
+        struct curl_slist *nl = curl_slist_append(t->req_headers, "Expect:");
+        if (nl == NULL) return "out of memory";
+        t->req_headers = nl;
+    }
+    if (req->body && req->body_len > 0) {
+        t->req_body = malloc(req->body_len);
+        if (t->req_body == NULL) return "out of memory";
+        memcpy(t->req_body, req->body, req->body_len);
+        t->req_body_len = req->body_len;
+    }
+    double timeout = req->timeout > 0 ? req->timeout : HTTP_DEFAULT_TIMEOUT;
+    double ctimeout = req->connect_timeout > 0 ? req->connect_timeout : HTTP_DEFAULT_CONNECT_TIMEOUT;
+    if (ctimeout > timeout) ctimeout = timeout;
+
+    curl_easy_setopt(e, CURLOPT_URL, t->url);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, t);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (ctx->ca_file) curl_easy_setopt(e, CURLOPT_CAINFO, ctx->ca_file);
+    if (ctx->ca_dir) curl_easy_setopt(e, CURLOPT_CAPATH, ctx->ca_dir);
+    curl_easy_setopt(e, CURLOPT_USERAGENT, HTTP_USER_AGENT);
+    curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(timeout * 1000.0));
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)(ctimeout * 1000.0));
+    curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)t->max_body);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, http_on_body);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, http_on_header);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->req_headers);
+
+    const char *m = t->method;
+    int wants_body = t->req_body != NULL || strcmp(m, "POST") == 0 || strcmp(m, "PUT") == 0 ||
+                     strcmp(m, "PATCH") == 0;
+    if (strcmp(m, "HEAD") == 0) {
+        curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+    } else if (wants_body) {
+        /* POSTFIELDS with an explicit size also sends Content-Length: 0 for an empty body */
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)t->req_body_len);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, t->req_body ? t->req_body : "");
+        if (strcmp(m, "POST") != 0) curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, m);
+    } else if (strcmp(m, "GET") == 0) {
+        curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+    } else {
+        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, m);
+    }
+    return NULL;
+}
+
+long http_start(lua_State *L, const struct http_request *req) {
+    struct http_ctx *ctx = http_ctx_get(L);
+    const char *err = NULL;
+    if (req->method == NULL || !http_valid_method(req->method)) err = "unsupported HTTP method";
+    else if (req->url == NULL || !http_valid_url(req->url)) err = "URL must be http:// or https:// with a host and no spaces";
+    else if (req->timeout < 0 || req->connect_timeout < 0) err = "timeouts must be positive";
+    if (err) return luaL_error(L, "http: %s", err);
+    struct http_transfer *t = calloc(1, sizeof *t);
+    if (t == NULL) return luaL_error(L, "http: out of memory");
+    t->ctx = ctx;
+    t->max_body = req->max_body ? req->max_body : HTTP_DEFAULT_MAX_BODY;
+    t->attempt = req->attempt > 0 ? req->attempt : 1;
+    snprintf(t->method, sizeof t->method, "%s", req->method);
+    t->url = strdup(req->url);
+    if (ctx->n_pool > 0) t->easy = ctx->pool[--ctx->n_pool];
+    else t->easy = curl_easy_init();
+    /* linked before setup so one free path handles every failure */
+    t->next = ctx->head;
+    if (ctx->head) ctx->head->prev = t;
+    ctx->head = t;
+    if (t->url == NULL || t->easy == NULL) err = "out of memory";
+    else err = http_setup(ctx, t, req);
+    if (err == NULL && curl_multi_add_handle(ctx->multi, t->easy) != CURLM_OK) err = "cannot add the transfer";
+    if (err) {
+        if (t->easy) { http_release_easy(ctx, t->easy); t->easy = NULL; }
+        http_free_transfer(ctx, t);
+        return luaL_error(L, "http: %s", err);
+    }
+    ctx->active++;
+    t->id = ++ctx->next_id;
+    t->started = http_clock();
+    return t->id;
+}
+
+/* ---- results ---- */
+
+static const char *http_error_kind(struct http_transfer *t, CURLcode rc) {
+    if (t->too_large || rc == CURLE_FILESIZE_EXCEEDED) return "too_large";
+    switch (rc) {
+    case CURLE_OPERATION_TIMEDOUT:
+        return "timeout";
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ENGINE_NOTFOUND:
+    case CURLE_SSL_ENGINE_SETFAILED:
+    case CURLE_SSL_ENGINE_INITFAILED:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_SHUTDOWN_FAILED:
+    case CURLE_SSL_CLIENTCERT:
+    case CURLE_USE_SSL_FAILED:
+        return "tls";
+    default:
+        return "network";
+    }
+}
+
+static void http_push_headers(lua_State *L, struct http_transfer *t) {
+    lua_newtable(L);
+    size_t p = 0;
+    while (p < t->headers.len) {
+        const char *name = t->headers.p + p;
+        p += strlen(name) + 1;
+        const char *value = t->headers.p + p;
+        p += strlen(value) + 1;
+        if (lua_getfield(L, -1, name) == LUA_TSTRING) {  /* repeated header: join, as RFC 9110 allows */
+            lua_pushliteral(L, ", ");
+            lua_pushstring(L, value);
+            lua_concat(L, 3);
+        } else {
+            lua_pop(L, 1);
+            lua_pushstring(L, value);
+        }
+        lua_setfield(L, -2, name);
+    }
+}
+
+static void http_log(struct http_ctx *ctx, lua_State *L, struct http_transfer *t, const char *outcome, double elapsed) {
+    if (!ctx->verbose) return;
+    http_push_redacted_url(L, t->url);
+    char retry[32] = "";
+    if (t->attempt > 1) snprintf(retry, sizeof retry, ", retry %d", t->attempt - 1);
+    fprintf(stderr, "vsrun http: %s %s -> %s (%.0f ms, %zu bytes%s)\n", t->method, lua_tostring(L, -1), outcome,
+            elapsed * 1000.0, t->body.len, retry);
+    fflush(stderr);
+    lua_pop(L, 1);
+}
+
+/* Pushes the result table of finished transfer t. */
+static void http_push_result(lua_State *L, struct http_ctx *ctx, struct http_transfer *t, CURLcode rc) {
+    double elapsed = http_clock() - t->started;
+    long status = 0;
+    curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+    curl_off_t pretransfer = 0;
+    long request_size = 0;
+    curl_easy_getinfo(t->easy, CURLINFO_PRETRANSFER_TIME_T, &pretransfer);
+    curl_easy_getinfo(t->easy, CURLINFO_REQUEST_SIZE, &request_size);
+    lua_createtable(L, 0, 8);
+    if (status > 0) {
+        lua_pushinteger(L, status);
+        lua_setfield(L, -2, "status");
+    }
+    http_push_headers(L, t);
+    lua_setfield(L, -2, "headers");
+    /* sent: the request may have reached the server (what a non-idempotent retry must know) */
+    lua_pushboolean(L, pretransfer > 0 || request_size > 0 || status > 0);
+    lua_setfield(L, -2, "sent");
+    lua_pushnumber(L, elapsed);
+    lua_setfield(L, -2, "elapsed");
+    char outcome[32];
+    if (rc == CURLE_OK) {
+        lua_pushlstring(L, t->body.p ? t->body.p : "", t->body.len);
+        lua_setfield(L, -2, "body");
+        snprintf(outcome, sizeof outcome, "%ld", status);
+    } else {
+        const char *kind = http_error_kind(t, rc);
+        lua_pushstring(L, kind);
+        lua_setfield(L, -2, "error_kind");
+        if (strcmp(kind, "too_large") == 0)
+            lua_pushfstring(L, "response larger than the limit of %I bytes (max_body)", (lua_Integer)t->max_body);
+        else if (t->errbuf[0])
+            lua_pushstring(L, t->errbuf);
+        else
+            lua_pushstring(L, curl_easy_strerror(rc));
+        lua_setfield(L, -2, "error_message");
+        snprintf(outcome, sizeof outcome, "%s", kind);
+    }
+    http_log(ctx, L, t, outcome, elapsed);
+}
+
+/* Moves finished transfers into the flat array at index out (after n entries). */
+static int http_collect(lua_State *L, struct http_ctx *ctx, int out, int n) {
+    CURLMsg *m;
+    int queued;
+    while ((m = curl_multi_info_read(ctx->multi, &queued)) != NULL) {
+        if (m->msg != CURLMSG_DONE) continue;
+        struct http_transfer *t = NULL;
+        CURLcode rc = m->data.result;
+        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&t);
+        if (t == NULL) continue;
+        lua_pushinteger(L, t->id);
+        lua_rawseti(L, out, ++n);
+        http_push_result(L, ctx, t, rc);
+        lua_rawseti(L, out, ++n);
+        http_free_transfer(ctx, t);
+    }
+    return n;
+}
+
+/* ---- the I/O driver and the Lua API ---- */
+
+static struct http_ctx *http_ctx_of(lua_State *L) {
+    return luaL_checkudata(L, lua_upvalueindex(1), HTTP_CTX_MT);
+}
+
+/* poll(timeout_sec): blocks until a transfer finishes or timeout_sec passes (-1 = until
+ * one finishes); returns { id1, result1, id2, result2, ... }. */
+static int http_poll(lua_State *L) {
+    struct http_ctx *ctx = http_ctx_of(L);
+    double timeout = luaL_optnumber(L, 1, -1);
+    double start = http_clock();
+    lua_newtable(L);
+    int out = lua_gettop(L);
+    for (;;) {
+        vm_check_limits(L);
+        int running = 0;
+        curl_multi_perform(ctx->multi, &running);
+        if (http_collect(L, ctx, out, 0) > 0) break;
+        long wait = HTTP_POLL_SLICE_MS;
+        if (timeout >= 0) {
+            double left = timeout - (http_clock() - start);
+            if (left <= 0) break;
+            if (left * 1000.0 < (double)wait) wait = (long)(left * 1000.0) + 1;
+        } else if (ctx->active == 0) {
+            break;  /* nothing can finish: let the scheduler see it */
+        }
+        long deadline = vm_deadline_ms(L);
+        if (deadline >= 0 && deadline < wait) wait = deadline;
+        curl_multi_poll(ctx->multi, NULL, 0, (int)wait, NULL);
+    }
+    return 1;
+}
+
+static struct http_transfer *http_find(struct http_ctx *ctx, long id) {
+    for (struct http_transfer *t = ctx->head; t; t = t->next)
+        if (t->id == id) return t;
+    return NULL;
+}
+
+/* cancel(id): aborts a transfer and frees it; its result is never delivered. */
+static int http_cancel(lua_State *L) {
+    struct http_ctx *ctx = http_ctx_of(L);
+    struct http_transfer *t = http_find(ctx, (long)luaL_checkinteger(L, 1));
+    if (t) {
+        http_log(ctx, L, t, "cancelled", http_clock() - t->started);
+        http_free_transfer(ctx, t);
+    }
+    return 0;
+}
+
+static double http_opt_number(lua_State *L, int idx, const char *field) {
+    double v = 0;
+    if (lua_getfield(L, idx, field) != LUA_TNIL) {
+        int ok;
+        v = lua_tonumberx(L, -1, &ok);
+        if (!ok || !(v > 0)) luaL_error(L, "http: %s must be a positive number", field);
+    }
+    lua_pop(L, 1);
+    return v;
+}
+
+/* start{ method, url, headers = { [name] = value }, body, timeout, connect_timeout,
+ * max_body, attempt } -> id */
+static int http_lua_start(lua_State *L) {
+    luaL_checktype(L, 1, LUA_TTABLE);
+    struct http_request req = {0};
+    lua_getfield(L, 1, "method");
+    req.method = lua_tostring(L, -1);
+    lua_getfield(L, 1, "url");
+    req.url = lua_tostring(L, -1);
+    if (lua_getfield(L, 1, "body") == LUA_TSTRING) req.body = lua_tolstring(L, -1, &req.body_len);
+    req.timeout = http_opt_number(L, 1, "timeout");
+    req.connect_timeout = http_opt_number(L, 1, "connect_timeout");
+    req.max_body = (size_t)http_opt_number(L, 1, "max_body");
+    req.attempt = (int)http_opt_number(L, 1, "attempt");
+    size_t n = 0;
+    if (lua_getfield(L, 1, "headers") == LUA_TTABLE) {
+        int ht = lua_gettop(L);
+        for (lua_pushnil(L); lua_next(L, ht); lua_pop(L, 1)) n++;
+        struct http_header *hs = lua_newuserdatauv(L, (n ? n : 1) * sizeof *hs, 0);
+        size_t i = 0;
+        for (lua_pushnil(L); lua_next(L, ht) && i < n; lua_pop(L, 1)) {
+            if (lua_type(L, -2) != LUA_TSTRING || !lua_isstring(L, -1))
+                return luaL_error(L, "http: header names and values must be strings");
+            hs[i].name = lua_tostring(L, -2);
+            hs[i].value = lua_tostring(L, -1);  /* a number value is converted in place */
+            hs[i].secret = 0;
+            i++;
+        }
+        req.headers = hs;
+        req.n_headers = i;
+    }
+    lua_pushinteger(L, http_start(L, &req));
+    return 1;
+}
+
+/* configure{ max_per_host = n, max_total = n }: connection caps of the multi. */
+static int http_configure(lua_State *L) {
+    struct http_ctx *ctx = http_ctx_of(L);
+    luaL_checktype(L, 1, LUA_TTABLE);
+    double per_host = http_opt_number(L, 1, "max_per_host");
+    double total = http_opt_number(L, 1, "max_total");
+    if (per_host > 0) curl_multi_setopt(ctx->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)per_host);
+    if (total > 0) {
+        curl_multi_setopt(ctx->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)total);
+        curl_multi_setopt(ctx->multi, CURLMOPT_MAXCONNECTS, (long)total);
+    }
+    return 0;
+}
+
+static int http_redact(lua_State *L) {
+    http_push_redacted_url(L, luaL_checkstring(L, 1));
+    return 1;
+}
+
+static int http_active(lua_State *L) {
+    lua_pushinteger(L, http_ctx_of(L)->active);
+    return 1;
+}
+
+static int http_ctx_gc(lua_State *L) {
+    struct http_ctx *ctx = luaL_checkudata(L, 1, HTTP_CTX_MT);
+    while (ctx->head) http_free_transfer(ctx, ctx->head);
+    for (int i = 0; i < ctx->n_pool; i++) curl_easy_cleanup(ctx->pool[i]);
+    ctx->n_pool = 0;
+    if (ctx->multi) curl_multi_cleanup(ctx->multi);
+    ctx->multi = NULL;
+    return 0;
+}
+
+static const char *http_env(const char *name) {
+    const char *v = getenv(name);
+    return v && *v ? v : NULL;
+}
+
+/* Creates the state's context, stores it in the registry and leaves it on the stack. */
+static struct http_ctx *http_ctx_new(lua_State *L) {
+    struct http_ctx *ctx = lua_newuserdatauv(L, sizeof *ctx, 0);
+    memset(ctx, 0, sizeof *ctx);
+    if (luaL_newmetatable(L, HTTP_CTX_MT)) {
+        lua_pushcfunction(L, http_ctx_gc);
+        lua_setfield(L, -2, "__gc");
+    }
+    lua_setmetatable(L, -2);
+    ctx->multi = curl_multi_init();
+    if (ctx->multi == NULL) luaL_error(L, "http: cannot initialise libcurl");
+    curl_multi_setopt(ctx->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)HTTP_DEFAULT_MAX_PER_HOST);
+    curl_multi_setopt(ctx->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)HTTP_DEFAULT_MAX_TOTAL);
+    curl_multi_setopt(ctx->multi, CURLMOPT_MAXCONNECTS, (long)HTTP_DEFAULT_MAX_TOTAL);
+    ctx->verbose = vm_options(L)->verbose;
+    ctx->ca_file = http_env("SSL_CERT_FILE");
+    if (ctx->ca_file == NULL) ctx->ca_file = http_env("CURL_CA_BUNDLE");
+    ctx->ca_dir = http_env("SSL_CERT_DIR");
+    lua_pushvalue(L, -1);
+    lua_setfield(L, LUA_REGISTRYINDEX, HTTP_CTX_KEY);
+    return ctx;
+}
+
+static struct http_ctx *http_ctx_get(lua_State *L) {
+    if (lua_getfield(L, LUA_REGISTRYINDEX, HTTP_CTX_KEY) != LUA_TUSERDATA) {
+        lua_pop(L, 1);
+        luaL_requiref(L, "vsrun.http_core", luaopen_vsrun_http_core, 0);
+        lua_pop(L, 1);
+        lua_getfield(L, LUA_REGISTRYINDEX, HTTP_CTX_KEY);
+    }
+    struct http_ctx *ctx = luaL_checkudata(L, -1, HTTP_CTX_MT);
+    lua_pop(L, 1);
+    return ctx;
+}
+
+int luaopen_vsrun_http_core(lua_State *L) {
+    static const luaL_Reg fns[] = {
+        {"start", http_lua_start}, {"poll", http_poll},         {"cancel", http_cancel},
+        {"configure", http_configure}, {"redact_url", http_redact}, {"active", http_active},
+        {NULL, NULL}};
+    if (lua_getfield(L, LUA_REGISTRYINDEX, HTTP_CTX_KEY) != LUA_TUSERDATA) {
+        lua_pop(L, 1);
+        http_ctx_new(L);
+    }
+    int ctx = lua_gettop(L);
+    luaL_newlibtable(L, fns);
+    lua_pushvalue(L, ctx);
+    luaL_setfuncs(L, fns, 1);
+    int mod = lua_gettop(L);
+    /* the scheduler drives transfers through poll/cancel */
+    lua_getglobal(L, "require");
+    lua_pushliteral(L, "vsrun.sched");
+    lua_call(L, 1, 1);
+    lua_getfield(L, -1, "set_io_driver");
+    lua_createtable(L, 0, 2);
+    lua_getfield(L, mod, "poll");
+    lua_setfield(L, -2, "poll");
+    lua_getfield(L, mod, "cancel");
+    lua_setfield(L, -2, "cancel");
+    lua_call(L, 1, 0);
+    lua_pop(L, 1);
+    lua_pushvalue(L, mod);
+    return 1;
+}

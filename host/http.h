@@ -1,0 +1,37 @@
+/* HTTP transfers on one curl multi per script state (module vsrun.http_core). Transfers
+ * are started here and completed by the scheduler's I/O driver (poll/cancel), which
+ * delivers each result as a Lua table; see docs/internals.md "HTTP transfers". */
+#ifndef VSRUN_HTTP_H
+#define VSRUN_HTTP_H
+#include <stddef.h>
+#include <lua.h>
+
+struct http_header {
+    const char *name;
+    const char *value;
+    int secret;               /* cleansed after the transfer; never logged */
+};
+
+struct http_request {
+    const char *method;       /* GET HEAD POST PUT PATCH DELETE OPTIONS */
+    const char *url;          /* complete http:// or https:// URL, query already encoded */
+    const struct http_header *headers;
+    size_t n_headers;
+    const char *body;         /* may be NULL */
+    size_t body_len;
+    double timeout;           /* total seconds; 0 = default */
+    double connect_timeout;   /* seconds; 0 = default */
+    size_t max_body;          /* response body limit in bytes; 0 = default */
+    int attempt;              /* 1 = first try; > 1 is logged as a retry */
+};
+
+/* Adds a transfer to the state's curl multi and returns its id (wait for it with
+ * sched.wait_io). Copies everything it needs from req. Raises a Lua error for an invalid
+ * request (bad method, URL, header) or out of memory, after cleansing any copy of a
+ * secret header. */
+long http_start(lua_State *L, const struct http_request *req);
+
+/* Pushes url with userinfo, fragment and secret-looking query values redacted. */
+void http_push_redacted_url(lua_State *L, const char *url);
+
+#endif

@@ -1,0 +1,345 @@
+/* vsrun.pd_core: authenticated PagerDuty requests. Least privilege lives here: only the
+ * nine actions' method/path pairs can carry the token, the token is attached in C for the
+ * connection's own API origin, and Lua never sees it. Also the process-wide rate limiter
+ * and the once-per-generation token refresh. */
+#include "pagerduty.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <lauxlib.h>
+#include <openssl/crypto.h>
+
+#include "connection.h"
+#include "http.h"
+#include "modules.h"
+#include "oauth.h"
+#include "vm.h"
+
+#define PD_CONN_META "vsrun.pagerduty_connection"
+#define PD_ID_MAX 64
+#define PD_PATH_MAX 200
+#define PD_PACE_BELOW 20.0   /* below this many requests left, spread them over the window */
+
+/* ---- the allowlist ---- */
+
+/* An ID segment: PagerDuty IDs and incident numbers are ASCII letters and digits. */
+static int pd_is_id(const char *s, size_t n) {
+    if (n == 0 || n > PD_ID_MAX) return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))) return 0;
+    }
+    return 1;
+}
+
+static int pd_seg_is(const char *s, size_t n, const char *word) {
+    return strlen(word) == n && memcmp(s, word, n) == 0;
+}
+
+int pd_route_allowed(const char *method, const char *path, char *why, size_t whylen) {
+    const char *seg[4];
+    size_t len[4];
+    int nseg = 0;
+    size_t plen = strlen(path);
+    if (plen == 0 || path[0] != '/' || plen > PD_PATH_MAX) {
+        snprintf(why, whylen, "the path must be an absolute API path like /incidents");
+        return 0;
+    }
+    /* Only letters, digits, '_' and '/': no escapes, dots, queries or other origins. */
+    for (const char *p = path; *p; p++) {
+        char c = *p;
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '/')) {
+            snprintf(why, whylen, "the path contains '%c', which no PagerDuty action path has", c >= ' ' && c < 127 ? c : '?');
+            return 0;
+        }
+    }
+    const char *p = path + 1;
+    while (1) {
+        size_t n = strcspn(p, "/");
+        if (n == 0 || nseg == 4) {
+            snprintf(why, whylen, "the path has an empty segment or too many segments");
+            return 0;
+        }
+        seg[nseg] = p;
+        len[nseg++] = n;
+        if (p[n] == '\0') break;
+        p += n + 1;
+    }
+    int get = strcmp(method, "GET") == 0, post = strcmp(method, "POST") == 0, put = strcmp(method, "PUT") == 0;
+    int ok = 0;
+    if (pd_seg_is(seg[0], len[0], "incidents")) {
+        if (nseg == 1) ok = get || post;                               /* list, create */
+        else if (nseg == 2) ok = pd_is_id(seg[1], len[1]) && (get || put); /* get, update */
+        else if (nseg == 3 && pd_is_id(seg[1], len[1])) {
+            if (pd_seg_is(seg[2], len[2], "notes")) ok = get || post;    /* list, create note */
+            else if (pd_seg_is(seg[2], len[2], "log_entries")) ok = get;  /* per-incident log */
+        }
+    } else if (pd_seg_is(seg[0], len[0], "log_entries")) {
+        if (nseg == 1) ok = get;
+        else if (nseg == 2) ok = get && pd_is_id(seg[1], len[1]);
+    } else if (pd_seg_is(seg[0], len[0], "users")) {
+        ok = nseg == 2 && get && pd_is_id(seg[1], len[1]);
+    }
+    if (!ok) snprintf(why, whylen, "%s %s is not one of the PagerDuty actions vsrun may call", method, path);
+    return ok;
+}
+
+int pd_query_ok(const char *q) {
+    for (const char *p = q; *p; p++) {
+        char c = *p;
+        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) continue;
+        if (strchr("%&=_.~-+,:", c) == NULL) return 0;
+    }
+    return 1;
+}
+
+/* ---- the rate limiter, shared by every task of the process ---- */
+
+static struct {
+    int known;             /* headers seen for the current window */
+    double remaining;      /* requests left in the window (estimate) */
+    double reset_at;       /* when the window resets */
+    double next_slot;      /* paced: the next send time */
+    double blocked_until;  /* after a 429: nothing is sent before this */
+} pd_limit;
+
+void pd_limit_reset(void) { memset(&pd_limit, 0, sizeof pd_limit); }
+
+double pd_limit_pace(double now) {
+    if (now < pd_limit.blocked_until) return pd_limit.blocked_until - now;
+    if (pd_limit.known && now >= pd_limit.reset_at) pd_limit.known = 0;
+    if (pd_limit.known) {
+        if (pd_limit.remaining < 1) return pd_limit.reset_at - now;
+        if (pd_limit.remaining <= PD_PACE_BELOW) {
+            if (now < pd_limit.next_slot) return pd_limit.next_slot - now;
+            pd_limit.next_slot = now + (pd_limit.reset_at - now) / pd_limit.remaining;
+        }
+        pd_limit.remaining -= 1;
+    }
+    return 0;
+}
+
+void pd_limit_observe(double now, int status, double remaining, double reset_sec, double backoff) {
+    if (remaining >= 0 && reset_sec >= 0) {
+        double reset_at = now + reset_sec;
+        /* Responses arrive out of order: keep the lower count within one window. */
+        if (!pd_limit.known || reset_at > pd_limit.reset_at + 1 || remaining < pd_limit.remaining)
+            pd_limit.remaining = remaining;
+        pd_limit.reset_at = reset_at;
+        pd_limit.known = 1;
+    }
+    if (status == 429) {
+        double until = now + (reset_sec >= 0 ? reset_sec : backoff);
+        if (until > pd_limit.blocked_until) pd_limit.blocked_until = until;
+        if (pd_limit.known) pd_limit.remaining = 0;
+    }
+}
+
+/* ---- connections as Lua values ---- */
+
+struct pd_conn {
+    struct connection *c;
+};
+
+static struct pd_conn *pd_check_conn(lua_State *L, int idx) {
+    struct pd_conn *pc = luaL_checkudata(L, idx, PD_CONN_META);
+    if (pc->c == NULL) luaL_error(L, "the PagerDuty connection is closed");
+    return pc;
+}
+
+static const char *pd_kind_name(enum connection_kind k) {
+    return k == CONN_SANDBOX ? "sandbox" : k == CONN_API_KEY ? "api_key" : "oauth";
+}
+
+static int pd_conn_gc(lua_State *L) {
+    struct pd_conn *pc = luaL_checkudata(L, 1, PD_CONN_META);
+    connection_free(pc->c);
+    pc->c = NULL;
+    return 0;
+}
+
+static int pd_conn_tostring(lua_State *L) {
+    struct pd_conn *pc = luaL_checkudata(L, 1, PD_CONN_META);
+    if (pc->c == NULL) lua_pushliteral(L, "pagerduty connection (closed)");
+    else lua_pushfstring(L, "pagerduty connection '%s' (%s)", pc->c->name, pc->c->region);
+    return 1;
+}
+
+/* Only these fields are readable; the token and From are not. */
+static int pd_conn_index(lua_State *L) {
+    struct pd_conn *pc = pd_check_conn(L, 1);
+    const char *k = luaL_checkstring(L, 2);
+    if (strcmp(k, "name") == 0) lua_pushstring(L, pc->c->name);
+    else if (strcmp(k, "region") == 0) lua_pushstring(L, pc->c->region);
+    else if (strcmp(k, "api_url") == 0) lua_pushstring(L, pc->c->api_url);
+    else if (strcmp(k, "kind") == 0) lua_pushstring(L, pd_kind_name(pc->c->kind));
+    else lua_pushnil(L);
+    return 1;
+}
+
+/* connect(name|nil) -> connection, or nil + message */
+static int pd_connect(lua_State *L) {
+    const char *name = luaL_optstring(L, 1, NULL);
+    if (name == NULL) name = vm_options(L)->connection;
+    struct pd_conn *pc = lua_newuserdatauv(L, sizeof *pc, 0);
+    pc->c = NULL;
+    luaL_setmetatable(L, PD_CONN_META);
+    char err[256] = "";
+    if (connection_open(name, &pc->c, err, sizeof err) != 0) {
+        lua_pushnil(L);
+        lua_pushstring(L, err[0] ? err : "cannot open the PagerDuty connection");
+        return 2;
+    }
+    return 1;
+}
+
+/* ---- requests ---- */
+
+static double pd_monotonic(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int pd_refuse(lua_State *L, const char *why) {
+    lua_pushnil(L);
+    lua_pushstring(L, why);
+    return 2;
+}
+
+/* request(conn, { method, path, query, body, attempt, timeout }) -> transfer id, generation
+ * | false (dry run: the write was printed, not sent) | nil, reason (refused: nothing sent) */
+static int pd_request(lua_State *L) {
+    struct pd_conn *pc = pd_check_conn(L, 1);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    lua_getfield(L, 2, "method");
+    lua_getfield(L, 2, "path");
+    lua_getfield(L, 2, "query");
+    lua_getfield(L, 2, "body");
+    lua_getfield(L, 2, "attempt");
+    lua_getfield(L, 2, "timeout");
+    const char *method = lua_tostring(L, 3), *path = lua_tostring(L, 4);
+    const char *query = lua_tostring(L, 5);
+    size_t body_len = 0;
+    const char *body = lua_tolstring(L, 6, &body_len);
+    int attempt = (int)luaL_optinteger(L, 7, 1);
+    double timeout = luaL_optnumber(L, 8, 30);
+    if (method == NULL || path == NULL) return pd_refuse(L, "method and path are required");
+    char why[300];
+    if (!pd_route_allowed(method, path, why, sizeof why)) return pd_refuse(L, why);
+    if (query && *query && !pd_query_ok(query)) return pd_refuse(L, "the query string is not properly encoded");
+    int write = strcmp(method, "GET") != 0;
+    if (!write && body) return pd_refuse(L, "a GET request has no body");
+
+    if (write && vm_options(L)->dry_run) {
+        fprintf(stderr, "dry-run: %s %s%s%s\n", method, path, query && *query ? "?" : "", query && *query ? query : "");
+        if (body) fprintf(stderr, "%.*s\n", (int)body_len, body);
+        fflush(stderr);
+        lua_pushboolean(L, 0);
+        return 1;
+    }
+
+    struct connection *c = pc->c;
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    luaL_addstring(&b, c->api_url);
+    luaL_addstring(&b, path);
+    if (query && *query) { luaL_addchar(&b, '?'); luaL_addstring(&b, query); }
+    luaL_pushresult(&b);
+    const char *url = lua_tostring(L, -1);
+
+    /* The header lives on the C stack only while http_start copies it, then is cleansed. */
+    char auth[4200];
+    if (strlen(c->token) > sizeof auth - 16) return luaL_error(L, "the PagerDuty token is too long");
+    snprintf(auth, sizeof auth, c->kind == CONN_API_KEY ? "Token token=%s" : "Bearer %s", c->token);
+
+    struct http_header headers[4];
+    size_t nh = 0;
+    headers[nh++] = (struct http_header){"Authorization", auth, 1};
+    headers[nh++] = (struct http_header){"Accept", "application/vnd.pagerduty+json;version=2", 0};
+    if (write) headers[nh++] = (struct http_header){"Content-Type", "application/json", 0};
+    if (write && c->from) headers[nh++] = (struct http_header){"From", c->from, 0};
+
+    struct http_request req = {0};
+    req.method = method;
+    req.url = url;
+    req.headers = headers;
+    req.n_headers = nh;
+    req.body = body;
+    req.body_len = body_len;
+    req.timeout = timeout;
+    req.connect_timeout = 10;
+    req.max_body = 64u << 20;
+    req.attempt = attempt;
+    long id = http_start(L, &req);
+    OPENSSL_cleanse(auth, sizeof auth);
+    if (id < 0) return luaL_error(L, "cannot start the request");
+    lua_pushinteger(L, id);
+    lua_pushinteger(L, c->generation);
+    return 2;
+}
+
+/* refresh(conn, generation) -> true | false, kind, message. Tasks that saw the same
+ * generation fail with 401 together; the first refreshes, the others find it done. */
+static int pd_refresh(lua_State *L) {
+    struct pd_conn *pc = pd_check_conn(L, 1);
+    lua_Integer seen = luaL_checkinteger(L, 2);
+    struct connection *c = pc->c;
+    if ((lua_Integer)c->generation != seen) { lua_pushboolean(L, 1); return 1; }
+    if (c->kind != CONN_OAUTH) {
+        lua_pushboolean(L, 0);
+        lua_pushliteral(L, "reconnect_required");
+        if (c->kind == CONN_API_KEY)
+            lua_pushliteral(L, "PagerDuty rejected the API key from PAGERDUTY_TOKEN (401): check the key and PAGERDUTY_REGION / PAGERDUTY_API_URL");
+        else
+            lua_pushliteral(L, "the sandbox rejected its preset token (401)");
+        return 3;
+    }
+    char err[256] = "";
+    unsigned before = c->generation;
+    int rc = oauth_refresh_connection(c, err, sizeof err);
+    if (rc == 0) {
+        if (c->generation == before) c->generation++;
+        lua_pushboolean(L, 1);
+        return 1;
+    }
+    lua_pushboolean(L, 0);
+    lua_pushstring(L, rc == -2 ? "reconnect_required" : "reconnect_required");
+    lua_pushfstring(L, "%s; run `vsrun auth reconnect %s`", err[0] ? err : "the token could not be refreshed", c->name);
+    return 3;
+}
+
+/* pace() -> seconds to wait before sending (0: go now, a send is counted) */
+static int pd_pace(lua_State *L) {
+    lua_pushnumber(L, pd_limit_pace(pd_monotonic()));
+    return 1;
+}
+
+/* observe(status, remaining|nil, reset_sec|nil, backoff_sec) */
+static int pd_observe(lua_State *L) {
+    int status = (int)luaL_checkinteger(L, 1);
+    double remaining = luaL_optnumber(L, 2, -1), reset = luaL_optnumber(L, 3, -1);
+    double backoff = luaL_optnumber(L, 4, 1);
+    pd_limit_observe(pd_monotonic(), status, remaining, reset, backoff);
+    return 0;
+}
+
+int luaopen_vsrun_pd_core(lua_State *L) {
+    static const luaL_Reg meta[] = {
+        {"__gc", pd_conn_gc}, {"__close", pd_conn_gc}, {"__tostring", pd_conn_tostring},
+        {"__index", pd_conn_index}, {NULL, NULL}};
+    if (luaL_newmetatable(L, PD_CONN_META)) {
+        luaL_setfuncs(L, meta, 0);
+        lua_pushliteral(L, "no access");
+        lua_setfield(L, -2, "__metatable");
+    }
+    lua_pop(L, 1);
+    static const luaL_Reg fns[] = {
+        {"connect", pd_connect}, {"request", pd_request}, {"refresh", pd_refresh},
+        {"pace", pd_pace},       {"observe", pd_observe}, {NULL, NULL}};
+    luaL_newlib(L, fns);
+    return 1;
+}

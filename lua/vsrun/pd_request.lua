@@ -1,0 +1,307 @@
+-- One PagerDuty call for lua/pagerduty.lua: pacing, sending through vsrun.pd_core (which
+-- attaches the token in C), retries with capped full-jitter backoff inside a per-run
+-- budget, one token refresh on 401, duplicate-safe creates, and errors mapped to kinds.
+local core = require "vsrun.core"
+local pd_core = require "vsrun.pd_core"
+require "vsrun.http_core"   -- registers the I/O driver the scheduler waits on
+local sched = require "vsrun.sched"
+local errors = require "vsrun.errors"
+local json = require "json"
+
+local M = {}
+
+-- Tunables (pagerduty.configure changes them). The budget is shared by every call of the run.
+M.settings = {
+  max_attempts = 6,      -- per call, for GET/PUT and for create look-ups
+  retry_budget = 200,    -- retries allowed in the whole run
+  backoff_base = 0.25,   -- seconds; attempt n waits random(0, min(cap, base * 2^(n-1)))
+  backoff_cap = 20,
+  backoff_429 = 2,       -- base wait after a 429 without ratelimit-* headers
+  timeout = 30,          -- per transfer
+}
+local retries_used = 0
+
+function M.retries_used() return retries_used end
+
+local function backoff(attempt, base)
+  local s = M.settings
+  local top = math.min(s.backoff_cap, (base or s.backoff_base) * 2 ^ (attempt - 1))
+  return math.random() * top
+end
+
+-- ---- query strings ----
+
+local function escape(s)
+  return (tostring(s):gsub("[^%w%-%._~]", function(c) return string.format("%%%02X", c:byte()) end))
+end
+
+-- pairs = { {name, value}, ... }; a name ending in [] repeats for each value of a list
+function M.encode_query(params)
+  local out = {}
+  for _, p in ipairs(params) do
+    local name, value = p[1], p[2]
+    if type(value) == "table" then
+      for _, v in ipairs(value) do out[#out + 1] = escape(name) .. "=" .. escape(v) end
+    elseif value ~= nil then
+      if type(value) == "boolean" then value = value and "true" or "false" end
+      out[#out + 1] = escape(name) .. "=" .. escape(value)
+    end
+  end
+  return table.concat(out, "&")
+end
+
+-- ---- connections ----
+
+function M.connection(client)
+  if client.conn then return client.conn end
+  local conn, why = pd_core.connect(client.name)
+  if not conn then
+    errors.raise("reconnect_required", "no PagerDuty connection" ..
+      (client.name and (" '" .. client.name .. "'") or "") .. ": " .. tostring(why))
+  end
+  client.conn = conn
+  return conn
+end
+
+-- ---- error bodies in every shape PagerDuty is known to send ----
+
+-- -> { message, code, errors } or nil when the body is not JSON
+local function parse_error_body(body)
+  if type(body) ~= "string" or body == "" then return nil end
+  local ok, v = pcall(json.decode, body)
+  if not ok then return nil end
+  local out = {}
+  if type(v) == "string" then
+    out.message = v
+  elseif type(v) == "table" then
+    if #v > 0 then                     -- a bare array of strings
+      local list = {}
+      for _, s in ipairs(v) do if type(s) == "string" then list[#list + 1] = s end end
+      out.errors = list
+    end
+    local e = v.error
+    if type(e) == "string" then
+      out.message = e
+    elseif type(e) == "table" then
+      if type(e.message) == "string" then out.message = e.message end
+      out.code = math.tointeger(e.code) or (type(e.code) == "string" and tonumber(e.code)) or nil
+      if type(e.errors) == "string" then
+        out.errors = { e.errors }
+      elseif type(e.errors) == "table" then
+        local list = {}
+        for _, s in ipairs(e.errors) do if type(s) == "string" then list[#list + 1] = s end end
+        out.errors = list
+      end
+    elseif type(v.message) == "string" then
+      out.message = v.message
+      out.code = math.tointeger(v.code)
+    end
+  else
+    return nil
+  end
+  return out
+end
+M.parse_error_body = parse_error_body
+
+local function header_number(headers, name)
+  local v = headers and headers[name]
+  return v and tonumber(v) or nil
+end
+
+-- Builds the error object for an HTTP error response (not 401, handled by the caller).
+local function http_error(spec, res)
+  local status = res.status
+  local info = parse_error_body(res.body)
+  local fields = {
+    status = status, action = spec.action,
+    request_id = res.headers and res.headers["x-request-id"] or nil,
+  }
+  local detail = ""
+  if info then
+    fields.code = info.code
+    fields.errors = info.errors
+    detail = info.message or ""
+    if info.errors and #info.errors > 0 then
+      detail = (detail ~= "" and (detail .. ": ") or "") .. table.concat(info.errors, "; ")
+    end
+  end
+  local function msg(prefix)
+    return detail ~= "" and (prefix .. ": " .. detail) or prefix
+  end
+  if status == 403 or status == 402 then
+    local scope = spec.method == "GET" and "read" or "write"
+    return errors.new("permission_denied", msg(("PagerDuty refused %s: the connection needs the `%s` scope " ..
+      "(and a role that allows it)"):format(spec.action, scope)), fields)
+  elseif status == 404 then
+    return errors.new("not_found", msg((spec.what or "the resource") .. " was not found"), fields)
+  elseif status == 429 then
+    return errors.new("rate_limited", msg("PagerDuty rate limit reached and the retry budget is spent"), fields)
+  elseif status >= 500 or status == 408 then
+    return errors.new(status == 408 and "timeout" or "server", msg("PagerDuty answered HTTP " .. status), fields)
+  elseif not info then
+    return errors.new("bad_response", ("PagerDuty answered HTTP %d with a body that is not JSON"):format(status), fields)
+  elseif status == 400 or status == 413 or status == 409 or status == 422 then
+    local text = detail:lower()
+    if spec.action == "create_incident" and (status == 409 or fields.code == 2002) and
+        (text:find("dedup", 1, true) or text:find("incident.key") or text:find("matching key", 1, true)) then
+      return errors.new("conflict", msg("an open incident already holds this incident_key"), fields)
+    end
+    return errors.new("invalid_argument", msg("PagerDuty rejected " .. spec.action), fields)
+  end
+  return errors.new("bad_response", msg(("PagerDuty answered HTTP %d"):format(status)), fields)
+end
+
+-- ---- one attempt ----
+
+-- Waits until the shared limiter lets a request go.
+local function pace()
+  local wait = pd_core.pace()
+  while wait > 0 do
+    sched.sleep(math.min(wait, 60))
+    wait = pd_core.pace()
+  end
+end
+
+-- Sends spec once. Returns outcome, value, generation:
+--   "ok", decoded body | "dry_run", marker | "retry", err, ambiguous | "auth" | "fail", err
+local function attempt(client, spec, n)
+  local conn = M.connection(client)
+  pace()
+  local id, gen = pd_core.request(conn, {
+    method = spec.method, path = spec.path, query = spec.query_string, body = spec.body_text,
+    attempt = n, timeout = M.settings.timeout,
+  })
+  if id == nil then
+    errors.raise("invalid_argument", spec.action .. ": refused before sending: " .. tostring(gen), { action = spec.action })
+  end
+  if id == false then
+    local marker = { dry_run = true, method = spec.method, path = spec.path }
+    if spec.body_text then marker.body = json.decode(spec.body_text) end
+    return "dry_run", marker
+  end
+  local res = sched.wait_io(id)
+  local headers = res.headers or {}
+  if res.status then
+    local backoff429 = backoff(n, M.settings.backoff_429)
+    pd_core.observe(res.status, header_number(headers, "ratelimit-remaining"),
+      header_number(headers, "ratelimit-reset"), backoff429)
+  end
+  local request_id = headers["x-request-id"]
+  if res.error_kind then
+    local kind = (res.error_kind == "timeout" and "timeout") or (res.error_kind == "too_large" and "bad_response") or "network"
+    local err = errors.new(kind, ("%s: %s"):format(spec.action, res.error_message or res.error_kind),
+      { action = spec.action, request_id = request_id })
+    if kind == "bad_response" or res.error_kind == "tls" then return "fail", err end
+    return "retry", err, res.sent ~= false
+  end
+  local status = res.status
+  if status >= 200 and status < 300 then
+    if status == 204 or res.body == nil or res.body == "" then return "ok", {}, gen end
+    local ok, body = pcall(json.decode, res.body)
+    if not ok or type(body) ~= "table" then
+      return "retry", errors.new("bad_response", spec.action .. ": PagerDuty's response is not valid JSON",
+        { action = spec.action, status = status, request_id = request_id }), true
+    end
+    return "ok", body, gen
+  end
+  if status == 401 then return "auth", gen end
+  local err = http_error(spec, res)
+  if status == 429 then return "retry", err, false end
+  if status >= 500 or status == 408 then return "retry", err, true end
+  return "fail", err
+end
+
+local function spend_retry(err)
+  if retries_used >= M.settings.retry_budget then
+    err.message = err.message .. " (the run's retry budget of " .. M.settings.retry_budget .. " is spent)"
+    error(err, 0)
+  end
+  retries_used = retries_used + 1
+end
+
+local function refresh(client, spec, gen)
+  local ok, kind, message = pd_core.refresh(client.conn, gen)
+  if ok then return end
+  local name = client.conn.name
+  if client.conn.kind == "oauth" and not message:find("vsrun auth reconnect", 1, true) then
+    message = message .. "; run `vsrun auth reconnect " .. name .. "`"
+  end
+  errors.raise(kind or "reconnect_required", spec.action .. ": " .. message, { action = spec.action, status = 401 })
+end
+
+local function prepare(spec)
+  if spec.query and not spec.query_string then spec.query_string = M.encode_query(spec.query) end
+  if spec.body and not spec.body_text then spec.body_text = json.encode(spec.body) end
+end
+
+-- Sends a GET or PUT: retried on network errors, timeouts, 5xx, 429 and unparseable bodies.
+-- Returns the decoded body.
+function M.call(client, spec)
+  prepare(spec)
+  local refreshed = false
+  local n = 0
+  while true do
+    n = n + 1
+    local outcome, value, extra = attempt(client, spec, n)
+    if outcome == "ok" or outcome == "dry_run" then return value end
+    if outcome == "auth" then
+      if refreshed then
+        errors.raise("reconnect_required", spec.action .. ": PagerDuty still rejects the refreshed token (401)" ..
+          (client.conn.kind == "oauth" and ("; run `vsrun auth reconnect " .. client.conn.name .. "`") or ""),
+          { action = spec.action, status = 401 })
+      end
+      refresh(client, spec, value)
+      refreshed = true
+      n = n - 1
+    elseif outcome == "fail" then
+      error(value, 0)
+    else
+      if n >= M.settings.max_attempts then error(value, 0) end
+      spend_retry(value)
+      -- after a 429 the shared limiter holds every task until the reset time
+      if value.status ~= 429 then sched.sleep(backoff(n)) end
+    end
+  end
+end
+
+-- Sends a POST that must not be repeated blindly. After an ambiguous failure (sent but no
+-- answer, 5xx, unparseable 2xx) `resolve(since)` looks for the object the lost attempt may
+-- have made: it returns the object, or nil to send again. A 429 or a transfer that never
+-- left this host is retried as is. Returns the decoded body.
+function M.create(client, spec, resolve)
+  prepare(spec)
+  local started = core.now()
+  local refreshed, ambiguous = false, false
+  local n = 0
+  while true do
+    n = n + 1
+    local outcome, value, extra = attempt(client, spec, n)
+    if outcome == "ok" or outcome == "dry_run" then return value end
+    if outcome == "auth" then
+      if refreshed then
+        errors.raise("reconnect_required", spec.action .. ": PagerDuty still rejects the refreshed token (401)",
+          { action = spec.action, status = 401 })
+      end
+      refresh(client, spec, value)
+      refreshed = true
+      n = n - 1
+    elseif outcome == "fail" then
+      if ambiguous and spec.on_conflict and value.kind == "conflict" then
+        local found = resolve(started)
+        if found then return found end
+      end
+      error(value, 0)
+    else
+      if n >= M.settings.max_attempts then error(value, 0) end
+      spend_retry(value)
+      if extra then
+        ambiguous = true
+        local found = resolve(started)
+        if found then return found end
+      end
+      if value.status ~= 429 then sched.sleep(backoff(n)) end
+    end
+  end
+end
+
+return M
