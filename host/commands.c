@@ -4,10 +4,12 @@
 #include <stddef.h>
 
 #include "auth.h"
+#include "sandbox.h"
 #include "testcmd.h"
 
 const struct cli_command vsrun_commands[] = {
     {"test", cmd_test},
+    {"sandbox", cmd_sandbox},
     {"auth", cmd_auth},
     {NULL, NULL},
 };
