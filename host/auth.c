@@ -141,7 +141,7 @@ static void relative(double when, char *out, size_t n) {
     double d = when - (double)time(NULL);
     long a = (long)(d < 0 ? -d : d);
     char span[40];
-    if (d <= 0 && a < 5) {
+    if (d < 1 && a < 5) { /* a moment ago (when has fractions, time() does not) */
         snprintf(out, n, "just now");
         return;
     }
