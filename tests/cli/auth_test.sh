@@ -111,6 +111,20 @@ expect "auth list" 0 '^\* work +.+@.+ +us +connected +in '
 vs -v --connection work -e 'return require("pagerduty").get_user("me").email'
 expect "auth script uses the stored connection" 0 '@'
 
+# scripts use the default connection when none is named
+vs -e 'return require("pagerduty").get_user("me").email'
+expect "auth script uses the default connection" 0 '@'
+# the secret variables are gone before any script runs
+vs -e 'return {key = os.getenv("VSRUN_KEY") or "unset", pass = os.getenv("VSRUN_PASSPHRASE") or "unset"}'
+expect "auth VSRUN_KEY is not visible to scripts" 0 '"key": *"unset"'
+# a 401 from the API (the sandbox expires the token early): one refresh, then the listing goes on
+base=$(token_posts "$SB_URL")
+curl -s -X POST -d '{"match":{"method":"GET","path":"^/incidents$"},"count":1,"kind":"expire_token"}' "$SB_URL/__sandbox/faults" >/dev/null
+vs -v --connection work -e 'return #require("pagerduty").list_incidents{date_range = "all", limit = 150}:collect()'
+expect "auth 401 during a listing: refreshed once and the listing completed" 0 '^150$'
+say "auth 401 during a listing made exactly 1 refresh grant" '[ "$(token_posts "$SB_URL")" -eq $((base + 1)) ]'
+say "auth 401 during a listing: the sandbox saw the 401" 'curl -s "$SB_URL/__sandbox/requests?path=/incidents" | grep -q "\"status\":401"'
+
 # --- --no-browser: paste the final redirect URL on stdin -------------------------------------
 unset BROWSER
 mkfifo "$TMP/paste"
@@ -180,6 +194,46 @@ expect "auth EU status" 0 'Region: +eu'
 vs auth login --connection eu2 --region eu --client-id "$SB_CID" --identity-url "$SB_URL" --timeout 20
 expect "auth EU region defaults to api.eu.pagerduty.com" 6 '' 'https://api.eu.pagerduty.com/users/me'
 
+# --- a confidential client: the secret file is used for the exchange and for refreshes -------
+printf 'conf+secret/%s\n' "$RANDOM$RANDOM" >"$TMP/client-secret"
+chmod 600 "$TMP/client-secret"
+head -n1 "$TMP/client-secret" >>"$SECRETS_FILE"
+curl -s -X POST -d "{\"client_id\":\"conf-app\",\"client_secret\":\"$(head -n1 "$TMP/client-secret")\"}" "$SB_URL/__sandbox/clients" >/dev/null
+vs auth login --connection conf --client-id conf-app --client-secret-file "$TMP/client-secret" --api-url "$SB_URL" --identity-url "$SB_URL"
+expect "auth confidential client login" 0 "Connected 'conf'"
+base=$(token_posts "$SB_URL")
+curl -s -X POST -d '{"match":{"method":"GET","path":"^/users/me$"},"count":1,"kind":"expire_token"}' "$SB_URL/__sandbox/faults" >/dev/null
+vs --connection conf -e 'return require("pagerduty").get_user("me").email'
+expect "auth confidential client refresh" 0 '@'
+say "auth confidential client refreshed once" '[ "$(token_posts "$SB_URL")" -eq $((base + 1)) ]'
+printf 'wrong-secret\n' >"$TMP/wrong-secret"
+vs auth login --connection conf2 --client-id conf-app --client-secret-file "$TMP/wrong-secret" --api-url "$SB_URL" --identity-url "$SB_URL"
+expect "auth wrong client secret" 1 '' 'refused the token request \(HTTP 401\): invalid_client'
+vs auth login --connection conf3 --client-id conf-app --client-secret-file "$TMP/nonexistent" --api-url "$SB_URL" --identity-url "$SB_URL"
+expect "auth missing client secret file" 2 '' 'cannot read the client secret file'
+
+# --- other keys: a passphrase (scrypt), and the key file made on first use ----------------------
+PASS="canary passphrase $RANDOM$RANDOM"
+printf '%s\n' "$PASS" >>"$SECRETS_FILE"
+VSRUN_HOME=$TMP/home-pass VSRUN_KEY='' VSRUN_PASSPHRASE=$PASS vs auth login --connection p1 "${SBO[@]}"
+expect "auth login with VSRUN_PASSPHRASE" 0 "Connected 'p1'"
+VSRUN_HOME=$TMP/home-pass VSRUN_KEY='' VSRUN_PASSPHRASE=$PASS vs auth status --check
+expect "auth status with VSRUN_PASSPHRASE" 0 'Health: +Healthy'
+say "auth passphrase vault has no key file" '[ ! -e "$TMP/home-pass/key" ]'
+VSRUN_HOME=$TMP/home-pass VSRUN_KEY='' vs auth status
+expect "auth passphrase needed" 1 '' "sealed with a passphrase: set VSRUN_PASSPHRASE"
+VSRUN_HOME=$TMP/home-pass VSRUN_KEY='' VSRUN_PASSPHRASE=wrong vs auth status
+expect "auth wrong passphrase" 1 '' "vault record 'p1' is damaged or was written with another key"
+VSRUN_HOME=$TMP/home-kf VSRUN_KEY='' vs auth login --connection k1 "${SBO[@]}"
+expect "auth login with a key file" 0 "Connected 'k1'"
+say "auth key file created 0600" '[ "$(stat -c %a "$TMP/home-kf/key")" = 600 ] && [ "$(stat -c %s "$TMP/home-kf/key")" = 32 ]'
+VSRUN_HOME=$TMP/home-kf VSRUN_KEY=$(base64 -w0 "$TMP/home-kf/key") vs auth status --check
+expect "auth the key file as VSRUN_KEY (headless copy)" 0 'Health: +Healthy'
+chmod 644 "$TMP/home-kf/key"
+VSRUN_HOME=$TMP/home-kf VSRUN_KEY='' vs auth status
+expect "auth refuses a readable key file with the chmod" 1 '' "chmod 600 $TMP/home-kf/key"
+base64 -w0 "$TMP/home-kf/key" >>"$SECRETS_FILE"; echo >>"$SECRETS_FILE"
+
 # --- logout ----------------------------------------------------------------------------------
 revokes() { curl -s "$SB_URL/__sandbox/requests?path=/oauth/revoke" | grep -o '"seq":' | wc -l; }
 before=$(revokes)
@@ -203,8 +257,11 @@ say "auth no 401 seen (the refresh came first)" '! curl -s "$SH_URL/__sandbox/re
 sleep 4.2   # now expired
 base=$(token_posts "$SH_URL")
 pids=""
-for i in 1 2 3 4 5 6 7 8; do
+for i in 1 2 3 4; do
     "$VSRUN" auth status short --check >"$TMP/cap/par$i.out" 2>"$TMP/cap/par$i.err" &
+    pids="$pids $!"
+    "$VSRUN" --connection short -e 'return "Health: Healthy " .. require("pagerduty").get_user("me").id' \
+        >"$TMP/cap/par$i.script.out" 2>"$TMP/cap/par$i.script.err" &
     pids="$pids $!"
 done
 okc=0
@@ -257,7 +314,9 @@ vs -v --connection work -e 'return require("pagerduty").get_incident("PNOSUCH")'
 expect "auth verbose failing request" 1 '' 'PNOSUCH'
 vs -v --connection nosuch -e 'return require("pagerduty").get_user("me")'
 expect "auth unknown connection in a script" 3 '' "no PagerDuty connection named 'nosuch'"
-# the sandbox noted every code, verifier, access and refresh token that crossed it
+# the sandbox noted every code, verifier, access and refresh token that crossed it; the
+# client secret, passphrase and keys were added above
+printf '%s\n' "$VSRUN_KEY" >>"$SECRETS_FILE"
 nsecrets=$(grep -c . "$SECRETS_FILE")
 hits=0
 while read -r secret; do
