@@ -9,7 +9,7 @@
 
 const struct cli_command vsrun_commands[] = {
     {"test", cmd_test},
-    {"sandbox", cmd_sandbox},
     {"auth", cmd_auth},
+    {"sandbox", cmd_sandbox},
     {NULL, NULL},
 };

@@ -91,13 +91,15 @@ local function push_windows(it, parts)
 end
 
 -- The first page of a window says it holds too much: split it (or the whole range).
-local function split(it, window)
+local function split(it, window, page)
   if not window then
     if not it.order then
       errors.raise("invalid_argument", it.action .. ": more than 10,000 records match and the sort order " ..
         "is not by time, so they cannot all be listed; sort by created_at or narrow the filters", { action = it.action })
     end
-    local a = it.since or oldest(it)
+    -- the oldest record: the probe page's first one when it is oldest-first, else ask
+    local first = it.order == "asc" and page[it.key] and page[it.key][1]
+    local a = it.since or (first and ptime.parse(first.created_at)) or oldest(it)
     local b = it["until"] or (math.floor(core.now()) + 1)
     if not a then a = b - 1 end
     local parts = {}
@@ -129,7 +131,7 @@ local function on_page(it, spec, page)
   if it.paginated == false then return page[it.key] or {}, nil end
   local total = math.tointeger(page.total)
   if spec.offset == 0 and total and total > CAP and it.order ~= false then
-    split(it, spec.window)
+    split(it, spec.window, page)
     return {}, next_window_spec(it)
   end
   local records = page[it.key] or {}
@@ -181,7 +183,7 @@ function Iter:__call()
     local recs, nxt = on_page(self, pending.spec, page)
     if nxt and self.remaining > 0 then self.pending = start(self, nxt) else self.done = true end
     -- de-duplicate at the page boundary: ids of this page and the one before
-    self.prev_ids, self.cur_ids = self.cur_ids, {}
+    if #recs > 0 then self.prev_ids, self.cur_ids = self.cur_ids, {} end
     self.records, self.i = recs, 1
   end
 end
