@@ -141,6 +141,10 @@ static void relative(double when, char *out, size_t n) {
     double d = when - (double)time(NULL);
     long a = (long)(d < 0 ? -d : d);
     char span[40];
+    if (d < 1 && a < 5) { /* a moment ago (when has fractions, time() does not) */
+        snprintf(out, n, "just now");
+        return;
+    }
     if (a < 90) snprintf(span, sizeof span, "%ld s", a);
     else if (a < 5400) snprintf(span, sizeof span, "%ld min", a / 60);
     else if (a < 2 * 86400) snprintf(span, sizeof span, "%ld h %ld min", a / 3600, a % 3600 / 60);

@@ -4,9 +4,9 @@
 const luaL_Reg vsrun_c_modules[] = {
     {"vsrun.core", luaopen_vsrun_core},
     {"json", luaopen_json},
+    {"vsrun.digest", luaopen_vsrun_digest},
     {"vsrun.http_core", luaopen_vsrun_http_core},
     {"vsrun.pd_core", luaopen_vsrun_pd_core},
     {"vsrun.server", luaopen_vsrun_server},
-    {"vsrun.digest", luaopen_vsrun_digest},
     {NULL, NULL},
 };

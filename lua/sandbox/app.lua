@@ -48,7 +48,10 @@ function App.new(args)
   else
     base_clock = real_now()
   end
-  self.now = function() return math.floor(base_clock() + self.clock_offset) end
+  -- clock(): precise seconds for token and code expiry and rate windows; now(): whole
+  -- seconds for the data (timestamps are whole seconds, as PagerDuty shows them)
+  self.clock = function() return base_clock() + self.clock_offset end
+  self.now = function() return math.floor(self.clock()) end
   self.random_hex = random_hex_fn()
   self.state = { tokens = {}, refresh = {}, api_keys = {}, clients = {} }
   oauth.init(self)
@@ -73,7 +76,7 @@ function App:add_presets()
       or self.store.data.users[1]
     if u then
       auth.add_token(self, p.token, { user_id = u.id, scope = p.scope or "write", kind = "preset",
-        expires_at = p.expires_in and (self.now() + p.expires_in) or nil })
+        expires_at = p.expires_in and (self.clock() + p.expires_in) or nil })
     end
   end
 end

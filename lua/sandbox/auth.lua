@@ -41,7 +41,7 @@ function M.authenticate(app, req)
   if not h or h == "" then
     return nil, web.error(401, 2006, "Authentication failed", { "No credentials were supplied" })
   end
-  local now = app.now()
+  local now = app.clock()
   local bearer = h:match("^[Bb]earer%s+(%S+)%s*$")
   if bearer then
     local key = M.hash(bearer)

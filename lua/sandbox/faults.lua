@@ -69,7 +69,7 @@ function M.before(app, req)
     local h = web.header(req, "authorization") or ""
     local tok = h:match("^[Bb]earer%s+(%S+)")
     local rec = tok and app.state.tokens[auth.hash(tok)]
-    if rec then rec.expires_at = app.now() - 1 end
+    if rec then rec.expires_at = app.clock() - 1 end
     return nil
   end
   return nil, f

@@ -93,7 +93,7 @@ function M.authorize(app, req)
   end
   local code = app.random_hex(20)
   app.codes[auth.hash(code)] = { client_id = client_id, redirect_uri = redirect_uri, challenge = challenge,
-    user_id = user.id, scope = table.concat(kept, " "), expires_at = app.now() + M.CODE_TTL }
+    user_id = user.id, scope = table.concat(kept, " "), expires_at = app.clock() + M.CODE_TTL }
   local params = { code = code }
   if state then params.state = state end
   return redirect(redirect_uri, params)
@@ -112,7 +112,7 @@ local function id_token(app, req, rec, client_id)
   local base = app:base_url(req)
   local claims = { iss = base .. "/global/oauth/anonymous", aud = setmetatable({ base, client_id }, json.array_mt),
     sub = rec.user_id, user_id = rec.user_id, account_id = "PSANDBX", subdomain = "sandbox",
-    region = "UnitedStates", exp = now + app.cfg.token_ttl, iat = now, nbf = now, auth_time = now,
+    region = "UnitedStates", exp = now + math.ceil(app.cfg.token_ttl), iat = now, nbf = now, auth_time = now,
     jti = app.random_hex(8), delegation_id = rec.delegation_id, purpose = "id", azp = client_id }
   local payload = digest.b64url(json.encode(claims))
   app.jwt_key = app.jwt_key or app.random_hex(32)
@@ -124,13 +124,13 @@ end
 local function issue(app, req, d, with_id_token)
   local access = "pdsbx+_0X" .. app.random_hex(24)
   local refresh = "pdsbx+_1X" .. app.random_hex(24)
-  local now = app.now()
+  local now = app.clock()
   app.state.tokens[auth.hash(access)] = { user_id = d.user_id, scope = d.scope, client_id = d.client_id,
     delegation_id = d.delegation_id, expires_at = now + app.cfg.token_ttl, kind = "oauth" }
   app.state.refresh[auth.hash(refresh)] = { user_id = d.user_id, scope = d.scope, client_id = d.client_id,
     delegation_id = d.delegation_id, expires_at = now + app.cfg.refresh_ttl }
   local body = { access_token = access, refresh_token = refresh, token_type = "bearer", scope = d.scope,
-                 expires_in = app.cfg.token_ttl }
+                 expires_in = math.ceil(app.cfg.token_ttl) }
   if with_id_token then body.id_token = id_token(app, req, d, d.client_id) end
   app.dirty = true
   return web.json(200, body, { ["cache-control"] = "no-store", pragma = "no-cache" })
@@ -189,7 +189,7 @@ function M.token(app, req)
   end
   local client_id, cerr = client_auth(app, req, form)
   if not client_id then return cerr end
-  local now = app.now()
+  local now = app.clock()
   if grant == "authorization_code" then
     if not form.code or form.code == "" then return token_error(400, "invalid_request", "code is required") end
     local key = auth.hash(form.code)

@@ -16,7 +16,7 @@ end
 
 -- check(app, cred, is_create) -> headers, nil | headers, 429 response
 function M.check(app, cred, is_create)
-  local now = app.now()
+  local now = app.clock()
   local w = window(app, cred.rate_key, now)
   local limit, create_limit = app.cfg.rate_limit, app.cfg.create_rate_limit
   local reset = math.max(1, math.ceil(w.start + 60 - now))

@@ -9,9 +9,12 @@ H.NOW = 1767225600 -- 2026-01-01T00:00:00Z: a fixed clock keeps the tests determ
 function H.new(args)
   args = args or {}
   local a = { seed = 1, incidents = 50, now = args.now or H.NOW,
-              preset_tokens = { { token = "tok-write" }, { token = "tok-read", scope = "read" } } }
+              preset_tokens = { { token = "tok-write" }, { token = "tok-read", scope = "read", user = "bruno@sandbox.example.com" } } }
   for k, v in pairs(args) do a[k] = v end
-  local handler, info, app = require("sandbox")(a)
+  -- the app object too, so tests can reach internals (e.g. fill 2000 notes quickly)
+  local app = require("sandbox.app").new(a)
+  local function handler(req) return app:handle(req) end
+  local info = app:info()
   local function call(method, path, opts)
     opts = opts or {}
     local headers = { host = "127.0.0.1:8080" }

@@ -350,3 +350,13 @@ t.test("seeded data is deterministic for a seed", function()
   t.eq(a("GET", "/incidents", q).body, b("GET", "/incidents", q).body)
   t.ne(a("GET", "/incidents", q).body, c("GET", "/incidents", q).body)
 end)
+
+t.test("the module entry point returns handler, info and on_stop", function()
+  local handler, info, on_stop = require("sandbox")({ incidents = 3, preset_tokens = { { token = "k" } } })
+  t.eq(type(handler), "function")
+  t.eq(type(on_stop), "function")
+  t.eq(info.client_id, "vsrun-sandbox-public-client")
+  t.eq(#info.users, 8)
+  local r = handler { method = "GET", path = "/users/me", query = {}, headers = { authorization = "Bearer k" } }
+  t.eq(r.status, 200)
+end)
