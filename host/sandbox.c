@@ -390,7 +390,10 @@ int cmd_sandbox(int argc, char **argv) {
         return EXIT_SCRIPT;
     }
     /* SIGINT/SIGTERM are blocked before the server's threads exist (they inherit the mask),
-     * so only sigwait below receives them. */
+     * so only sigwait below receives them. A shell starts `vsrun sandbox &` with SIGINT
+     * ignored, and an ignored signal never reaches sigwait: take the default back first. */
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
     sigset_t stop_signals;
     sigemptyset(&stop_signals);
     sigaddset(&stop_signals, SIGINT);
