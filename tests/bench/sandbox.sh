@@ -1,79 +1,55 @@
 #!/usr/bin/env bash
-# Sandbox throughput: requests per second `vsrun sandbox --incidents 1000` serves to 16
-# concurrent keep-alive clients (curl --parallel --parallel-max 16), for one incident
-# (GET /incidents/{id}) and for a 100-incident page (GET /incidents?limit=100).
-# Env: BENCH_N (requests for the single-incident scenario, default 4000; the page scenario
-# uses a quarter), VSRUN_BIN.
+# Sandbox bench: requests per second `vsrun sandbox` serves to 16 concurrent keep-alive
+# clients (curl --parallel), for GET /incidents/{id} and for 100-incident pages of
+# GET /incidents, over a store of 10,000 and of 100,000 incidents (a page should cost about
+# the same over both). Median of RUNS runs.
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 VSRUN=${VSRUN_BIN:-$PWD/vsrun}
-N=${BENCH_N:-4000}
-PAR=16
+RUNS=${RUNS:-3}
+N=${N:-2000}
 TMP=$(mktemp -d)
-KEY="bench-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
-PID=
-cleanup() { [ -n "$PID" ] && kill -INT "$PID" 2>/dev/null && wait "$PID" 2>/dev/null; rm -rf "$TMP"; }
+server_pid=
+cleanup() {
+    [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+    rm -rf "$TMP"
+}
 trap cleanup EXIT
+command -v curl >/dev/null || { echo "bench sandbox: curl is missing (see vendor/packages.txt)"; exit 1; }
+[ -x "$VSRUN" ] || { echo "bench sandbox: build vsrun first (make)"; exit 1; }
 
-start() {
-    "$VSRUN" sandbox "$@" >"$TMP/url" 2>"$TMP/err" &
-    PID=$!
-    for _ in $(seq 1 1500); do
-        URL=$(head -n 1 "$TMP/url" 2>/dev/null)
-        [ -n "$URL" ] && return 0
-        kill -0 "$PID" 2>/dev/null || return 1
-        sleep 0.02
+start() {  # start INCIDENTS: sets base
+    [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+    : >"$TMP/url"
+    "$VSRUN" sandbox --incidents "$1" --api-key bench-key --rate-limit 100000000 >"$TMP/url" 2>"$TMP/server.err" &
+    server_pid=$!
+    for _ in $(seq 1200); do [ -s "$TMP/url" ] && break; sleep 0.05; done
+    base=$(head -1 "$TMP/url")
+    case $base in http://*) ;; *) echo "bench sandbox: it did not start: $(cat "$TMP/server.err")"; exit 1 ;; esac
+}
+
+# rps NAME: runs the curl config $TMP/NAME.cfg RUNS times, prints the median requests/s
+rps() {
+    local name=$1 best=() t0 t1 i
+    for i in $(seq "$RUNS"); do
+        t0=$(date +%s%N)
+        curl -s --no-progress-meter --parallel --parallel-max 16 -H 'Authorization: Token token=bench-key' \
+            -H 'Accept: application/vnd.pagerduty+json;version=2' -K "$TMP/$name.cfg" >/dev/null || {
+            echo "bench sandbox: curl failed"; exit 1; }
+        t1=$(date +%s%N)
+        best+=("$(( N * 1000000000 / (t1 - t0 + 1) ))")
     done
-    return 1
+    printf '%s\n' "${best[@]}" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'
 }
 
-FAR="vsrun sandbox --incidents 1000 --api-key ..."
-if ! start --incidents 1000 --api-key "$KEY"; then
-    if grep -q 'not built into' "$TMP/err"; then
-        FAR="tests/bench/fixtures/fixed_incidents.lua (stand-in: the simulator is not built into this vsrun)"
-        PID=
-        start --handler tests/bench/fixtures/fixed_incidents.lua --incidents 1000 || { cat "$TMP/err"; exit 1; }
-    else
-        echo "bench sandbox: vsrun sandbox did not start:"; cat "$TMP/err"; exit 1
-    fi
-fi
-
-AUTH="Authorization: Token token=$KEY"
-ACCEPT="Accept: application/vnd.pagerduty+json;version=2"
-# incident ids from the first page
-ids=$(curl -sS -H "$AUTH" -H "$ACCEPT" "$URL/incidents?limit=100&date_range=all" \
-      | "$VSRUN" -e 'local r = require("json").decode(io.read("a")); local t = {}
-                     for _, i in ipairs(r.incidents) do t[#t + 1] = i.id end
-                     print(table.concat(t, " "))' )
-[ -n "$ids" ] || { echo "bench sandbox: no incidents listed"; exit 1; }
-read -r -a ID <<<"$ids"
-
-# scenario NAME COUNT: runs the COUNT URLs in $TMP/cfg through one curl with 16 parallel
-# keep-alive connections; prints a row; every response must be 200.
-scenario() {
-    local name=$1 count=$2 t0 t1 ok
-    t0=$(date +%s.%N)
-    curl -s --parallel --parallel-immediate --parallel-max "$PAR" -H "$AUTH" -H "$ACCEPT" \
-         -w '%{http_code}\n' -K "$TMP/cfg" >"$TMP/codes" 2>"$TMP/curl.err"
-    t1=$(date +%s.%N)
-    ok=$(grep -c '^200$' "$TMP/codes")
-    if [ "$ok" -ne "$count" ]; then
-        echo "bench sandbox: $name: only $ok of $count answered 200: $(sort "$TMP/codes" | uniq -c | tr '\n' ' ')"
-        return 1
-    fi
-    awk -v n="$name" -v c="$count" -v a="$t0" -v b="$t1" \
-        'BEGIN { s = b - a; printf "%-34s %9d %9.2f %9.0f\n", n, c, s, c / s }'
-}
-
-echo "sandbox bench: far end $FAR; curl --parallel-max $PAR, keep-alive"
-printf '%-34s %9s %9s %9s\n' scenario requests seconds req/s
-rc=0
-for ((i = 0; i < N; i++)); do
-    printf 'url = "%s/incidents/%s"\noutput = "/dev/null"\n' "$URL" "${ID[i % ${#ID[@]}]}"
-done >"$TMP/cfg"
-scenario "GET /incidents/{id}" "$N" || rc=1
-for ((i = 0; i < N / 4; i++)); do
-    printf 'url = "%s/incidents?limit=100&date_range=all"\noutput = "/dev/null"\n' "$URL"
-done >"$TMP/cfg"
-scenario "GET /incidents?limit=100" "$((N / 4))" || rc=1
-exit $rc
+printf '%-58s %10s\n' "scenario (16 keep-alive clients, median of $RUNS)" "req/s"
+for size in 10000 100000; do
+    start "$size"
+    # incident numbers spread over the store; ?date_range=all pages spread over the 10,000 cap
+    for i in $(seq "$N"); do printf 'url = "%s/incidents/%d"\noutput = "/dev/null"\n' "$base" $(( (i * 7919) % size + 1 )); done >"$TMP/get.cfg"
+    for i in $(seq "$N"); do printf 'url = "%s/incidents?date_range=all&limit=100&offset=%d"\noutput = "/dev/null"\n' "$base" $(( (i * 100) % 9900 )); done >"$TMP/page.cfg"
+    for i in $(seq "$N"); do printf 'url = "%s/incidents?statuses%%5B%%5D=resolved&urgencies%%5B%%5D=high&limit=100"\noutput = "/dev/null"\n' "$base"; done >"$TMP/filter.cfg"
+    printf '%-58s %10s\n' "sandbox ($size incidents): GET /incidents/{id}" "$(rps get)"
+    printf '%-58s %10s\n' "sandbox ($size incidents): GET /incidents, 100 per page" "$(rps page)"
+    printf '%-58s %10s\n' "sandbox ($size incidents): 100-page, statuses+urgencies, 1 month" "$(rps filter)"
+done

@@ -1,0 +1,166 @@
+-- Time for the sandbox: ISO 8601 parsing and formatting (UTC or an IANA time zone read
+-- from the system's TZif files), calendar-month arithmetic. Times are integer Unix seconds.
+local M = {}
+
+-- days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm)
+local function days_from_civil(y, m, d)
+  if m <= 2 then y = y - 1 end
+  local era = (y >= 0 and y or y - 399) // 400
+  local yoe = y - era * 400
+  local mp = (m + 9) % 12
+  local doy = (153 * mp + 2) // 5 + d - 1
+  local doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+  return era * 146097 + doe - 719468
+end
+M.days_from_civil = days_from_civil
+
+local function civil_from_days(z)
+  z = z + 719468
+  local era = (z >= 0 and z or z - 146096) // 146097
+  local doe = z - era * 146097
+  local yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+  local y = yoe + era * 400
+  local doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+  local mp = (5 * doy + 2) // 153
+  local d = doy - (153 * mp + 2) // 5 + 1
+  local m = mp < 10 and mp + 3 or mp - 9
+  if m <= 2 then y = y + 1 end
+  return y, m, d
+end
+M.civil_from_days = civil_from_days
+
+local function days_in_month(y, m)
+  local n = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 }
+  if m == 2 and (y % 4 == 0 and (y % 100 ~= 0 or y % 400 == 0)) then return 29 end
+  return n[m]
+end
+
+-- t moved by n calendar months (the day clamped to the target month's length)
+function M.add_months(t, n)
+  local days = t // 86400
+  local secs = t - days * 86400
+  local y, m, d = civil_from_days(days)
+  local idx = y * 12 + (m - 1) + n
+  y, m = idx // 12, idx % 12 + 1
+  d = math.min(d, days_in_month(y, m))
+  return days_from_civil(y, m, d) * 86400 + secs
+end
+
+-- Parses ISO 8601 date or date-time ("2024-05-01", "2024-05-01T10:00Z",
+-- "2024-05-01T10:00:00.123+02:00", "2024-05-01 10:00:00 UTC"). Returns seconds or nil.
+function M.parse(s)
+  if type(s) ~= "string" then return nil end
+  local y, mo, d, rest = s:match("^(%d%d%d%d)%-(%d%d)%-(%d%d)(.*)$")
+  if not y then return nil end
+  y, mo, d = tonumber(y), tonumber(mo), tonumber(d)
+  if mo < 1 or mo > 12 or d < 1 or d > days_in_month(y, mo) then return nil end
+  local h, mi, se, off = 0, 0, 0, 0
+  if rest ~= "" then
+    local hh, mm, tail = rest:match("^[T ](%d%d):(%d%d)(.*)$")
+    if not hh then return nil end
+    h, mi = tonumber(hh), tonumber(mm)
+    local ss, tail2 = tail:match("^:(%d%d)(.*)$")
+    if ss then se, tail = tonumber(ss), tail2 end
+    tail = tail:gsub("^%.%d+", "")
+    tail = tail:gsub("^ ", "")
+    if tail == "Z" or tail == "" or tail == "UTC" then
+      off = 0
+    else
+      local sign, oh, om = tail:match("^([+-])(%d%d):?(%d%d)$")
+      if not sign then return nil end
+      off = (tonumber(oh) * 3600 + tonumber(om) * 60) * (sign == "-" and -1 or 1)
+    end
+    if h > 23 or mi > 59 or se > 60 then return nil end
+  end
+  return days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se - off
+end
+
+-- TZif files: a list of transitions (ascending) with the UTC offset in force after each.
+local tz_cache = {}
+local ZONEINFO = "/usr/share/zoneinfo/"
+
+local function be_int(s, i, n)  -- signed big-endian integer of n bytes at i
+  local v = 0
+  for k = i, i + n - 1 do v = v * 256 + s:byte(k) end
+  if v >= 1 << (8 * n - 1) then v = v - (1 << (8 * n)) end
+  return v
+end
+
+local function read_tzif(data)
+  if data:sub(1, 4) ~= "TZif" then return nil end
+  local function header(p)
+    local c = {}
+    for k = 0, 5 do c[k + 1] = be_int(data, p + 20 + 4 * k, 4) end
+    return c  -- isutcnt, isstdcnt, leapcnt, timecnt, typecnt, charcnt
+  end
+  local version = data:sub(5, 5)
+  local p, tsize = 1, 4
+  local c = header(p)
+  if version ~= "\0" then
+    -- skip the v1 block, use the 64-bit v2+ block
+    p = p + 44 + c[4] * 4 + c[4] + c[5] * 6 + c[6] + c[3] * 8 + c[2] + c[1]
+    c = header(p)
+    tsize = 8
+  end
+  local timecnt, typecnt = c[4], c[5]
+  local q = p + 44
+  local times, idx, offsets = {}, {}, {}
+  for k = 1, timecnt do times[k] = be_int(data, q + (k - 1) * tsize, tsize) end
+  q = q + timecnt * tsize
+  for k = 1, timecnt do idx[k] = data:byte(q + k - 1) + 1 end
+  q = q + timecnt
+  for k = 1, typecnt do offsets[k] = be_int(data, q + (k - 1) * 6, 4) end
+  local first_std = offsets[1]
+  local zone = { times = times, offsets = {}, initial = first_std }
+  for k = 1, timecnt do zone.offsets[k] = offsets[idx[k]] end
+  -- the POSIX footer rule covers times after the last transition; for dates past it we
+  -- keep the last offset, which is right for zones without DST and close otherwise
+  return zone
+end
+
+-- zone(name) -> zone table, or nil when the name is not a known IANA zone
+function M.zone(name)
+  if name == nil or name == "UTC" or name == "Etc/UTC" or name == "GMT" then return false end
+  if tz_cache[name] ~= nil then return tz_cache[name] end
+  if type(name) ~= "string" or not name:match("^[%w_%-%+]+[/%w_%-%+]*$") or name:find("%.%.") then return nil end
+  local zone
+  if io and io.open then
+    local f = io.open(ZONEINFO .. name, "rb")
+    if f then
+      local data = f:read("a")
+      f:close()
+      zone = read_tzif(data or "")
+    end
+  end
+  tz_cache[name] = zone or nil
+  return zone
+end
+
+local function offset_at(zone, t)
+  if not zone then return 0 end
+  local times = zone.times
+  if #times == 0 or t < times[1] then return zone.initial end
+  local lo, hi = 1, #times
+  while lo < hi do
+    local mid = (lo + hi + 1) // 2
+    if times[mid] <= t then lo = mid else hi = mid - 1 end
+  end
+  return zone.offsets[lo]
+end
+
+-- format(t, zone): "2024-05-01T10:00:00Z" in UTC, "2024-05-01T12:00:00+02:00" in a zone
+function M.format(t, zone)
+  if t == nil then return nil end
+  local off = offset_at(zone, t)
+  local lt = t + off
+  local days = lt // 86400
+  local secs = lt - days * 86400
+  local y, m, d = civil_from_days(days)
+  local base = string.format("%04d-%02d-%02dT%02d:%02d:%02d", y, m, d, secs // 3600, secs // 60 % 60, secs % 60)
+  if not zone then return base .. "Z" end
+  local sign = off < 0 and "-" or "+"
+  off = math.abs(off)
+  return string.format("%s%s%02d:%02d", base, sign, off // 3600, off // 60 % 60)
+end
+
+return M

@@ -1,0 +1,40 @@
+# Conformance: every kind of sandbox response validated against PagerDuty's OpenAPI file
+# (tests only: python3 + python3-jsonschema from Debian, see vendor/packages.txt).
+. "$(dirname "$0")/lib.sh"
+
+# The spec sits beside the repository: ../shared/pagerduty/openapiv3.json from the repo root
+# (CI and the main checkout); a worktree under wt/ finds it one level further up.
+SPEC=
+for s in ../shared/pagerduty/openapiv3.json ../../shared/pagerduty/openapiv3.json; do
+    [ -f "$s" ] && { SPEC=$s; break; }
+done
+if [ -z "$SPEC" ]; then
+    echo "FAIL conformance: ../shared/pagerduty/openapiv3.json not found"
+    exit 0
+fi
+if ! python3 -c 'import jsonschema' 2>/dev/null; then
+    echo "FAIL conformance: python3-jsonschema is not installed (vendor/packages.txt)"
+    exit 0
+fi
+
+"$VSRUN" sandbox --json --incidents 300 --seed 4 --api-key conformance-key >"$TMP/sb.out" 2>"$TMP/sb.err" </dev/null &
+PID=$!
+URL=
+for _ in $(seq 1 250); do
+    URL=$(head -n 1 "$TMP/sb.out" 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["url"])' 2>/dev/null)
+    [ -n "$URL" ] && break
+    kill -0 "$PID" 2>/dev/null || break
+    sleep 0.02
+done
+if [ -z "$URL" ]; then
+    echo "FAIL conformance: the sandbox did not start: $(cat "$TMP/sb.err")"
+    exit 0
+fi
+python3 tests/cli/sandbox_conformance.py "$URL" "$SPEC" conformance-key 2>&1 || true
+kill -TERM "$PID" 2>/dev/null
+wait "$PID"
+rc=$?
+[ "$rc" -eq 0 ] && echo "ok conformance: sandbox stopped cleanly" || echo "FAIL conformance: sandbox exit $rc: $(tail -5 "$TMP/sb.err")"
+if grep -Eq 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$TMP/sb.err"; then
+    echo "FAIL conformance: sanitizer report"
+fi
