@@ -814,6 +814,11 @@ void server_get_stats(struct server *s, struct server_stats *out) {
     pthread_mutex_unlock(&s->lock);
 }
 
+static int server_on_stop_lua(lua_State *L) {  /* protected: the module's on_stop, if any */
+    if (lua_getfield(L, LUA_REGISTRYINDEX, SERVER_ON_STOP_KEY) == LUA_TFUNCTION) lua_call(L, 0, 0);
+    return 0;
+}
+
 void server_stop(struct server *s) {
     if (s == NULL) return;
     pthread_mutex_lock(&s->lock);
@@ -822,12 +827,10 @@ void server_stop(struct server *s) {
     pthread_mutex_unlock(&s->lock);
     MHD_stop_daemon(s->daemon);   /* joins every connection thread */
     lua_State *L = vm_lua(s->vm);
-    if (lua_getfield(L, LUA_REGISTRYINDEX, SERVER_ON_STOP_KEY) == LUA_TFUNCTION) {
-        if (vm_pcall(L, 0, 0) != LUA_OK) {
-            fprintf(stderr, "vsrun server: on_stop error: %s\n", lua_tostring(L, -1) ? lua_tostring(L, -1) : "?");
-            lua_pop(L, 1);
-        }
-    } else {
+    lua_settop(L, 0);
+    lua_pushcfunction(L, server_on_stop_lua);
+    if (vm_pcall(L, 0, 0) != LUA_OK) {
+        fprintf(stderr, "vsrun server: on_stop error: %s\n", lua_tostring(L, -1) ? lua_tostring(L, -1) : "?");
         lua_pop(L, 1);
     }
     server_free(s);

@@ -217,6 +217,24 @@ t.test("stop: idempotent, stats stay readable, the port is closed", function()
   t.eq(curl(url .. "/"), 7, "connection refused after stop")
 end)
 
+t.test("on_stop runs in the server's state after the last request; its errors are contained", function()
+  local file = os.tmpname()
+  os.remove(file)
+  local x = server.start { module = "fixtures.echo_server", args = { stop_file = file } }
+  t.eq(curl(x:url() .. "/1"), 0)
+  t.eq(curl(x:url() .. "/2"), 0)
+  t.eq(io.open(file), nil, "not before stop")
+  x:stop()
+  local f = io.open(file)
+  t.ok(f, "on_stop wrote its file")
+  t.eq(f:read("a"), "stopped after 2 requests")
+  f:close()
+  os.remove(file)
+  local y = server.start { module = "fixtures.echo_server", args = { stop_error = true } }
+  y:stop()
+  t.match(tostring(y), "stopped")
+end)
+
 t.test("a server left running is stopped by garbage collection", function()
   local url
   do
