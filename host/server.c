@@ -522,6 +522,17 @@ static enum MHD_Result server_send(struct server *s, struct MHD_Connection *c, s
 
 /* ---- MHD callbacks ---- */
 
+static enum MHD_Result server_reply_too_large(struct server *s, struct MHD_Connection *c) {
+    struct server_reply rep;
+    memset(&rep, 0, sizeof rep);
+    char msg[128];
+    snprintf(msg, sizeof msg, "request body larger than %zu bytes", s->max_body);
+    server_error_reply(&rep, 413, msg);
+    enum MHD_Result ret = server_send(s, c, &rep);
+    server_reply_free(&rep);
+    return ret;
+}
+
 static enum MHD_Result server_access(void *cls, struct MHD_Connection *c, const char *url, const char *method,
                                      const char *version, const char *upload_data, size_t *upload_size,
                                      void **con_cls) {
@@ -539,6 +550,13 @@ static enum MHD_Result server_access(void *cls, struct MHD_Connection *c, const 
         s->stats.requests++;
         if (++s->stats.in_flight > s->stats.max_in_flight) s->stats.max_in_flight = s->stats.in_flight;
         pthread_mutex_unlock(&s->lock);
+        /* A declared length over the limit is refused before the body is read (a client
+         * that sent Expect: 100-continue never sends it). */
+        const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (cl && strtoull(cl, NULL, 10) > (unsigned long long)s->max_body) {
+            r->too_large = 1;
+            return server_reply_too_large(s, c);
+        }
         return MHD_YES;
     }
     if (*upload_size > 0) {
@@ -564,17 +582,12 @@ static enum MHD_Result server_access(void *cls, struct MHD_Connection *c, const 
         r->len += n;
         return MHD_YES;
     }
+    if (r->too_large) return server_reply_too_large(s, c);
     struct server_reply rep;
     memset(&rep, 0, sizeof rep);
     rep.truncate = rep.stall_after = -1;
-    if (r->too_large) {
-        char msg[128];
-        snprintf(msg, sizeof msg, "request body larger than %zu bytes", s->max_body);
-        server_error_reply(&rep, 413, msg);
-    } else {
-        struct server_dispatch d = {s, c, r, url, method, &rep};
-        server_call_handler(&d);
-    }
+    struct server_dispatch d = {s, c, r, url, method, &rep};
+    server_call_handler(&d);
     enum MHD_Result ret = server_send(s, c, &rep);
     server_reply_free(&rep);
     return ret;
