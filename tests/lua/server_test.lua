@@ -89,6 +89,12 @@ t.test("request bodies: JSON, binary-safe, large, and over the limit", function(
   t.eq(code, 0)
   t.match(out, "\n413$")
   t.match(out, "larger than 1000 bytes")
+  code, out = curl(small:url() .. "/b?len=1", "-H", "Expect: 100-continue", "-w", "|%{http_code}|%{size_upload}",
+    "--data-binary", "@" .. big)
+  t.match(out, "|413|0$", "a declared length over the limit is refused before the body is sent")
+  code, out = curl(small:url() .. "/b?len=1", "-H", "Transfer-Encoding: chunked", "-w", "|%{http_code}",
+    "--data-binary", "@" .. big)
+  t.match(out, "|413$", "a chunked body over the limit")
   code, out = curl(small:url() .. "/b?len=1", "--data-binary", string.rep("y", 1000))
   t.eq(json.decode(out).len, 1000, "exactly the limit is accepted")
   small:stop()
