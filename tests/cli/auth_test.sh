@@ -178,6 +178,14 @@ st=$(head -c 3 "$TMP/custom.status" 2>/dev/null)
 say "auth callback after the timeout is refused" '[ "$st" = 000 ]' "status '$st'"
 export BROWSER=$TMP/follow.sh
 
+# the client id: saved by the first login, or from VSRUN_CLIENT_ID
+vs auth login --connection cfgid --api-url "$SB_URL" --identity-url "$SB_URL" --timeout 20
+expect "auth client id from the config file saved by the first login" 0 "Connected 'cfgid'"
+VSRUN_HOME=$TMP/home-env VSRUN_CLIENT_ID=$SB_CID vs auth login --connection envid --api-url "$SB_URL" --identity-url "$SB_URL" --timeout 20
+expect "auth client id from VSRUN_CLIENT_ID" 0 "Connected 'envid'"
+VSRUN_HOME=$TMP/home-env VSRUN_CLIENT_ID=unknown-app vs auth login --connection badid --api-url "$SB_URL" --identity-url "$SB_URL" --timeout 2
+expect "auth unknown client id: the sign-in page refuses it" 7 '' 'timed out'
+
 # --- default, EU ---------------------------------------------------------------------------
 vs auth default pasted
 expect "auth default NAME" 0 "Scripts now use 'pasted'"
