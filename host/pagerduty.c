@@ -334,6 +334,8 @@ int luaopen_vsrun_pd_core(lua_State *L) {
     lua_getglobal(L, "require");
     lua_pushliteral(L, "vsrun.http_core");
     lua_call(L, 1, 0);
+    /* one limiter per run: `vsrun test` opens a fresh state (and sandbox) per file */
+    pd_limit_reset();
     static const luaL_Reg meta[] = {
         {"__gc", pd_conn_gc}, {"__close", pd_conn_gc}, {"__tostring", pd_conn_tostring},
         {"__index", pd_conn_index}, {NULL, NULL}};
