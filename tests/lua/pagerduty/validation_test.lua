@@ -2,7 +2,7 @@
 -- and the field, before any request (the sandbox's request log stays empty).
 local t = require "vsrun.testing"
 local pd = require "pagerduty"
-local ok_sandbox, sandbox = pcall(require, "vsrun.sandbox")
+local sandbox = require "vsrun.sandbox"
 
 local function refused(action, field, fn, ...)
   local err = t.raises("invalid_argument", fn, ...)
@@ -90,9 +90,9 @@ local cases = {
 
 for i, c in ipairs(cases) do
   t.test(("refused before sending #%d: %s %s"):format(i, c[1], c[2]), function()
-    local before = ok_sandbox and #sandbox.requests() or nil
+    local before = #sandbox.requests()
     refused(c[1], c[2], c[3], table.unpack(c, 4, 5))
-    if before then t.eq(#sandbox.requests(), before, "no request reached the sandbox") end
+    t.eq(#sandbox.requests(), before, "no request reached the sandbox")
   end)
 end
 
@@ -142,5 +142,18 @@ t.test("pd_core refuses other paths, /__sandbox/ and bad queries before sending"
     local id, why = pd_core.request(conn, req)
     t.eq(id, nil, req.method .. " " .. req.path)
     t.ok(type(why) == "string" and #why > 0, "a reason")
+  end
+end)
+
+t.test("the request log does see requests (the checks above are not vacuous)", function()
+  local before = #sandbox.requests()
+  pd.list_incidents({ limit = 1 }):collect()
+  t.eq(#sandbox.requests(), before + 1)
+end)
+
+t.test("nothing the allowlist refused reached the sandbox", function()
+  for _, r in ipairs(sandbox.requests()) do
+    t.no_match(r.path, "__sandbox", "no control API call through pd_core")
+    t.ok(r.method == "GET", "only reads were sent by this file: " .. r.method .. " " .. r.path)
   end
 end)
