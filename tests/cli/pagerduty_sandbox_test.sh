@@ -96,6 +96,28 @@ http.post(pd.connection().api_url .. "/__sandbox/faults", { json = { kind = "exp
 return pd.get_user("me")'
 expect "pd oauth: a refresh that fails names vsrun auth reconnect" 3 '' 'vsrun auth reconnect sbx'
 
+# ---- 16 parallel tasks share one limiter: no stampede into 429s ----
+cat >"$TMP/stampede.lua" <<'LUA'
+local pd = require "pagerduty"
+local sandbox = require "vsrun.sandbox"
+local vs = require "vsrun"
+-- 60 requests a minute: use 38, move the sandbox clock to 4 s before the window ends, and
+-- let one more request tell the limiter so; 21 are left for 32 calls from 16 tasks, which
+-- without pacing would draw 11 429s
+for _ = 1, 38 do pd.get_user("me") end
+sandbox.advance(56)
+pd.get_user("me")
+local jobs = {}
+for i = 1, 32 do jobs[i] = "me" end
+local got = vs.map(jobs, pd.get_user, { concurrency = 16 })
+local n429 = 0
+for _, r in ipairs(sandbox.requests()) do if r.status == 429 then n429 = n429 + 1 end end
+return { calls = #got, n429 = n429 }
+LUA
+run --sandbox --rate-limit 60 "$TMP/stampede.lua"
+expect "pd limiter: 16 tasks paced by ratelimit-remaining draw no 429" 0 '"n429": 0'
+expect "pd limiter: every call completed" 0 '"calls": 32'
+
 # ---- --dry-run: writes printed, not sent ----
 cat >"$TMP/dry.lua" <<'LUA'
 local pd = require "pagerduty"
