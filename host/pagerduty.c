@@ -329,6 +329,9 @@ static int pd_observe(lua_State *L) {
 }
 
 int luaopen_vsrun_pd_core(lua_State *L) {
+    /* a new script state (vsrun test makes one per file, each with its own sandbox) starts
+     * with no rate-limit knowledge from an earlier far end */
+    pd_limit_reset();
     static const luaL_Reg meta[] = {
         {"__gc", pd_conn_gc}, {"__close", pd_conn_gc}, {"__tostring", pd_conn_tostring},
         {"__index", pd_conn_index}, {NULL, NULL}};
