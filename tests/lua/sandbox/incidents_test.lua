@@ -360,3 +360,25 @@ t.test("the module entry point returns handler, info and on_stop", function()
   local r = handler { method = "GET", path = "/users/me", query = {}, headers = { authorization = "Bearer k" } }
   t.eq(r.status, 200)
 end)
+
+t.test("cached JSON of resolved incidents follows every change", function()
+  local call = H.new({ incidents = 20 })
+  local inc
+  for _, i in ipairs(call("GET", "/incidents", { query = { date_range = "all", ["statuses[]"] = "resolved", limit = "1" } }).json.incidents) do inc = i end
+  local path = "/incidents/" .. inc.id
+  t.eq(call("GET", path).json.incident.title, inc.title)
+  t.eq(call("PUT", path, { body = { incident = { type = "incident_reference", title = "Renamed while resolved" } } }).status, 200)
+  t.eq(call("GET", path).json.incident.title, "Renamed while resolved")
+  local listed = call("GET", "/incidents", { query = { date_range = "all", ["statuses[]"] = "resolved", limit = "1" } }).json.incidents[1]
+  t.eq(listed.title, "Renamed while resolved")
+  call("PUT", path, { body = { incident = { type = "incident_reference", priority = "P3" } } })
+  t.eq(call("GET", path).json.incident.priority.summary, "P3")
+  call("POST", "/__sandbox/time", { body = { advance = 60 } })
+  call("POST", path .. "/notes", { body = { note = { content = "n" } } })
+  t.eq(call("GET", path).json.incident.updated_at, "2026-01-01T00:01:00Z", "a note updates updated_at")
+  -- another Host gives other self URLs
+  local r = call("GET", path, { headers = { host = "10.1.2.3:9" } })
+  t.match(r.json.incident.self, "^http://10%.1%.2%.3:9/")
+  t.eq(call("PUT", path, { body = { incident = { type = "incident_reference", status = "triggered" } } }).json.incident.status, "triggered")
+  t.eq(call("GET", path).json.incident.status, "triggered")
+end)
