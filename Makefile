@@ -19,8 +19,14 @@ UNIT_SRC := $(wildcard tests/unit/*_test.c)
 
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-.PHONY: all asan test check bench demo install clean memcheck fuzz
+.PHONY: all asan test test-build fuzz-build check bench demo install clean memcheck fuzz deps
 all: vsrun
+
+# Installs missing Debian packages (as root) or prints the apt-get command; checked once.
+deps: build/.deps-ok
+build/.deps-ok: vendor/packages.txt vendor/install
+	@vendor/install
+	@mkdir -p build && touch $@
 
 build/gen/embedded.c: $(LUA_SRC) build/embed_lua
 	@mkdir -p build/gen
@@ -28,15 +34,15 @@ build/gen/embedded.c: $(LUA_SRC) build/embed_lua
 
 build/embed_lua: host/tools/embed_lua.c
 	@mkdir -p build
-	$(CC) -O2 -Wall -Wextra -Werror -o $@ $<
+	$(CC) -O2 -Wall -Wextra -Werror -I/usr/include/lua5.4 -o $@ $< $(LIBDIR)/liblua5.4.a -lm -ldl
 
 build/rel/%.o: host/%.c $(wildcard host/*.h) | build/gen/embedded.c
 	@mkdir -p build/rel
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -c -o $@ $<
+	@echo "  CC      $<"; $(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -c -o $@ $<
 
 build/asan/%.o: host/%.c $(wildcard host/*.h) | build/gen/embedded.c
 	@mkdir -p build/asan
-	$(CC) $(CPPFLAGS) -O1 -g $(SAN) $(WARN) -c -o $@ $<
+	@echo "  CC asan $<"; $(CC) $(CPPFLAGS) -O1 -g $(SAN) $(WARN) -c -o $@ $<
 
 build/rel/embedded.o: build/gen/embedded.c
 	$(CC) $(CPPFLAGS) -O2 -c -o $@ $<
@@ -47,10 +53,10 @@ REL_OBJ  := $(HOST_SRC:host/%.c=build/rel/%.o) build/rel/embedded.o
 ASAN_OBJ := $(HOST_SRC:host/%.c=build/asan/%.o) build/asan/embedded.o
 
 vsrun: $(REL_OBJ)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	@echo "  LD      $@"; $(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 build/asan/vsrun: $(ASAN_OBJ)
-	$(CC) $(SAN) -o $@ $^ $(LDLIBS)
+	@echo "  LD asan $@"; $(CC) $(SAN) -o $@ $^ $(LDLIBS)
 
 asan: build/asan/vsrun
 
@@ -64,17 +70,46 @@ build/asan/unit/%: tests/unit/%.c $(filter-out build/asan/main.o,$(ASAN_OBJ)) te
 
 UNITS := $(UNIT_SRC:tests/unit/%.c=%)
 
-test check: vsrun build/asan/vsrun $(UNITS:%=build/rel/unit/%) $(UNITS:%=build/asan/unit/%)
+test check: deps
+	@$(MAKE) --no-print-directory test-build
 	@tests/run
 
-bench: vsrun
+test-build: vsrun build/asan/vsrun $(UNITS:%=build/rel/unit/%) $(UNITS:%=build/asan/unit/%) fuzz-build
+
+bench: deps
+	@$(MAKE) --no-print-directory vsrun
 	@tests/bench/run
 
-demo: vsrun
-	./vsrun --sandbox scripts/examples/triage.lua
+demo: deps
+	@$(MAKE) --no-print-directory vsrun
+	./vsrun --sandbox --incidents 2000 --lib scripts/lib scripts/examples/triage.lua ack_services=all
 
 memcheck: vsrun
 	@VSRUN_MEMCHECK=1 tests/run --memcheck
+
+# libFuzzer targets: host objects rebuilt with clang's coverage instrumentation.
+FUZZ_CC  := clang
+FUZZ_SAN := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
+FUZZ_SRC := $(wildcard tests/fuzz/*_fuzz.c)
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
+FUZZ_OBJ := $(filter-out build/fuzz/main.o,$(HOST_SRC:host/%.c=build/fuzz/%.o)) build/fuzz/embedded.o
+
+FUZZ_SECONDS ?= 60
+
+build/fuzz/%.o: host/%.c $(wildcard host/*.h) | build/gen/embedded.c
+	@mkdir -p build/fuzz
+	@echo "  CC fuzz $<"; $(FUZZ_CC) $(CPPFLAGS) -O1 -g $(FUZZ_SAN) -std=c11 -w -c -o $@ $<
+build/fuzz/embedded.o: build/gen/embedded.c
+	@mkdir -p build/fuzz
+	$(FUZZ_CC) $(CPPFLAGS) -O1 -c -o $@ $<
+build/fuzz/%_fuzz: tests/fuzz/%_fuzz.c $(FUZZ_OBJ)
+	@echo "  LD fuzz $@"; $(FUZZ_CC) $(CPPFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_OBJ) $(LDLIBS)
+
+fuzz-build: $(FUZZ_BIN)
+# make fuzz FUZZ_SECONDS=600: each target for that long, corpus in tests/fuzz/corpus/NAME
+fuzz: deps fuzz-build
+	@for f in $(FUZZ_BIN); do n=$$(basename $$f _fuzz); mkdir -p build/fuzz/corpus-$$n; \
+	  echo "== $$n"; $$f -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 build/fuzz/corpus-$$n tests/fuzz/corpus/$$n || exit 1; done
 
 install: vsrun
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1

@@ -3,11 +3,13 @@
 
 #include <stddef.h>
 
+#include "auth.h"
 #include "sandbox.h"
 #include "testcmd.h"
 
 const struct cli_command vsrun_commands[] = {
     {"test", cmd_test},
+    {"auth", cmd_auth},
     {"sandbox", cmd_sandbox},
     {NULL, NULL},
 };

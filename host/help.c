@@ -42,6 +42,33 @@ static const struct help_topic topics[] = {
      "5 rate limited past the retry budget\n"
      "6 network or timeout errors that retries did not cure\n"
      "7 limit reached: --timeout or --max-memory, or interrupted (Ctrl-C)\n"},
+    {"test",
+     "vsrun test [-v] [--filter PATTERN] [--lib DIR] [paths...]\n"
+     "Finds *_test.lua files under the paths (default: the current directory), runs each\n"
+     "file in a fresh Lua state with its own in-process sandbox and a ready connection, and\n"
+     "each test in its own task. A test file:\n"
+     "  local t = require \"vsrun.testing\"\n"
+     "  t.test(\"acknowledge\", function()\n"
+     "    local inc = pagerduty.create_incident { title = \"x\", service = \"PSVC001\" }\n"
+     "    t.eq(pagerduty.acknowledge(inc.id).status, \"acknowledged\")\n"
+     "  end)\n"
+     "Assertions: t.eq t.ne t.ok t.match t.no_match t.raises(kind_or_pattern, fn, ...) t.fail.\n"
+     "require \"vsrun.sandbox\" controls the sandbox (seed, faults, request log).\n"
+     "Prints a FAIL block per failing test, then \"N passed, N failed\"; exit 1 on failure.\n"},
+    {"sandbox",
+     "The sandbox is a local simulator of the PagerDuty REST API and OAuth server.\n"
+     "  vsrun --sandbox script.lua          run a script against it, in-process\n"
+     "  vsrun --sandbox --incidents 5000 --seed 7 script.lua\n"
+     "  vsrun sandbox --port 8080 --api-key devkey   serve it for other tools\n"
+     "Then: PAGERDUTY_TOKEN=devkey PAGERDUTY_API_URL=http://127.0.0.1:8080 vsrun script.lua\n"
+     "See 'vsrun sandbox --help' and docs/sandbox.md.\n"},
+    {"auth",
+     "Connections hold PagerDuty OAuth tokens, encrypted, refreshed automatically.\n"
+     "  vsrun auth login --connection prod          connect through the browser\n"
+     "  vsrun auth status prod --check              user, scope, expiry, health\n"
+     "  vsrun auth list | logout NAME | reconnect NAME\n"
+     "Scripts pick one with --connection NAME (else the default).\n"
+     "See 'vsrun auth --help' and docs/connections.md.\n"},
     {NULL, NULL},
 };
 

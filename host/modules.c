@@ -5,8 +5,8 @@ const luaL_Reg vsrun_c_modules[] = {
     {"vsrun.core", luaopen_vsrun_core},
     {"json", luaopen_json},
     {"vsrun.digest", luaopen_vsrun_digest},
-    {"vsrun.server", luaopen_vsrun_server},
     {"vsrun.http_core", luaopen_vsrun_http_core},
     {"vsrun.pd_core", luaopen_vsrun_pd_core},
+    {"vsrun.server", luaopen_vsrun_server},
     {NULL, NULL},
 };

@@ -138,7 +138,7 @@ int cmd_test(int argc, char **argv) {
     for (int i = 0; i < n_paths; i++) {
         size_t before = files.n;
         find_tests(paths[i], &files, 1);
-        qsort(files.paths + before, files.n - before, sizeof *files.paths, cmp_paths);
+        if (files.n > before) qsort(files.paths + before, files.n - before, sizeof *files.paths, cmp_paths);
     }
     int passed = 0, failed = 0;
     for (size_t i = 0; i < files.n; i++) {

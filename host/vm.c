@@ -134,7 +134,7 @@ int vm_pcall(lua_State *L, int nargs, int nresults) {
 int vm_load_embedded(lua_State *L, const char *name) {
     for (const struct embedded_module *m = embedded_modules; m->name; m++)
         if (strcmp(m->name, name) == 0)
-            return luaL_loadbufferx(L, m->source, m->len, m->chunkname, "t");
+            return luaL_loadbufferx(L, m->source, m->len, m->chunkname, "b");
     lua_pushfstring(L, "no embedded module '%s'", name);
     return LUA_ERRFILE;
 }
@@ -152,7 +152,7 @@ static int vm_search_embedded(lua_State *L) {
             lua_pushfstring(L, "\n\tmodule '%s' is only available under 'vsrun test' or --sandbox", name);
             return 1;
         }
-        if (luaL_loadbufferx(L, m->source, m->len, m->chunkname, "t") != LUA_OK)
+        if (luaL_loadbufferx(L, m->source, m->len, m->chunkname, "b") != LUA_OK)
             return lua_error(L);
         lua_pushstring(L, m->chunkname + 1);
         return 2;

@@ -47,7 +47,8 @@ local function check_fields(action, t, allowed, what)
   if type(t) ~= "table" then bad(action, what or "options", "must be a table, got " .. type(t)) end
   for k in pairs(t) do
     if type(k) ~= "string" or not allowed[k] then
-      bad(action, tostring(k), "is not a known field (known: " .. names(allowed) .. ")")
+      local nested = what and what ~= "options" and what ~= "arguments" and what ~= "fields"
+      bad(action, (nested and (what .. ".") or "") .. tostring(k), "is not a known field (known: " .. names(allowed) .. ")")
     end
   end
   return t
@@ -400,7 +401,7 @@ local function list_log_entries(c, opts)
       { "team_ids[]", check_list(action, "team_ids", opts.team_ids, "id") },
       { "time_zone", check_string(action, "time_zone", opts.time_zone) },
     },
-    since = since, ["until"] = till, order = "desc", sortable = false,
+    since = since, ["until"] = till, order = "asc", sortable = false,
     max = check_limit(action, opts.limit),
   }
 end

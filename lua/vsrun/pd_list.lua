@@ -91,13 +91,15 @@ local function push_windows(it, parts)
 end
 
 -- The first page of a window says it holds too much: split it (or the whole range).
-local function split(it, window)
+local function split(it, window, page)
   if not window then
     if not it.order then
       errors.raise("invalid_argument", it.action .. ": more than 10,000 records match and the sort order " ..
         "is not by time, so they cannot all be listed; sort by created_at or narrow the filters", { action = it.action })
     end
-    local a = it.since or oldest(it)
+    -- the oldest record: the probe page's first one when it is oldest-first, else ask
+    local first = it.order == "asc" and page[it.key] and page[it.key][1]
+    local a = it.since or (first and ptime.parse(first.created_at)) or oldest(it)
     local b = it["until"] or (math.floor(core.now()) + 1)
     if not a then a = b - 1 end
     local parts = {}
@@ -128,8 +130,9 @@ end
 local function on_page(it, spec, page)
   if it.paginated == false then return page[it.key] or {}, nil end
   local total = math.tointeger(page.total)
-  if spec.offset == 0 and total and total > CAP and it.order ~= false then
-    split(it, spec.window)
+  -- split only when the records still wanted cannot be reached by paging this window
+  if spec.offset == 0 and total and total > CAP and it.remaining > CAP then
+    split(it, spec.window, page)
     return {}, next_window_spec(it)
   end
   local records = page[it.key] or {}
@@ -168,7 +171,20 @@ function Iter:__call()
     end
     if not self.started then
       self.started = true
-      self.pending = start(self, { offset = 0 })
+      local first = { offset = 0 }
+      -- PagerDuty refuses more than six months between since and until: walk them in parts
+      local a, b = self.since, self["until"] or (math.floor(core.now()) + 1)
+      if a and b - a > MAX_SPAN and self.order then
+        local parts = {}
+        while a < b do
+          local e = math.min(b, a + MAX_SPAN)
+          parts[#parts + 1] = { a, e }
+          a = e
+        end
+        push_windows(self, parts)
+        first = next_window_spec(self)
+      end
+      self.pending = start(self, first)
     end
     local pending = self.pending
     if not pending then self.done = true return nil end
@@ -176,12 +192,14 @@ function Iter:__call()
     local ok, page = pending.task:wait()
     if not ok then
       self.done = true
+      -- raised in the prefetch task: point at the script's line that is iterating
+      if errors.is(page) then page.where = core.user_where() end
       error(page, 0)
     end
     local recs, nxt = on_page(self, pending.spec, page)
     if nxt and self.remaining > 0 then self.pending = start(self, nxt) else self.done = true end
     -- de-duplicate at the page boundary: ids of this page and the one before
-    self.prev_ids, self.cur_ids = self.cur_ids, {}
+    if #recs > 0 then self.prev_ids, self.cur_ids = self.cur_ids, {} end
     self.records, self.i = recs, 1
   end
 end

@@ -28,7 +28,7 @@ expect() {
     if [ -n "$out_re" ] && ! grep -Eq -- "$out_re" <<<"$OUT"; then _fail "$name" "stdout does not match /$out_re/"; return; fi
     if [ -n "$err_re" ] && ! grep -Eq -- "$err_re" <<<"$ERR"; then _fail "$name" "stderr does not match /$err_re/"; return; fi
     # sanitizer reports always fail a test
-    if grep -Eq 'ERROR: (Address|Leak)Sanitizer|runtime error:' <<<"$ERR"; then _fail "$name" "sanitizer report"; return; fi
+    if grep -Eq 'ERROR: (Address|Leak)Sanitizer|runtime error:|^==[0-9]+== (Invalid|Conditional|Use of|.*definitely lost)' <<<"$ERR"; then _fail "$name" "sanitizer or valgrind report"; return; fi
     echo "ok $name"
 }
 

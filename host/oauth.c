@@ -1,0 +1,643 @@
+/* OAuth 2.0 for PagerDuty connections: authorization code + PKCE login, token refresh
+ * under the vault lock, revoke, Get User `me`. Implements oauth.h (for host/connection.c)
+ * and oauth_client.h (for `vsrun auth`). Token, refresh token, code, verifier and client
+ * secret live only in C buffers that are cleansed after use; error messages name URLs and
+ * OAuth error codes, never values. */
+#include "oauth.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+
+#include "jsontext.h"
+#include "oauth_callback.h"
+#include "oauth_client.h"
+#include "vault.h"
+
+#define MAX_BODY ((size_t)1 << 20)
+
+static double wall_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void wipe_free(char *s) {
+    if (s) {
+        OPENSSL_cleanse(s, strlen(s));
+        free(s);
+    }
+}
+
+void oauth_reconnect_message(const char *name, char *err, size_t errlen) {
+    snprintf(err, errlen, "PagerDuty connection '%s' was lost \xe2\x80\x94 run `vsrun auth reconnect %s`", name, name);
+}
+
+/* --- small helpers ---------------------------------------------------------------------- */
+
+/* base64url without padding */
+static void b64url(const unsigned char *in, size_t n, char *out) {
+    static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    size_t o = 0;
+    for (size_t i = 0; i < n; i += 3) {
+        unsigned v = (unsigned)in[i] << 16 | (i + 1 < n ? (unsigned)in[i + 1] << 8 : 0) | (i + 2 < n ? in[i + 2] : 0);
+        out[o++] = tbl[v >> 18 & 63];
+        out[o++] = tbl[v >> 12 & 63];
+        if (i + 1 < n) out[o++] = tbl[v >> 6 & 63];
+        if (i + 2 < n) out[o++] = tbl[v & 63];
+    }
+    out[o] = '\0';
+}
+
+/* 32 random bytes → 43 characters */
+static int random_b64url(char out[44]) {
+    unsigned char raw[32];
+    if (RAND_bytes(raw, sizeof raw) != 1) return -1;
+    b64url(raw, sizeof raw, out);
+    OPENSSL_cleanse(raw, sizeof raw);
+    return 0;
+}
+
+static void pkce_challenge(const char *verifier, char out[44]) {
+    unsigned char h[SHA256_DIGEST_LENGTH];
+    SHA256((const unsigned char *)verifier, strlen(verifier), h);
+    b64url(h, sizeof h, out);
+}
+
+/* A growing buffer that is wiped whenever it moves or is freed (it may hold secrets). */
+struct sbuf {
+    char *p;
+    size_t len, cap;
+    int failed;
+};
+
+static void sb_add(struct sbuf *b, const char *s, size_t n) {
+    if (b->failed) return;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 512;
+        while (cap < b->len + n + 1) cap *= 2;
+        char *np = malloc(cap);
+        if (!np) { b->failed = 1; return; }
+        if (b->p) {
+            memcpy(np, b->p, b->len);
+            OPENSSL_cleanse(b->p, b->cap);
+            free(b->p);
+        }
+        b->p = np;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+static void sb_str(struct sbuf *b, const char *s) { sb_add(b, s, strlen(s)); }
+
+static void sb_free(struct sbuf *b) {
+    if (b->p) {
+        OPENSSL_cleanse(b->p, b->cap);
+        free(b->p);
+    }
+    memset(b, 0, sizeof *b);
+}
+
+/* Appends name=value, form/query-encoded ('+' and every reserved byte escaped). */
+static void sb_param(struct sbuf *b, const char *name, const char *value) {
+    static const char hex[] = "0123456789ABCDEF";
+    if (b->len && b->p[b->len - 1] != '?') sb_add(b, "&", 1);
+    sb_str(b, name);
+    sb_add(b, "=", 1);
+    for (const unsigned char *s = (const unsigned char *)value; *s; s++) {
+        if (isalnum(*s) || *s == '-' || *s == '.' || *s == '_' || *s == '~') sb_add(b, (const char *)s, 1);
+        else {
+            char e[3] = {'%', hex[*s >> 4], hex[*s & 15]};
+            sb_add(b, e, 3);
+        }
+    }
+}
+
+/* Removes any of the given secrets from a message the server wrote. */
+static void redact(char *msg, const char *const *secrets, int n) {
+    for (int i = 0; i < n; i++) {
+        const char *s = secrets[i];
+        size_t k = s ? strlen(s) : 0;
+        if (k < 4) continue;
+        char *hit;
+        while ((hit = strstr(msg, s)) != NULL) { /* the marker is shorter than the secret */
+            memcpy(hit, "***", 3);
+            memmove(hit + 3, hit + k, strlen(hit + k) + 1);
+        }
+    }
+}
+
+int oauth_check_url(const char *what, const char *url, char *err, size_t errlen) {
+    const char *host = NULL;
+    if (strncmp(url, "https://", 8) == 0) host = url + 8;
+    else if (strncmp(url, "http://", 7) == 0) host = url + 7;
+    int ok = host && *host && !strpbrk(url, " \t\r\n?#@");
+    if (ok && url[4] == ':') { /* http: only to this machine (the sandbox) */
+        ok = strncmp(host, "127.0.0.1", 9) == 0 || strncmp(host, "localhost", 9) == 0 || strncmp(host, "[::1]", 5) == 0;
+        if (ok) {
+            char c = host[host[0] == '[' ? 5 : 9];
+            ok = c == '\0' || c == ':' || c == '/';
+        }
+    }
+    if (!ok) {
+        snprintf(err, errlen, "%s must be an https:// URL (http:// only for 127.0.0.1), got '%.200s'", what, url);
+        return -1;
+    }
+    return 0;
+}
+
+/* Joins base (without trailing slashes) and path. */
+static void join_url(char *out, size_t n, const char *base, const char *path) {
+    size_t bl = strlen(base);
+    while (bl && base[bl - 1] == '/') bl--;
+    snprintf(out, n, "%.*s%s", (int)bl, base, path);
+}
+
+/* --- HTTP through blocking libcurl calls ------------------------------------------------ */
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *ud) {
+    struct sbuf *b = ud;
+    size_t n = size * nmemb;
+    if (b->len + n > MAX_BODY) return 0;
+    sb_add(b, data, n);
+    return b->failed ? 0 : n;
+}
+
+/* Sends one request. form (POST body) and bearer may be NULL. Returns the HTTP status, or
+ * OAUTH_NETWORK with err set. body receives the response. */
+static long http_call(const char *url, const char *form, const char *bearer, struct sbuf *body, char *err, size_t errlen) {
+    CURL *h = curl_easy_init();
+    if (!h) {
+        snprintf(err, errlen, "cannot start an HTTP request");
+        return OAUTH_NETWORK;
+    }
+    struct curl_slist *hdr = NULL;
+    struct sbuf auth = {0};
+    hdr = curl_slist_append(hdr, bearer ? "Accept: application/vnd.pagerduty+json;version=2" : "Accept: application/json");
+    if (bearer) {
+        sb_str(&auth, "Authorization: Bearer ");
+        sb_str(&auth, bearer);
+        if (!auth.failed) hdr = curl_slist_append(hdr, auth.p);
+        sb_free(&auth);
+    }
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
+    curl_easy_setopt(h, CURLOPT_USERAGENT, "vsrun/0.1");
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT, 30L);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, body);
+    if (form) {
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, form);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(form));
+    }
+    CURLcode rc = curl_easy_perform(h);
+    long status = 0;
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_cleanup(h);
+    for (struct curl_slist *s = hdr; s; s = s->next) OPENSSL_cleanse(s->data, strlen(s->data));
+    curl_slist_free_all(hdr);
+    if (rc != CURLE_OK) {
+        char where[300];
+        snprintf(where, sizeof where, "%s", url);
+        char *q = strchr(where, '?');
+        if (q) *q = '\0';
+        snprintf(err, errlen, "cannot reach %s: %s", where, curl_easy_strerror(rc));
+        return OAUTH_NETWORK;
+    }
+    if (!body->p) sb_str(body, "");
+    return status;
+}
+
+/* --- the token endpoint ----------------------------------------------------------------- */
+
+struct grant {
+    char *access_token, *refresh_token;
+    double expires_in;
+    char scope[128];
+    char error[64];
+    char description[200];
+};
+
+static void grant_clear(struct grant *g) {
+    wipe_free(g->access_token);
+    wipe_free(g->refresh_token);
+    memset(g, 0, sizeof *g);
+}
+
+/* POSTs form to {identity}/oauth/token. 0 = tokens in g; -1 = refused (g->error set, err
+ * explains); OAUTH_NETWORK. secrets are redacted from any server text. */
+static int token_request(const char *identity_url, const char *form, struct grant *g, const char *const *secrets,
+                         int nsecrets, char *err, size_t errlen) {
+    memset(g, 0, sizeof *g);
+    char url[512];
+    join_url(url, sizeof url, identity_url, "/oauth/token");
+    struct sbuf body = {0};
+    long status = http_call(url, form, NULL, &body, err, errlen);
+    if (status < 0) {
+        sb_free(&body);
+        return (int)status;
+    }
+    int rc = -1;
+    const char *b = body.p;
+    size_t n = body.len;
+    if (status == 200) {
+        g->access_token = jt_string(b, n, "access_token");
+        g->refresh_token = jt_string(b, n, "refresh_token");
+        char type[32] = "bearer";
+        jt_string_to(b, n, "token_type", type, sizeof type);
+        if (jt_number(b, n, "expires_in", &g->expires_in) != 0) g->expires_in = 0;
+        jt_string_to(b, n, "scope", g->scope, sizeof g->scope);
+        if (g->access_token && *g->access_token && strcasecmp(type, "bearer") == 0) rc = 0;
+        else snprintf(err, errlen, "%s answered 200 without a bearer access token", url);
+    } else {
+        jt_string_to(b, n, "error", g->error, sizeof g->error);
+        jt_string_to(b, n, "error_description", g->description, sizeof g->description);
+        for (char *p = g->error; *p; p++) if (!isgraph((unsigned char)*p)) *p = '?';
+        for (char *p = g->description; *p; p++) if (*p < 0x20 || *p == 0x7f) *p = ' ';
+        redact(g->description, secrets, nsecrets);
+        redact(g->error, secrets, nsecrets);
+        if (g->error[0])
+            snprintf(err, errlen, "PagerDuty refused the token request (HTTP %ld): %s%s%s%s", status, g->error,
+                     g->description[0] ? " (" : "", g->description, g->description[0] ? ")" : "");
+        else
+            snprintf(err, errlen, "PagerDuty refused the token request: HTTP %ld from %s", status, url);
+    }
+    sb_free(&body);
+    if (rc != 0) {
+        wipe_free(g->access_token);
+        wipe_free(g->refresh_token);
+        g->access_token = g->refresh_token = NULL;
+    }
+    return rc;
+}
+
+/* Applies a grant to the record: rotated tokens, expiry, scope, last refresh. */
+static int apply_grant(struct vault_record *r, const struct grant *g) {
+    if (vault_set_secret(&r->access_token, g->access_token) != 0) return -1;
+    if (g->refresh_token && *g->refresh_token && vault_set_secret(&r->refresh_token, g->refresh_token) != 0) return -1;
+    double now = wall_now();
+    r->token_lifetime = g->expires_in > 0 ? g->expires_in : 0;
+    r->expires_at = g->expires_in > 0 ? now + g->expires_in : 0;
+    if (g->scope[0]) snprintf(r->scope, sizeof r->scope, "%s", g->scope);
+    r->last_refresh = now;
+    return 0;
+}
+
+long oauth_get_me(const char *api_url, const char *token, char *name, size_t namelen, char *email, size_t emaillen,
+                  char *id, size_t idlen, char *err, size_t errlen) {
+    char url[512];
+    join_url(url, sizeof url, api_url, "/users/me");
+    struct sbuf body = {0};
+    long status = http_call(url, NULL, token, &body, err, errlen);
+    if (status == 200) {
+        const char *u;
+        size_t ulen;
+        if (jt_find(body.p, body.len, "user", &u, &ulen) == 1) {
+            jt_string_to(u, ulen, "name", name, namelen);
+            jt_string_to(u, ulen, "email", email, emaillen);
+            jt_string_to(u, ulen, "id", id, idlen);
+        } else {
+            snprintf(err, errlen, "%s answered without a user", url);
+            status = 502;
+        }
+    } else if (status > 0) {
+        snprintf(err, errlen, "GET %s answered HTTP %ld", url, status);
+    }
+    sb_free(&body);
+    return status;
+}
+
+/* --- login ------------------------------------------------------------------------------ */
+
+/* Opens url with $BROWSER, else xdg-open. Returns 0 when a browser command was started. */
+static int open_browser(const char *url) {
+    const char *browser = getenv("BROWSER");
+    int use_xdg = 0;
+    if (!browser || !*browser) {
+        const char *path = getenv("PATH");
+        char buf[4096];
+        snprintf(buf, sizeof buf, "%s", path ? path : "/usr/bin:/bin");
+        for (char *dir = strtok(buf, ":"); dir && !use_xdg; dir = strtok(NULL, ":")) {
+            char cand[4200];
+            snprintf(cand, sizeof cand, "%s/xdg-open", dir);
+            use_xdg = access(cand, X_OK) == 0;
+        }
+        if (!use_xdg) return -1;
+    }
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) return -1;
+    if (pid == 0) {
+        int devnull = open("/dev/null", O_RDWR);
+        if (devnull >= 0) {
+            dup2(devnull, 0);
+            dup2(devnull, 1);
+            dup2(devnull, 2);
+        }
+        closefrom(3);
+        setsid();
+        if (use_xdg) execlp("xdg-open", "xdg-open", url, (char *)NULL);
+        else execl("/bin/sh", "sh", "-c", "$BROWSER \"$1\"", "vsrun-browser", url, (char *)NULL);
+        _exit(127);
+    }
+    return 0;
+}
+
+int oauth_login_run(const struct oauth_login *o, struct vault_record *r, char *err, size_t errlen) {
+    char verifier[44], challenge[44], state[44];
+    if (random_b64url(verifier) != 0 || random_b64url(state) != 0) {
+        snprintf(err, errlen, "cannot get random bytes");
+        return -1;
+    }
+    pkce_challenge(verifier, challenge);
+    int rc = -1;
+    struct sbuf url = {0}, form = {0};
+    struct callback_result res = {0};
+    struct grant g = {0};
+    struct oauth_callback *cb = callback_start(state, err, errlen);
+    if (!cb) goto out;
+    char redirect[64];
+    snprintf(redirect, sizeof redirect, "http://127.0.0.1:%u/callback", callback_port(cb));
+    char base[512];
+    join_url(base, sizeof base, o->identity_url, "/oauth/authorize?");
+    sb_str(&url, base);
+    sb_param(&url, "client_id", o->client_id);
+    sb_param(&url, "redirect_uri", redirect);
+    sb_param(&url, "response_type", "code");
+    sb_param(&url, "scope", o->scope);
+    sb_param(&url, "code_challenge", challenge);
+    sb_param(&url, "code_challenge_method", "S256");
+    sb_param(&url, "state", state);
+    if (url.failed) goto out;
+    int opened = !o->no_browser && open_browser(url.p) == 0;
+    if (opened)
+        fprintf(stderr, "Opening the browser to connect '%s' to PagerDuty. If it does not open, visit:\n\n  %s\n\n", o->name, url.p);
+    else
+        fprintf(stderr, "Open this address in a browser to connect '%s' to PagerDuty:\n\n  %s\n\n", o->name, url.p);
+    if (o->no_browser)
+        fprintf(stderr, "On another machine? After approving, paste the address the browser ends on\n"
+                        "(http://127.0.0.1:%u/callback?...) here and press Enter.\n", callback_port(cb));
+    fprintf(stderr, "Waiting for the sign-in (up to %.0f s)...\n", o->timeout_sec);
+    callback_wait(cb, o->timeout_sec, o->no_browser, &res);
+    switch (res.outcome) {
+    case CALLBACK_CODE:
+        break;
+    case CALLBACK_TIMEOUT:
+        snprintf(err, errlen, "login timed out after %.0f s without a sign-in (use --timeout SEC for more time)", o->timeout_sec);
+        rc = OAUTH_TIMEOUT;
+        goto out;
+    case CALLBACK_DENIED:
+        snprintf(err, errlen, "PagerDuty did not authorize the connection: %s%s%s%s", res.error,
+                 res.error_description[0] ? " (" : "", res.error_description, res.error_description[0] ? ")" : "");
+        goto out;
+    case CALLBACK_BAD_STATE:
+        snprintf(err, errlen, "login aborted: the callback's state does not match this login (a stale or forged sign-in link); nothing was exchanged");
+        goto out;
+    case CALLBACK_NO_CODE:
+        snprintf(err, errlen, "login failed: the callback carried no authorization code");
+        goto out;
+    default:
+        snprintf(err, errlen, "login failed: the callback listener stopped");
+        goto out;
+    }
+    /* the code is valid for 30 seconds: exchange at once */
+    sb_param(&form, "grant_type", "authorization_code");
+    sb_param(&form, "client_id", o->client_id);
+    sb_param(&form, "code", res.code);
+    sb_param(&form, "redirect_uri", redirect);
+    sb_param(&form, "code_verifier", verifier);
+    if (o->client_secret) sb_param(&form, "client_secret", o->client_secret);
+    if (form.failed) goto out;
+    const char *secrets[] = {res.code, verifier, o->client_secret};
+    rc = token_request(o->identity_url, form.p, &g, secrets, 3, err, errlen);
+    if (rc != 0) goto out;
+    rc = -1;
+    if (!g.refresh_token || !*g.refresh_token) {
+        snprintf(err, errlen, "PagerDuty issued no refresh token; the connection could not be kept");
+        goto out;
+    }
+    memset(r, 0, sizeof *r);
+    snprintf(r->name, sizeof r->name, "%s", o->name);
+    snprintf(r->client_id, sizeof r->client_id, "%s", o->client_id);
+    snprintf(r->region, sizeof r->region, "%s", o->region);
+    snprintf(r->api_url, sizeof r->api_url, "%s", o->api_url);
+    snprintf(r->identity_url, sizeof r->identity_url, "%s", o->identity_url);
+    if (apply_grant(r, &g) != 0 || (o->client_secret && vault_set_secret(&r->client_secret, o->client_secret) != 0)) goto out;
+    r->created_at = r->last_refresh;
+    r->connected = 1;
+    long st = oauth_get_me(r->api_url, r->access_token, r->user_name, sizeof r->user_name, r->user_email,
+                           sizeof r->user_email, r->user_id, sizeof r->user_id, err, errlen);
+    if (st != 200) {
+        char inner[300];
+        snprintf(inner, sizeof inner, "%s", err);
+        snprintf(err, errlen, "signed in, but Get User `me` failed (%s); nothing was saved", inner);
+        vault_record_clear(r);
+        rc = st == OAUTH_NETWORK ? OAUTH_NETWORK : -1;
+        goto out;
+    }
+    rc = 0;
+out:
+    if (cb) callback_free(cb);
+    callback_result_clear(&res);
+    grant_clear(&g);
+    sb_free(&url);
+    sb_free(&form);
+    OPENSSL_cleanse(verifier, sizeof verifier);
+    OPENSSL_cleanse(state, sizeof state);
+    return rc;
+}
+
+int oauth_revoke(const struct vault_record *r, char *err, size_t errlen) {
+    char url[512];
+    join_url(url, sizeof url, r->identity_url, "/oauth/revoke");
+    const char *tokens[2] = {r->refresh_token, r->access_token};
+    int rc = 0;
+    for (int i = 0; i < 2 && rc == 0; i++) {
+        if (!tokens[i] || !*tokens[i]) continue;
+        struct sbuf form = {0}, body = {0};
+        sb_param(&form, "client_id", r->client_id);
+        sb_param(&form, "token", tokens[i]);
+        sb_param(&form, "token_type_hint", i == 0 ? "refresh_token" : "access_token");
+        if (r->client_secret) sb_param(&form, "client_secret", r->client_secret);
+        long st = form.failed ? OAUTH_NETWORK : http_call(url, form.p, NULL, &body, err, errlen);
+        if (st >= 0 && st != 200 && st != 204) {
+            snprintf(err, errlen, "POST %s answered HTTP %ld", url, st);
+            rc = -1;
+        } else if (st < 0) rc = -1;
+        sb_free(&form);
+        sb_free(&body);
+    }
+    return rc;
+}
+
+/* --- connections for scripts (oauth.h) -------------------------------------------------- */
+
+/* Refresh this long before expiry: 5 minutes, or a quarter of a short token lifetime. */
+static double leeway(const struct vault_record *r) {
+    double l = 300;
+    if (r->token_lifetime > 0 && r->token_lifetime / 4 < l) l = r->token_lifetime / 4;
+    return l;
+}
+
+static int needs_refresh(const struct vault_record *r) {
+    return r->expires_at > 0 && wall_now() >= r->expires_at - leeway(r);
+}
+
+/* Under the vault lock: re-reads the record and refreshes it unless another process already
+ * did (its generation moved past `seen` and its token is still valid) or, when !force, it is
+ * not yet due. On 0 r holds the current record. */
+static int refresh_locked(const char *name, unsigned seen, int force, struct vault_record *r, char *err, size_t errlen) {
+    int fd = vault_lock(name, err, errlen);
+    if (fd < 0) return -1;
+    int rc = vault_load(name, r, err, errlen);
+    if (rc == VAULT_NOT_FOUND) {
+        snprintf(err, errlen, "PagerDuty connection '%s' was removed (see `vsrun auth list`)", name);
+        rc = -1;
+    }
+    if (rc != 0) goto out;
+    if (!r->connected) {
+        oauth_reconnect_message(name, err, errlen);
+        rc = OAUTH_RECONNECT;
+        goto out;
+    }
+    if (r->generation != seen && !(r->expires_at > 0 && wall_now() >= r->expires_at)) goto out; /* someone else did */
+    if (!force && !needs_refresh(r)) goto out;
+    if (!r->refresh_token) {
+        oauth_reconnect_message(name, err, errlen);
+        rc = OAUTH_RECONNECT;
+        goto out;
+    }
+    struct sbuf form = {0};
+    sb_param(&form, "grant_type", "refresh_token");
+    sb_param(&form, "client_id", r->client_id);
+    sb_param(&form, "refresh_token", r->refresh_token);
+    if (r->client_secret) sb_param(&form, "client_secret", r->client_secret);
+    struct grant g = {0};
+    const char *secrets[] = {r->refresh_token, r->access_token, r->client_secret};
+    rc = form.failed ? -1 : token_request(r->identity_url, form.p, &g, secrets, 3, err, errlen);
+    sb_free(&form);
+    if (rc == -1 && strcmp(g.error, "invalid_grant") == 0) {
+        /* the grant is gone: remember it, so every later caller is told at once */
+        r->connected = 0;
+        vault_set_secret(&r->access_token, NULL);
+        char serr[300];
+        if (vault_save(r, serr, sizeof serr) != 0) fprintf(stderr, "vsrun: %s\n", serr);
+        oauth_reconnect_message(name, err, errlen);
+        rc = OAUTH_RECONNECT;
+    } else if (rc == 0) {
+        if (apply_grant(r, &g) != 0) rc = -1;
+        r->generation++;
+        char serr[300];
+        if (rc == 0 && vault_save(r, serr, sizeof serr) != 0) {
+            /* the new token is not used: the next run must not hold a token the vault lacks */
+            snprintf(err, errlen, "refreshed the PagerDuty token but could not save it: %s", serr);
+            rc = -1;
+        }
+    }
+    grant_clear(&g);
+out:
+    vault_unlock(fd);
+    if (rc != 0) vault_record_clear(r);
+    return rc;
+}
+
+/* Copies r into c; replace: c already holds a token to wipe. */
+static int fill_connection(struct connection *c, const struct vault_record *r, int replace) {
+    char *tok = r->access_token ? strdup(r->access_token) : NULL;
+    if (!tok) return -1;
+    if (replace && c->token) wipe_free(c->token);
+    snprintf(c->name, sizeof c->name, "%s", r->name);
+    c->kind = CONN_OAUTH;
+    snprintf(c->region, sizeof c->region, "%s", r->region);
+    snprintf(c->api_url, sizeof c->api_url, "%s", r->api_url);
+    snprintf(c->identity_url, sizeof c->identity_url, "%s", r->identity_url);
+    c->token = tok;
+    c->expires_at = r->expires_at;
+    c->generation = r->generation;
+    return 0;
+}
+
+/* The name scripts use when none is given: the configured default, else the only one. */
+static int default_name(char *out, size_t n, char *err, size_t errlen) {
+    if (vault_config_get("default", out, n) == 0 && *out) return 0;
+    char names[2][VAULT_NAME_MAX];
+    int count = vault_list(names, 2, err, errlen);
+    if (count < 0) return -1;
+    if (count == 1) {
+        snprintf(out, n, "%s", names[0]);
+        return 0;
+    }
+    if (count == 0) snprintf(err, errlen, "no PagerDuty connection: run `vsrun auth login` (or set PAGERDUTY_TOKEN, or use --sandbox)");
+    else snprintf(err, errlen, "several PagerDuty connections and no default: pass --connection NAME or run `vsrun auth default NAME`");
+    return -1;
+}
+
+int oauth_load_connection(const char *name, struct connection *c, char *err, size_t errlen) {
+    char def[VAULT_NAME_MAX];
+    if (!name) {
+        if (default_name(def, sizeof def, err, errlen) != 0) return -1;
+        name = def;
+    }
+    struct vault_record r;
+    int rc = vault_load(name, &r, err, errlen);
+    if (rc == VAULT_NOT_FOUND) {
+        snprintf(err, errlen, "no PagerDuty connection named '%s' (see `vsrun auth list`; create it with `vsrun auth login --connection %s`)", name, name);
+        return -1;
+    }
+    if (rc != 0) return -1;
+    if (!r.connected) {
+        vault_record_clear(&r);
+        oauth_reconnect_message(name, err, errlen);
+        return OAUTH_RECONNECT;
+    }
+    if (needs_refresh(&r)) {
+        int still_valid = wall_now() < r.expires_at;
+        struct vault_record fresh;
+        rc = refresh_locked(name, r.generation, 0, &fresh, err, errlen);
+        if (rc == 0) {
+            vault_record_clear(&r);
+            r = fresh;
+        } else if (rc == OAUTH_RECONNECT || !still_valid) {
+            vault_record_clear(&r);
+            return rc == OAUTH_RECONNECT ? OAUTH_RECONNECT : -1;
+        }
+        /* a failed early refresh with a still valid token: go on with it */
+    }
+    rc = fill_connection(c, &r, 0) == 0 ? 0 : -1;
+    if (rc) snprintf(err, errlen, "out of memory");
+    vault_record_clear(&r);
+    return rc;
+}
+
+int oauth_refresh_connection(struct connection *c, char *err, size_t errlen) {
+    if (c->kind != CONN_OAUTH) {
+        snprintf(err, errlen, "connection '%s' cannot be refreshed (it is not an OAuth connection)", c->name);
+        return -1;
+    }
+    struct vault_record r;
+    int rc = refresh_locked(c->name, c->generation, 1, &r, err, errlen);
+    if (rc != 0) return rc;
+    rc = fill_connection(c, &r, 1) == 0 ? 0 : -1;
+    vault_record_clear(&r);
+    return rc;
+}

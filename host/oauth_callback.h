@@ -1,0 +1,38 @@
+/* The one-shot loopback listener that receives the OAuth redirect:
+ * http://127.0.0.1:<ephemeral>/callback (never localhost, never 0.0.0.0). The first
+ * callback decides the login: a matching state with a code succeeds; a wrong state, a
+ * missing code or an error= reply ends it. Then the listener closes. A redirect URL pasted
+ * on stdin (--no-browser over SSH) is judged by the same rules. */
+#ifndef VSRUN_OAUTH_CALLBACK_H
+#define VSRUN_OAUTH_CALLBACK_H
+#include <stddef.h>
+
+enum callback_outcome {
+    CALLBACK_CODE,          /* got a code with the right state */
+    CALLBACK_DENIED,        /* error=... with the right state (e.g. access_denied) */
+    CALLBACK_BAD_STATE,     /* state missing or not ours: possibly a forged redirect */
+    CALLBACK_NO_CODE,       /* right state, but neither code nor error */
+    CALLBACK_TIMEOUT,
+    CALLBACK_FAILED,        /* the listener could not run */
+};
+
+struct callback_result {
+    enum callback_outcome outcome;
+    char *code;                  /* secret: malloc'd, cleansed by callback_result_clear */
+    char error[64];              /* error= value (sanitised) */
+    char error_description[200];
+};
+
+struct oauth_callback;
+
+/* Starts listening; state is the expected value (copied). NULL + err on failure. */
+struct oauth_callback *callback_start(const char *state, char *err, size_t errlen);
+unsigned callback_port(const struct oauth_callback *cb);
+/* Waits for the deciding callback (or a pasted URL when read_stdin), at most timeout_sec,
+ * then closes the listener. */
+void callback_wait(struct oauth_callback *cb, double timeout_sec, int read_stdin, struct callback_result *res);
+/* Stops the listener (if still running) and frees cb. */
+void callback_free(struct oauth_callback *cb);
+void callback_result_clear(struct callback_result *res);
+
+#endif

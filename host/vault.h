@@ -1,0 +1,76 @@
+/* The encrypted connection vault: $VSRUN_HOME (default $XDG_CONFIG_HOME/vsrun, else
+ * ~/.config/vsrun), mode 0700, one AES-256-GCM sealed file per connection (NAME.conn), a
+ * lock file per connection (NAME.lock), the key file (key) and a small plain config file
+ * (config: default connection, client id). See docs/connections.md for the security model.
+ *
+ * Sealed file layout (all authenticated):
+ *   0  "VSRV"  4  version (1)  5  algorithm (1 = AES-256-GCM)
+ *   6  kdf (0 = raw key from VSRUN_KEY or the key file, 1 = scrypt over VSRUN_PASSPHRASE)
+ *   7  scrypt log2(N)  8  scrypt r  9  scrypt p  10  two zero bytes  12  salt (16 bytes)
+ *   28 nonce (12)  40 ciphertext  ... tag (16)
+ * The associated data is the 28-byte header followed by the connection name, so a record
+ * renamed to another connection, or with any header byte changed, does not open. */
+#ifndef VSRUN_VAULT_H
+#define VSRUN_VAULT_H
+#include <stddef.h>
+
+#define VAULT_NAME_MAX 64
+#define VAULT_NOT_FOUND (-2)
+
+struct vault_record {
+    char name[VAULT_NAME_MAX];
+    char *access_token;       /* secrets: malloc'd, cleansed by vault_record_clear */
+    char *refresh_token;
+    char *client_secret;      /* confidential clients only, else NULL */
+    double expires_at;        /* access token expiry, unix seconds; 0 = unknown */
+    double token_lifetime;    /* expires_in of the last grant, seconds */
+    double last_refresh;      /* when the last token grant (login or refresh) happened */
+    double created_at;
+    unsigned generation;      /* bumped by every refresh */
+    int connected;            /* 0: the grant is gone, `vsrun auth reconnect NAME` */
+    char client_id[256];
+    char region[8];           /* "us" | "eu" */
+    char api_url[256];
+    char identity_url[256];
+    char scope[128];          /* as granted, e.g. "openid write" */
+    char user_id[64];
+    char user_name[256];
+    char user_email[256];
+};
+
+/* Connection names: 1-63 of [A-Za-z0-9._-], not starting with '.' or '-'. 0 or -1 + err. */
+int vault_check_name(const char *name, char *err, size_t errlen);
+
+/* The vault directory, created 0700 when `create` and missing. Refuses a directory that is
+ * not ours or that group/others can access (naming the chmod that fixes it). Returns 0,
+ * VAULT_NOT_FOUND (missing and !create) or -1 + err. */
+int vault_home(char *out, size_t outlen, int create, char *err, size_t errlen);
+
+/* Seals and writes r atomically (temp file, fchmod 0600, fsync, rename, fsync directory). */
+int vault_save(const struct vault_record *r, char *err, size_t errlen);
+/* Reads and opens record `name` into r (which the caller clears with vault_record_clear).
+ * 0, VAULT_NOT_FOUND or -1 + err ("vault record 'NAME' is damaged or was written with
+ * another key" for every integrity failure). */
+int vault_load(const char *name, struct vault_record *r, char *err, size_t errlen);
+/* Deletes the record (and its lock file). 0, VAULT_NOT_FOUND or -1 + err. */
+int vault_remove(const char *name, char *err, size_t errlen);
+/* Fills names with up to max record names, sorted; returns the count or -1 + err. */
+int vault_list(char names[][VAULT_NAME_MAX], int max, char *err, size_t errlen);
+
+/* Exclusive lock on NAME.lock (blocks). Returns an fd for vault_unlock, or -1 + err. */
+int vault_lock(const char *name, char *err, size_t errlen);
+void vault_unlock(int fd);
+
+/* The config file (key=value lines, no secrets): "default", "client_id". */
+int vault_config_get(const char *key, char *out, size_t outlen);
+int vault_config_set(const char *key, const char *value, char *err, size_t errlen); /* NULL deletes */
+
+/* Replaces a secret field (cleansing the old value); value NULL clears it. 0 or -1. */
+int vault_set_secret(char **slot, const char *value);
+/* Cleanses and frees the record's secrets and zeroes it. */
+void vault_record_clear(struct vault_record *r);
+
+/* Test hook: called after the temp file is written and synced, before the rename. */
+extern void (*vault_before_rename_hook)(void);
+
+#endif

@@ -1,0 +1,35 @@
+---@meta vsrun
+-- LuaLS annotations for the `vsrun` module (not embedded; for editors only).
+
+---@class vsrun.Task
+local Task = {}
+--- Waits for the task; returns its results or re-raises its error.
+function Task:wait() end
+---@return boolean
+function Task:done() end
+---@param reason? string
+function Task:cancel(reason) end
+
+local vsrun = {}
+
+vsrun.DEFAULT_CONCURRENCY = 8
+
+---@param fn function
+---@return vsrun.Task
+function vsrun.spawn(fn, ...) end
+
+--- fn(list[i]) for every item, at most `concurrency` at a time; results in input order.
+---@generic T, R
+---@param list T[]
+---@param fn fun(item: T): R
+---@param opts? { concurrency: integer? }
+---@return R[]
+function vsrun.map(list, fn, opts) end
+
+---@param seconds number
+function vsrun.sleep(seconds) end
+
+---@return number
+function vsrun.now() end
+
+return vsrun
