@@ -82,7 +82,7 @@ bench: deps
 
 demo: deps
 	@$(MAKE) --no-print-directory vsrun
-	./vsrun --sandbox scripts/examples/triage.lua
+	./vsrun --sandbox --incidents 2000 --lib scripts/lib scripts/examples/triage.lua ack_services=all
 
 memcheck: vsrun
 	@VSRUN_MEMCHECK=1 tests/run --memcheck

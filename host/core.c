@@ -103,6 +103,18 @@ static int core_sandbox_url(lua_State *L) {
     return 1;
 }
 
+/* loadfile(path) -> chunk | nil, message: text only, and present even under --strict
+ * (where the global loadfile is gone) so the runner can load the script itself */
+static int core_loadfile(lua_State *L) {
+    const char *path = luaL_checkstring(L, 1);
+    if (luaL_loadfilex(L, path, "t") != LUA_OK) {
+        lua_pushnil(L);
+        lua_insert(L, -2);
+        return 2;
+    }
+    return 1;
+}
+
 static int core_isatty(lua_State *L) {
     lua_pushboolean(L, isatty((int)luaL_checkinteger(L, 1)));
     return 1;
@@ -136,7 +148,7 @@ int luaopen_vsrun_core(lua_State *L) {
         {"check_limits", core_check_limits}, {"deadline_ms", core_deadline_ms},
         {"isatty", core_isatty},       {"random_hex", core_random_hex},
         {"stderr", core_stderr},        {"sleep", core_sleep},
-        {"sandbox_url", core_sandbox_url},       {NULL, NULL}};
+        {"sandbox_url", core_sandbox_url}, {"loadfile", core_loadfile},       {NULL, NULL}};
     luaL_newlib(L, fns);
     return 1;
 }

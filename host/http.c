@@ -65,7 +65,7 @@ struct http_ctx {
     CURL *pool[HTTP_EASY_POOL];
     int n_pool;
     int verbose;
-    const char *ca_file;       /* from SSL_CERT_FILE / CURL_CA_BUNDLE, or NULL */
+    const char *ca_file;       /* from CURL_CA_BUNDLE / SSL_CERT_FILE, or NULL */
     const char *ca_dir;        /* from SSL_CERT_DIR, or NULL */
 };
 
@@ -106,6 +106,7 @@ static int http_hexval(int c) {
 
 static int http_secret_name(const char *name, size_t len) {
     char low[128];
+    if (len >= sizeof low) return 1;  /* too long to check: assume the worst */
     size_t n = 0;
     for (size_t i = 0; i < len && n < sizeof low - 1; i++) {
         int c = (unsigned char)name[i];
@@ -130,7 +131,7 @@ void http_push_redacted_url(lua_State *L, const char *url) {
     if (scheme && (size_t)(scheme - url) < end) {
         size_t auth = (size_t)(scheme - url) + 3;
         size_t auth_end = auth + strcspn(url + auth, "/?#");
-        const char *at = memchr(url + auth, '@', auth_end - auth);
+        const char *at = memrchr(url + auth, '@', auth_end - auth);  /* the last @ ends userinfo */
         luaL_addlstring(&b, url, auth);
         if (at) {
             luaL_addstring(&b, "REDACTED@");
@@ -315,7 +316,8 @@ static const char *http_setup(struct http_ctx *ctx, struct http_transfer *t, con
     curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(timeout * 1000.0));
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)(ctimeout * 1000.0));
-    curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)t->max_body);
+    if (strcmp(t->method, "HEAD") != 0)  /* a HEAD's Content-Length describes a body never sent */
+        curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)t->max_body);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, http_on_body);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, http_on_header);
@@ -340,15 +342,24 @@ static const char *http_setup(struct http_ctx *ctx, struct http_transfer *t, con
     return NULL;
 }
 
+static const char *http_last_error = "";
+
+const char *http_start_error(void) { return http_last_error; }
+
+static long http_fail(const char *why) {
+    http_last_error = why;
+    return -1;
+}
+
 long http_start(lua_State *L, const struct http_request *req) {
     struct http_ctx *ctx = http_ctx_get(L);
     const char *err = NULL;
     if (req->method == NULL || !http_valid_method(req->method)) err = "unsupported HTTP method";
     else if (req->url == NULL || !http_valid_url(req->url)) err = "URL must be http:// or https:// with a host and no spaces";
     else if (req->timeout < 0 || req->connect_timeout < 0) err = "timeouts must be positive";
-    if (err) return luaL_error(L, "http: %s", err);
+    if (err) return http_fail(err);
     struct http_transfer *t = calloc(1, sizeof *t);
-    if (t == NULL) return luaL_error(L, "http: out of memory");
+    if (t == NULL) return http_fail("out of memory");
     t->ctx = ctx;
     t->max_body = req->max_body ? req->max_body : HTTP_DEFAULT_MAX_BODY;
     t->attempt = req->attempt > 0 ? req->attempt : 1;
@@ -366,7 +377,7 @@ long http_start(lua_State *L, const struct http_request *req) {
     if (err) {
         if (t->easy) { http_release_easy(ctx, t->easy); t->easy = NULL; }
         http_free_transfer(ctx, t);
-        return luaL_error(L, "http: %s", err);
+        return http_fail(err);
     }
     ctx->active++;
     t->id = ++ctx->next_id;
@@ -577,17 +588,20 @@ static int http_lua_start(lua_State *L) {
         struct http_header *hs = lua_newuserdatauv(L, (n ? n : 1) * sizeof *hs, 0);
         size_t i = 0;
         for (lua_pushnil(L); lua_next(L, ht) && i < n; lua_pop(L, 1)) {
-            if (lua_type(L, -2) != LUA_TSTRING || !lua_isstring(L, -1))
+            /* strings only: they stay anchored by the table (a converted number would not) */
+            if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
                 return luaL_error(L, "http: header names and values must be strings");
             hs[i].name = lua_tostring(L, -2);
-            hs[i].value = lua_tostring(L, -1);  /* a number value is converted in place */
+            hs[i].value = lua_tostring(L, -1);
             hs[i].secret = 0;
             i++;
         }
         req.headers = hs;
         req.n_headers = i;
     }
-    lua_pushinteger(L, http_start(L, &req));
+    long id = http_start(L, &req);
+    if (id < 0) return luaL_error(L, "http: %s", http_start_error());
+    lua_pushinteger(L, id);
     return 1;
 }
 
@@ -645,8 +659,9 @@ static struct http_ctx *http_ctx_new(lua_State *L) {
     curl_multi_setopt(ctx->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)HTTP_DEFAULT_MAX_TOTAL);
     curl_multi_setopt(ctx->multi, CURLMOPT_MAXCONNECTS, (long)HTTP_DEFAULT_MAX_TOTAL);
     ctx->verbose = vm_options(L)->verbose;
-    ctx->ca_file = http_env("SSL_CERT_FILE");
-    if (ctx->ca_file == NULL) ctx->ca_file = http_env("CURL_CA_BUNDLE");
+    /* the curl tool's order: CURL_CA_BUNDLE, then SSL_CERT_FILE */
+    ctx->ca_file = http_env("CURL_CA_BUNDLE");
+    if (ctx->ca_file == NULL) ctx->ca_file = http_env("SSL_CERT_FILE");
     ctx->ca_dir = http_env("SSL_CERT_DIR");
     lua_pushvalue(L, -1);
     lua_setfield(L, LUA_REGISTRYINDEX, HTTP_CTX_KEY);

@@ -26,10 +26,13 @@ struct http_request {
 };
 
 /* Adds a transfer to the state's curl multi and returns its id (wait for it with
- * sched.wait_io). Copies everything it needs from req. Raises a Lua error for an invalid
- * request (bad method, URL, header) or out of memory, after cleansing any copy of a
- * secret header. */
+ * sched.wait_io). Copies everything it needs from req. An invalid request (bad method,
+ * URL, header) or a failed allocation returns -1 without raising, after cleansing any
+ * copy of a secret header, so a caller can cleanse its own copy before reporting it;
+ * http_start_error() then says why. (Only the first call in a state, which creates the
+ * curl multi, can raise: a Lua memory error.) */
 long http_start(lua_State *L, const struct http_request *req);
+const char *http_start_error(void);
 
 /* Pushes url with userinfo, fragment and secret-looking query values redacted. */
 void http_push_redacted_url(lua_State *L, const char *url);

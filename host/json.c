@@ -290,6 +290,16 @@ static int json_decode(lua_State *L) {
     return 1;
 }
 
+/* json.array([t]) -> t marked as an array, so an empty one encodes as [] */
+static int json_array(lua_State *L) {
+    if (lua_isnoneornil(L, 1)) lua_newtable(L);
+    else luaL_checktype(L, 1, LUA_TTABLE);
+    lua_settop(L, 1);
+    lua_pushvalue(L, lua_upvalueindex(UV_ARRAY_MT));
+    lua_setmetatable(L, 1);
+    return 1;
+}
+
 int luaopen_json(lua_State *L) {
     /* a private cjson instance with strict decoding */
     luaopen_cjson(L);
@@ -324,6 +334,11 @@ int luaopen_json(lua_State *L) {
     lua_pushvalue(L, array_mt);
     lua_pushcclosure(L, json_encode, 2);
     lua_setfield(L, mod, "encode");
+
+    lua_pushnil(L);
+    lua_pushvalue(L, array_mt);
+    lua_pushcclosure(L, json_array, 2);
+    lua_setfield(L, mod, "array");
 
     lua_newtable(L);  /* json.empty_array: a shared, frozen empty array */
     lua_pushvalue(L, array_mt);

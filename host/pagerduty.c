@@ -134,7 +134,8 @@ void pd_limit_observe(double now, int status, double remaining, double reset_sec
     if (status == 429) {
         double until = now + (reset_sec >= 0 ? reset_sec : backoff);
         if (until > pd_limit.blocked_until) pd_limit.blocked_until = until;
-        if (pd_limit.known) pd_limit.remaining = 0;
+        /* without headers the window we knew is not the one that ran out: forget it */
+        if (reset_sec < 0) pd_limit.known = 0;
     }
 }
 

@@ -136,7 +136,6 @@ local function build(opts)
     body = text
     if not has["content-type"] then headers["Content-Type"] = "application/json" end
   end
-  if not has["accept"] and (opts.json ~= nil) then headers["Accept"] = "application/json" end
 
   positive(opts, "timeout")
   positive(opts, "connect_timeout")

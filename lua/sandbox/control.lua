@@ -6,6 +6,8 @@
 --   POST   /__sandbox/faults {match, count, kind, ...}   GET lists, DELETE clears
 --   GET    /__sandbox/requests ?method=&path=&since_seq=&limit=   DELETE clears
 --   GET    /__sandbox/incidents              counts by status
+--   POST   /__sandbox/incidents {count, service, title, urgency, status, incident_key}
+--          creates incidents now, as the service's integration (no auth, no rate limit)
 --   POST   /__sandbox/time   {offset} | {advance}   moves the sandbox clock
 --   POST   /__sandbox/oauth  {deny = n, login_as = user}   next authorizations
 --   POST   /__sandbox/clients {client_id, client_secret}   registers an OAuth client
@@ -17,7 +19,42 @@ local seed = require "sandbox.seed"
 local faults = require "sandbox.faults"
 local oauth = require "sandbox.oauth"
 
+local lifecycle = require "sandbox.lifecycle"
+
+local function ok(v) return web.json(200, v or { ok = true }) end
+local function bad(msg) return web.json(400, { error = { message = msg } }) end
+
 local M = {}
+
+function M.create_incidents(app, b)
+  local store = app.store
+  local count = math.tointeger(b.count or 1)
+  if not count or count < 1 or count > 100000 then return bad("count must be 1..100000") end
+  local svc = b.service and store.services[b.service] or store.data.services[1]
+  if not svc then return bad("unknown service " .. tostring(b.service)) end
+  if b.urgency ~= nil and b.urgency ~= "high" and b.urgency ~= "low" then return bad("urgency must be high or low") end
+  local status = b.status or "triggered"
+  if status ~= "triggered" and status ~= "acknowledged" and status ~= "resolved" then return bad("bad status") end
+  if b.incident_key ~= nil and (type(b.incident_key) ~= "string" or count > 1) then
+    return bad("incident_key must be a string and needs count = 1")
+  end
+  if b.incident_key and status ~= "resolved" and store:open_with_key(svc.id, b.incident_key) then
+    return bad("an open incident on this service holds that incident_key")
+  end
+  local ids = {}
+  local now = app.now()
+  for i = 1, count do
+    local actor = { service = svc, channel = { type = "api" } }
+    local inc = lifecycle.create(app, actor, { title = type(b.title) == "string" and b.title or ("Test incident " .. i),
+      service = svc, urgency = b.urgency, incident_key = b.incident_key }, now)
+    local who = inc.assignments[1] and store.users[inc.assignments[1].user_id] or store.data.users[1]
+    if status ~= "triggered" then lifecycle.acknowledge(app, inc, { user = who }, now) end
+    if status == "resolved" then lifecycle.resolve(app, inc, { user = who }, now) end
+    ids[i] = inc.id
+  end
+  app.dirty = true
+  return ok({ ids = setmetatable(ids, json.array_mt) })
+end
 
 local function loopback(req)
   local r = req.remote
@@ -31,8 +68,6 @@ local function body_of(req)
   return v
 end
 
-local function ok(v) return web.json(200, v or { ok = true }) end
-local function bad(msg) return web.json(400, { error = { message = msg } }) end
 
 function M.handle(app, req)
   if not loopback(req) then return web.json(403, { error = { message = "the control API answers loopback clients only" } }) end
@@ -87,6 +122,8 @@ function M.handle(app, req)
       counts[inc.status] = counts[inc.status] + 1
     end
     return ok(counts)
+  elseif what == "incidents" and m == "POST" then
+    return M.create_incidents(app, b)
   elseif what == "time" and m == "POST" then
     if b.offset then app.clock_offset = tonumber(b.offset) or 0 end
     if b.advance then app.clock_offset = app.clock_offset + (tonumber(b.advance) or 0) end

@@ -28,14 +28,29 @@ local function names(app, user_ids)
   return table.concat(out, ", ")
 end
 
+-- channels that are just a type are shared, not copied into every entry (memory: a big
+-- seeded store has four or five entries per incident)
+local SIMPLE_CHANNELS = {}
+local function channel_of(actor)
+  local c = actor.channel
+  if c == nil then c = { type = actor.user and "website" or "auto" } end
+  if next(c, next(c)) == nil and c.type then
+    local shared = SIMPLE_CHANNELS[c.type]
+    if not shared then shared = { type = c.type } SIMPLE_CHANNELS[c.type] = shared end
+    return shared
+  end
+  return c
+end
+
 -- writes one log entry for inc
 local function log(app, inc, type_, actor, at, summary, extra)
   local store = app.store
   local id, seq = store:next_id("log_entry")
   local le = {
     id = id, seq = seq, type = type_, created_at = at, incident_id = inc.id,
-    service_id = inc.service_id, team_ids = inc.team_ids, agent = agent_of(actor),
-    channel = actor.channel or { type = actor.user and "website" or "auto" }, summary = summary,
+    service_id = inc.service_id, team_ids = inc.team_ids,
+    agent_type = actor.user and "user" or "service", agent_id = actor.user and actor.user.id or actor.service.id,
+    channel = channel_of(actor), summary = summary,
   }
   if extra then for k, v in pairs(extra) do le[k] = v end end
   if app.bulk then
@@ -64,10 +79,9 @@ local function notify(app, inc, at, user_ids)
     for _, cm in ipairs(u.contact_methods) do
       if cm.type == method .. "_contact_method" then address = cm.address break end
     end
-    log(app, inc, "notify_log_entry", { service = app.store.services[inc.service_id], channel = {
-      type = "auto", notification = { type = method .. "_notification", status = "success",
-                                      address = address, started_at = at } } },
-      at, "Notified " .. u.name .. " by " .. method .. ".", { user_id = uid })
+    -- the channel's notification object is built when rendered, from notify/address
+    log(app, inc, "notify_log_entry", { service = app.store.services[inc.service_id], channel = { type = "auto" } },
+      at, "Notified " .. u.name .. " by " .. method .. ".", { user_id = uid, notify = method, address = address })
   end
 end
 
@@ -113,7 +127,7 @@ function M.create(app, actor, f, at)
   local trigger = log(app, inc, "trigger_log_entry", actor, at,
     actor.service and ("Triggered through " .. (actor.channel and actor.channel.type == "nagios" and "Nagios" or "the integration") .. ".")
       or ("Triggered through the API by " .. actor.user.name .. "."),
-    { event_details = { description = f.title } })
+    nil)
   inc.first_trigger_id = trigger.id
   if f.assignee_ids and #f.assignee_ids > 0 then
     assign(inc, f.assignee_ids, at, "direct_assignment")

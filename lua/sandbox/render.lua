@@ -144,12 +144,12 @@ local function le_ref(ctx, le)
            html_url = ctx.base .. "/ui/incidents/" .. le.incident_id .. "/log_entries/" .. le.id }
 end
 
-local function channel(ctx, c)
+local function channel(ctx, le)
   local out = {}
-  for k, v in pairs(c) do out[k] = v end
-  if out.notification and out.notification.started_at then
-    out.notification = { type = c.notification.type, status = c.notification.status,
-                         address = c.notification.address, started_at = ts(ctx, c.notification.started_at) }
+  for k, v in pairs(le.channel) do out[k] = v end
+  if le.notify then
+    out.notification = { type = le.notify .. "_notification", status = "success", address = le.address,
+                         started_at = ts(ctx, le.created_at) }
   end
   return out
 end
@@ -161,7 +161,8 @@ function M.log_entry(ctx, le, include)
     id = le.id, type = le.type, summary = le.summary,
     self = ctx.base .. "/log_entries/" .. le.id,
     html_url = ctx.base .. "/ui/incidents/" .. le.incident_id .. "/log_entries/" .. le.id,
-    created_at = ts(ctx, le.created_at), agent = agent(ctx, le.agent), channel = channel(ctx, le.channel),
+    created_at = ts(ctx, le.created_at), agent = agent(ctx, { type = le.agent_type, id = le.agent_id }),
+    channel = channel(ctx, le),
     service = include.services and M.service(ctx, le.service_id) or service_ref(ctx, le.service_id),
     teams = teams(ctx, le.team_ids, include.teams), contexts = arr(),
   }
@@ -172,7 +173,7 @@ function M.log_entry(ctx, le, include)
     out.incident = M.ref(ctx, "incident", inc.id, "[#" .. inc.number .. "] " .. inc.title)
   end
   if le.note then out.note = le.note end
-  if le.event_details then out.event_details = le.event_details end
+  if le.type == "trigger_log_entry" then out.event_details = { description = inc.title } end
   if le.assignee_ids then
     local a = arr()
     for _, uid in ipairs(le.assignee_ids) do a[#a + 1] = user_ref(ctx, uid) end

@@ -130,7 +130,8 @@ end
 local function on_page(it, spec, page)
   if it.paginated == false then return page[it.key] or {}, nil end
   local total = math.tointeger(page.total)
-  if spec.offset == 0 and total and total > CAP and it.order ~= false then
+  -- split only when the records still wanted cannot be reached by paging this window
+  if spec.offset == 0 and total and total > CAP and it.remaining > CAP then
     split(it, spec.window, page)
     return {}, next_window_spec(it)
   end
@@ -170,7 +171,20 @@ function Iter:__call()
     end
     if not self.started then
       self.started = true
-      self.pending = start(self, { offset = 0 })
+      local first = { offset = 0 }
+      -- PagerDuty refuses more than six months between since and until: walk them in parts
+      local a, b = self.since, self["until"] or (math.floor(core.now()) + 1)
+      if a and b - a > MAX_SPAN and self.order then
+        local parts = {}
+        while a < b do
+          local e = math.min(b, a + MAX_SPAN)
+          parts[#parts + 1] = { a, e }
+          a = e
+        end
+        push_windows(self, parts)
+        first = next_window_spec(self)
+      end
+      self.pending = start(self, first)
     end
     local pending = self.pending
     if not pending then self.done = true return nil end
@@ -178,6 +192,8 @@ function Iter:__call()
     local ok, page = pending.task:wait()
     if not ok then
       self.done = true
+      -- raised in the prefetch task: point at the script's line that is iterating
+      if errors.is(page) then page.where = core.user_where() end
       error(page, 0)
     end
     local recs, nxt = on_page(self, pending.spec, page)

@@ -182,7 +182,9 @@ local function attempt(client, spec, n)
   local res = sched.wait_io(id)
   local headers = res.headers or {}
   if res.status then
-    local backoff429 = backoff(n, M.settings.backoff_429)
+    -- a 429 without ratelimit-* headers: wait at least the base, doubling per attempt
+    local s = M.settings
+    local backoff429 = math.min(math.max(s.backoff_cap, s.backoff_429), s.backoff_429 * 2 ^ (n - 1)) * (1 + math.random())
     pd_core.observe(res.status, header_number(headers, "ratelimit-remaining"),
       header_number(headers, "ratelimit-reset"), backoff429)
   end

@@ -1,6 +1,7 @@
 -- Runs a script for host/main.c: installs the yield-friendly require and coroutine
 -- wrappers, loads the chunk (text only), runs it as the main task and encodes its result.
 local sched = require "vsrun.sched"
+local core = require "vsrun.core"
 local json = require "json"
 local errors = require "vsrun.errors"
 
@@ -48,7 +49,7 @@ function M.run(kind, source, inputs)
   M.prepare()
   local chunk, msg
   if kind == "file" then
-    chunk, msg = loadfile(source)
+    chunk, msg = core.loadfile(source)
   else
     chunk, msg = load(source, "=(command line)")
   end

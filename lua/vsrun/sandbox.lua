@@ -61,6 +61,10 @@ function M.clear_requests() call("DELETE", "requests") end
 -- counts() -> { total, triggered, acknowledged, resolved }
 function M.counts() return call("GET", "incidents") end
 
+-- create_incidents{ count = n, service = id, title, urgency, status, incident_key } -> ids:
+-- incidents made now by the service's integration, bypassing auth and rate limits
+function M.create_incidents(opts) return call("POST", "incidents", opt_table(opts, "create_incidents")).ids end
+
 -- advance(seconds): moves the sandbox clock forward (token expiry, rate-limit windows)
 function M.advance(seconds)
   if type(seconds) ~= "number" then errors.raise("invalid_argument", "sandbox.advance expects seconds") end

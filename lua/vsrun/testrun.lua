@@ -12,7 +12,7 @@ function M.run_file(path, opts)
   local t = require "vsrun.testing"
   local out = io and io.stdout or nil
   local function say(s) if out then out:write(s, "\n") out:flush() else print(s) end end
-  local chunk, msg = loadfile(path)
+  local chunk, msg = core.loadfile(path)
   if not chunk then
     say("FAIL " .. path .. ": cannot load: " .. tostring(msg))
     return 0, 1

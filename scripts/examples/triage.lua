@@ -16,6 +16,7 @@
 local pd = require "pagerduty"
 local vs = require "vsrun"
 local q = require "incident_query"
+local json = require "json"
 
 local input = ... or {}
 local ack_on = q.id_set(input.ack_services)
@@ -48,7 +49,7 @@ local function paged_names(inc)
 end
 
 -- 3. acknowledge where asked, and leave a note saying who was paged and why
-local summary = { looked_at = #incidents, acknowledged = {}, left_triggered = {} }
+local summary = { looked_at = #incidents, acknowledged = json.array(), left_triggered = json.array() }
 for _, inc in ipairs(incidents) do
   local entry = { id = inc.id, number = inc.incident_number, title = inc.title,
                   service = inc.service and inc.service.summary, paged = paged_names(inc) }

@@ -10,6 +10,9 @@ for _ in $(seq 100); do grep -q http "$PORT_FILE" 2>/dev/null && break; sleep 0.
 URL=$(grep -o 'http://[^ ]*' "$PORT_FILE" | head -1)
 export PAGERDUTY_API_URL=$URL PAGERDUTY_FROM=ops@example.com
 
+PAGERDUTY_TOKEN=$CANARY run tests/cli/fixtures/find_canary.lua canary="$CANARY" plant=1
+expect "the walk finds a planted canary (control)" 0 'package.loaded.http<mt>.__index.deep.1'
+
 for mode in "" --strict; do
     PAGERDUTY_TOKEN=$CANARY run $mode tests/cli/fixtures/find_canary.lua canary="$CANARY"
     expect "token unreachable from Lua $mode" 0 '"found": \{\}|"found": \[\]'

@@ -157,3 +157,6 @@ VSRUN_KEY=c2VjcmV0LWtleQ== PAGERDUTY_TOKEN=tok_secret_value run -e 'return {os.g
 expect "secret env vars are removed before the script" 0 '^\{\}$'
 VSRUN_PASSPHRASE=pw run -e 'return io.popen("env"):read("a"):find("VSRUN_PASSPHRASE") == nil'
 expect "child processes do not inherit secrets" 0 'true'
+
+run --strict $F/hello.lua name=strict
+expect "strict mode runs script files" 0 '"greeting": "hello strict"'

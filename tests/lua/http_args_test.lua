@@ -56,6 +56,13 @@ t.test("request: bad arguments raise invalid_argument before sending", function(
   t.eq(http_core.active(), before, "no transfer was started")
 end)
 
+t.test("http_core.start: header names and values must be strings", function()
+  t.raises("must be strings", http_core.start, { method = "GET", url = "http://127.0.0.1:1/", headers = { X = 1 } })
+  t.raises("unsupported HTTP method", http_core.start, { method = "TRACE", url = "http://127.0.0.1:1/" })
+  t.raises("URL must be http", http_core.start, { method = "GET", url = "file:///etc/passwd" })
+  t.eq(http_core.active(), 0)
+end)
+
 t.test("configure: validates caps", function()
   t.raises("invalid_argument", http.configure, { max_per_host = 0 })
   t.raises("invalid_argument", http.configure, { per_host = 2 })
@@ -70,6 +77,9 @@ t.test("redact_url: secret-looking query values, userinfo and fragment", functio
   t.eq(http_core.redact_url("http://h/p?access%5Ftoken=z"), "http://h/p?access%5Ftoken=REDACTED",
     "percent-encoded names are decoded before matching")
   t.eq(http_core.redact_url("http://h/plain"), "http://h/plain")
+  t.eq(http_core.redact_url("http://me@corp:p@ss@h/x"), "http://REDACTED@h/x", "an @ inside userinfo")
+  t.eq(http_core.redact_url("http://h/x?" .. string.rep("n", 200) .. "=v&a=1"),
+    "http://h/x?" .. string.rep("n", 200) .. "=REDACTED&a=1", "a name too long to check is redacted")
 end)
 
 t.test("connection refused is a network error object with the redacted URL", function()

@@ -38,6 +38,7 @@ t.test("every method, with the shorthands", function()
   t.eq(http.delete(base .. "/d"):json().method, "DELETE")
   local h = http.head(base .. "/h?bytes=100")
   t.eq({ h.status, h.body, h.headers["content-length"] }, { 200, "", "100" })
+  t.eq(http.head(base .. "/h?bytes=5000", { max_body = 1000 }).status, 200, "max_body ignores a HEAD's length")
 end)
 
 t.test("empty POST and PUT bodies are sent with Content-Length: 0", function()

@@ -41,6 +41,8 @@ int main(void) {
     CHECK(r == NULL || strstr(r, "infinity") != NULL || strstr(r, "json") != NULL, "json huge number handled");
     r = eval(L, "local j = require 'json' return j.encode({b = 1, a = {x = true}}, {indent = 2})");
     CHECK(r && strcmp(r, "{\n  \"a\": {\n    \"x\": true\n  },\n  \"b\": 1\n}") == 0, "json indent and sorted keys");
+    r = eval(L, "local j = require 'json' return j.encode({ a = j.array(), b = j.array({ 1 }) })");
+    CHECK(r && strcmp(r, "{\"a\":[],\"b\":[1]}") == 0, "json.array marks tables as arrays");
     vm_free(vm);
     return check_done();
 }

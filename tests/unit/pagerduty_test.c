@@ -88,6 +88,12 @@ int main(void) {
     pd_limit_observe(300.0, 429, -1, -1, 1.5);
     w = pd_limit_pace(300.0);
     CHECK(w > 1.4 && w < 1.6, "limiter: 429 without headers backs off");
+    pd_limit_reset();
+    pd_limit_observe(400.0, 200, 500, 59, 1);
+    pd_limit_observe(400.0, 429, -1, -1, 1.5);
+    w = pd_limit_pace(400.0);
+    CHECK(w > 1.4 && w < 1.6, "limiter: 429 without headers waits the backoff, not the old window");
+    CHECK(pd_limit_pace(401.6) == 0, "limiter: and sends after it");
 
     /* base URLs */
     char out[256], err[200];

@@ -127,6 +127,12 @@ t.test("seed and counts through the control client", function()
   local c = sandbox.counts()
   t.eq(c.total, 40)
   t.eq(c.triggered + c.acknowledged + c.resolved, 40)
+  local ids = sandbox.create_incidents { count = 3, status = "acknowledged", urgency = "low" }
+  t.eq(#ids, 3)
+  local after = sandbox.counts()
+  t.eq(after.total, 43)
+  t.eq(after.acknowledged, c.acknowledged + 3)
+  t.raises("invalid_argument", function() sandbox.create_incidents { count = 0 } end)
   sandbox.reset()
 end)
 

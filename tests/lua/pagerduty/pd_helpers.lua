@@ -1,0 +1,49 @@
+-- Test helpers: the in-process sandbox's control API (/__sandbox/, reached with the plain
+-- http module: the pagerduty module can never reach it) and small utilities.
+local http = require "http"
+local json = require "json"
+local core = require "vsrun.core"
+
+local H = {}
+
+local function url(what) return core.sandbox_url() .. "/__sandbox/" .. what end
+
+function H.control(method, what, body)
+  local res = http.request { method = method, url = url(what), json = body }
+  if res.status ~= 200 then error("control " .. method .. " " .. what .. ": HTTP " .. res.status .. " " .. res.body, 2) end
+  return res:json()
+end
+
+function H.seed(n, months) return H.control("POST", "seed", { incidents = n, seed = 7, months = months }) end
+function H.reset() H.control("DELETE", "faults") H.control("DELETE", "requests") end
+function H.fault(spec) return H.control("POST", "faults", spec) end
+function H.clear_log() H.control("DELETE", "requests") end
+function H.counts() return H.control("GET", "incidents") end
+
+-- requests logged since the last clear: { {seq, at, method, path, query, status}, ... }
+function H.requests(method, path)
+  local q = {}
+  if method then q[#q + 1] = "method=" .. method end
+  if path then q[#q + 1] = "path=" .. http.encode_component(path) end
+  local res = http.request { method = "GET", url = url("requests") .. (#q > 0 and ("?" .. table.concat(q, "&")) or "") }
+  return res:json().requests
+end
+
+-- the first service and user of the seeded account
+function H.account()
+  local info = H.control("GET", "info")
+  return info
+end
+
+-- fast retries for tests
+function H.fast()
+  require("pagerduty").configure { backoff_base = 0.01, backoff_cap = 0.05, backoff_429 = 0.5 }
+end
+
+function H.ids(list)
+  local out = {}
+  for i, x in ipairs(list) do out[i] = x.id end
+  return out
+end
+
+return H
