@@ -181,10 +181,16 @@ function App:handle(req)
     resp, post = faults.before(self, req)
   end
   if not resp then
-    local ok, r = pcall(self.route, self, req, entry or {})
+    local ok, r = xpcall(self.route, debug and debug.traceback or tostring, self, req, entry or {})
     if ok then resp = r
     else
-      if self.cfg.debug then io.stderr:write("sandbox: ", tostring(r), "\n") end
+      -- a bug in the simulator: answer like PagerDuty's 500 and say what broke, once per message
+      self.reported = self.reported or {}
+      local msg = tostring(r)
+      if not self.reported[msg] and io and io.stderr then
+        self.reported[msg] = true
+        io.stderr:write("vsrun sandbox: internal error on ", req.method, " ", req.path, ": ", msg, "\n")
+      end
       resp = web.error(500, 2000, "Internal Error")
     end
   end

@@ -61,7 +61,7 @@ function M.authenticate(app, req)
     local key = M.hash(apikey)
     local rec = app.state.api_keys[key]
     if not rec then return nil, web.error(401, 2006, "Authentication failed", { "Unknown API key" }) end
-    local user = rec.user_id and app.store.users[rec.user_id]
+    local user = rec.user_id and (app.store.users[rec.user_id] or app.store.users_by_email[rec.user_id:lower()])
     return { kind = "api_key", user = user, scopes = { write = true }, account_key = user == nil,
              label = "api_key:" .. rec.label, rate_key = "key:" .. key }
   end

@@ -9,6 +9,9 @@
 --   invalid_json           a 200 response whose body is not JSON
 --   stall {stall}          stop mid-body for `stall` seconds
 --   expire_token           the request's access token expires before it is checked
+--   revoke_refresh         the refresh token the request presents (POST /oauth/token), or
+--                          the refresh tokens of the request's OAuth authorization, are
+--                          revoked before it is handled: the next refresh gets invalid_grant
 -- A fault = { match = { method = "GET", path = "lua pattern" }, count = N, kind = ..., ... }.
 local web = require "sandbox.web"
 local auth = require "sandbox.auth"
@@ -16,7 +19,7 @@ local auth = require "sandbox.auth"
 local M = {}
 
 local KINDS = { latency = true, status = true, rate_limit = true, reset = true, reset_mid_body = true,
-  truncate = true, invalid_json = true, stall = true, expire_token = true }
+  truncate = true, invalid_json = true, stall = true, expire_token = true, revoke_refresh = true }
 
 -- add(app, spec) -> fault | nil, message
 function M.add(app, spec)
@@ -70,6 +73,18 @@ function M.before(app, req)
     local tok = h:match("^[Bb]earer%s+(%S+)")
     local rec = tok and app.state.tokens[auth.hash(tok)]
     if rec then rec.expires_at = app.clock() - 1 end
+    return nil
+  elseif f.kind == "revoke_refresh" then
+    local delegation
+    local form = req.body and web.form(req.body) or {}
+    local presented = form.refresh_token and app.state.refresh[auth.hash(form.refresh_token)]
+    if presented then delegation = presented.delegation_id end
+    local tok = (web.header(req, "authorization") or ""):match("^[Bb]earer%s+(%S+)")
+    local rec = tok and app.state.tokens[auth.hash(tok)]
+    if rec then delegation = delegation or rec.delegation_id end
+    for _, r in pairs(app.state.refresh) do
+      if delegation and r.delegation_id == delegation then r.revoked = true end
+    end
     return nil
   end
   return nil, f

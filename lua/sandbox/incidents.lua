@@ -141,10 +141,13 @@ function M.list(app, req)
     match = match, page = page, sort = sort }
   local include = listing.includes(q, INCLUDES)
   local ctx = ctx_for(app, req, zone, include)
-  local out = render.arr()
-  for i, inc in ipairs(items) do out[i] = render.incident(ctx, inc, include) end
-  return web.json(200, { incidents = out, limit = page.limit, offset = page.offset, more = more,
-                         total = total == nil and null or total })
+  local parts = {}
+  for i, inc in ipairs(items) do parts[i] = render.incident_json(ctx, inc, include) end
+  -- assembled by hand around the incidents' (possibly cached) JSON texts
+  local body = '{"incidents":[' .. table.concat(parts, ",") .. '],"limit":' .. page.limit ..
+    ',"more":' .. tostring(more) .. ',"offset":' .. page.offset ..
+    ',"total":' .. (total == nil and "null" or tostring(total)) .. '}'
+  return { status = 200, headers = { ["content-type"] = web.JSON }, body = body }
 end
 
 local function find(app, id)
@@ -160,7 +163,8 @@ function M.get(app, req, id)
   local zone, zerr = listing.zone(q)
   if zone == nil then return zerr end
   local include = listing.includes(q, INCLUDES)
-  return web.json(200, { incident = render.incident(ctx_for(app, req, zone, include), inc, include) })
+  return { status = 200, headers = { ["content-type"] = web.JSON },
+           body = '{"incident":' .. render.incident_json(ctx_for(app, req, zone, include), inc, include) .. '}' }
 end
 
 local function ref_id(v)
@@ -336,6 +340,7 @@ function M.update(app, req, cred, id)
       lifecycle.unacknowledge(app, inc, actor, now)
     end
   end
+  inc.rev = (inc.rev or 0) + 1  -- title, priority, bridge changes write no log entry
   app.dirty = true
   return web.json(200, { incident = render.incident(ctx_for(app, req, false, {}), inc, {}) })
 end

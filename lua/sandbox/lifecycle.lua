@@ -60,6 +60,7 @@ local function log(app, inc, type_, actor, at, summary, extra)
     store:add_log_entry(le)
   end
   inc.log_ids[#inc.log_ids + 1] = id
+  inc.rev = (inc.rev or 0) + 1  -- invalidates its cached JSON (render.incident_json)
   return le
 end
 M.log = log

@@ -249,6 +249,29 @@ function M.incident(ctx, inc, include)
   return out
 end
 
+-- The JSON text of an incident. Resolved incidents rendered without include[] or time_zone
+-- do not change until something changes them (inc.rev), so their text is cached: most of a
+-- big page's cost is building and encoding its objects. The cache is bounded.
+local CACHE_MAX = 20000
+function M.incident_json(ctx, inc, include)
+  if next(include) ~= nil or ctx.zone or inc.status ~= "resolved" then
+    return json.encode(M.incident(ctx, inc, include))
+  end
+  local app = ctx.app
+  local cache = app.json_cache
+  if not cache or app.json_cache_n >= CACHE_MAX then
+    cache = setmetatable({}, { __mode = "k" })
+    app.json_cache, app.json_cache_n = cache, 0
+  end
+  local key = ctx.base .. "|" .. (inc.rev or 0)
+  local hit = cache[inc]
+  if hit and hit.key == key then return hit.text end
+  local text = json.encode(M.incident(ctx, inc, include))
+  cache[inc] = { key = key, text = text }
+  app.json_cache_n = app.json_cache_n + 1
+  return text
+end
+
 function M.note(ctx, inc, n)
   local user
   if n.user_id then

@@ -360,3 +360,106 @@ t.test("the module entry point returns handler, info and on_stop", function()
   local r = handler { method = "GET", path = "/users/me", query = {}, headers = { authorization = "Bearer k" } }
   t.eq(r.status, 200)
 end)
+
+t.test("cached JSON of resolved incidents follows every change", function()
+  local call = H.new({ incidents = 20 })
+  local inc
+  for _, i in ipairs(call("GET", "/incidents", { query = { date_range = "all", ["statuses[]"] = "resolved", limit = "1" } }).json.incidents) do inc = i end
+  local path = "/incidents/" .. inc.id
+  t.eq(call("GET", path).json.incident.title, inc.title)
+  t.eq(call("PUT", path, { body = { incident = { type = "incident_reference", title = "Renamed while resolved" } } }).status, 200)
+  t.eq(call("GET", path).json.incident.title, "Renamed while resolved")
+  local listed = call("GET", "/incidents", { query = { date_range = "all", ["statuses[]"] = "resolved", limit = "1" } }).json.incidents[1]
+  t.eq(listed.title, "Renamed while resolved")
+  call("PUT", path, { body = { incident = { type = "incident_reference", priority = "P3" } } })
+  t.eq(call("GET", path).json.incident.priority.summary, "P3")
+  call("POST", "/__sandbox/time", { body = { advance = 60 } })
+  call("POST", path .. "/notes", { body = { note = { content = "n" } } })
+  t.eq(call("GET", path).json.incident.updated_at, "2026-01-01T00:01:00Z", "a note updates updated_at")
+  -- another Host gives other self URLs
+  local r = call("GET", path, { headers = { host = "10.1.2.3:9" } })
+  t.match(r.json.incident.self, "^http://10%.1%.2%.3:9/")
+  t.eq(call("PUT", path, { body = { incident = { type = "incident_reference", status = "triggered" } } }).json.incident.status, "triggered")
+  t.eq(call("GET", path).json.incident.status, "triggered")
+end)
+
+t.test("reassign, unacknowledge, policy change and service move", function()
+  local call, info = H.new({ incidents = 5 })
+  local s1, s2 = info.services[1].id, info.services[4].id
+  local inc = call("POST", "/incidents", { body = { incident = { type = "incident", title = "moves",
+    service = { id = s1, type = "service_reference" } } } }).json.incident
+  local path = "/incidents/" .. inc.id
+  local function put(f) f.type = "incident_reference" return call("PUT", path, { body = { incident = f } }) end
+  t.eq(put({ status = "acknowledged" }).json.incident.status, "acknowledged")
+  local r = put({ status = "triggered" })
+  t.eq(r.json.incident.status, "triggered")
+  t.eq(#r.json.incident.acknowledgements, 0)
+  local target = info.users[5].id
+  r = put({ status = "acknowledged" })
+  r = put({ assignments = { { assignee = { id = target, type = "user_reference" } } } })
+  t.eq(r.json.incident.status, "triggered", "reassigning an acknowledged incident re-triggers it")
+  t.eq(r.json.incident.assignments[1].assignee.id, target)
+  t.eq(r.json.incident.assigned_via, "direct_assignment")
+  t.eq(put({ assignments = { { assignee = { id = "PNOPE", type = "user_reference" } } } }).json.error.code, 1007)
+  r = put({ service = { id = s2, type = "service_reference" } })
+  t.eq(r.json.incident.service.id, s2)
+  t.eq(r.json.incident.assigned_via, "escalation_policy")
+  t.ne(r.json.incident.escalation_policy.id, inc.escalation_policy.id, "the new service's policy")
+  t.eq(#call("GET", "/incidents", { query = { date_range = "all", ["service_ids[]"] = s2, ["statuses[]"] = "triggered", limit = "100" } })
+    .json.incidents > 0, true)
+  local moved = false
+  for _, i in ipairs(call("GET", "/incidents", { query = { date_range = "all", ["service_ids[]"] = s2, limit = "100" } }).json.incidents) do
+    if i.id == inc.id then moved = true end
+  end
+  t.ok(moved, "the service index follows the move")
+  r = put({ escalation_policy = { id = inc.escalation_policy.id, type = "escalation_policy_reference" } })
+  t.eq(r.json.incident.escalation_policy.id, inc.escalation_policy.id)
+  t.eq(put({ escalation_policy = { id = "PNOPE", type = "escalation_policy_reference" } }).json.error.code, 1014)
+  -- reopen as acknowledged assigns the caller
+  put({ status = "resolved" })
+  r = put({ status = "acknowledged" })
+  t.eq(r.json.incident.status, "acknowledged")
+  t.eq(r.json.incident.assignments[1].assignee.id, info.users[1].id)
+  local types = {}
+  for _, le in ipairs(call("GET", path .. "/log_entries", { query = { limit = "100" } }).json.log_entries) do types[#types + 1] = le.type end
+  t.match(table.concat(types, ","), "unacknowledge_log_entry")
+  t.match(table.concat(types, ","), "assign_log_entry")
+end)
+
+t.test("create validation: assignments with a policy, two assignees, unknown policy, user-level API key", function()
+  local call, info = H.new({ incidents = 2, api_keys = { { key = "user-key", user = "chen@sandbox.example.com" } } })
+  local svc = { id = info.services[1].id, type = "service_reference" }
+  local a = { { assignee = { id = info.users[2].id, type = "user_reference" } } }
+  local function create(f, opts)
+    f.type = "incident" f.title = f.title or "v" f.service = f.service or svc
+    return call("POST", "/incidents", { body = { incident = f }, token = opts and opts.token, headers = opts and opts.headers })
+  end
+  t.eq(create({ assignments = a, escalation_policy = { id = "PX", type = "escalation_policy_reference" } }).status, 400)
+  t.eq(create({ assignments = { a[1], a[1] } }).status, 400)
+  t.eq(create({ escalation_policy = { id = "PNOPE", type = "escalation_policy_reference" } }).json.error.code, 1014)
+  t.eq(create({ urgency = "medium" }).status, 400)
+  t.eq(create({ priority = { id = "PNOPE", type = "priority_reference" } }).json.error.code, 1020)
+  local r = create({ body = { type = "incident_body", details = { disk = "99%" } } })
+  t.eq(r.status, 201)
+  t.eq(r.json.incident.body.details, '{"disk":"99%"}', "object details are kept as JSON text")
+  t.eq(call("POST", "/incidents", { body = "not json", headers = { ["content-type"] = "application/json" } }).status, 400)
+  -- a user-level key needs no From: the user comes from the key
+  local key = { authorization = "Token token=user-key" }
+  r = create({}, { token = false, headers = key })
+  t.eq(r.status, 201)
+  t.eq(r.json.incident.last_status_change_by.summary, "Chen Wei")
+  t.eq(call("GET", "/users/me", { token = false, headers = key }).json.user.name, "Chen Wei")
+end)
+
+t.test("log entries: time_zone, include[] services and teams, windows", function()
+  local call = H.new({ incidents = 100 })
+  local r = call("GET", "/log_entries", { query = { time_zone = "Asia/Kolkata", limit = "5", ["include[]"] = { "services", "teams" } } })
+  t.eq(r.status, 200)
+  t.match(r.json.log_entries[1].created_at, "%+05:30$")
+  t.eq(r.json.log_entries[1].service.type, "service")
+  t.eq(r.json.log_entries[1].teams[1].type, "team")
+  local all = call("GET", "/log_entries", { query = { date_range = "all", total = "true" } }).json.total
+  local month = call("GET", "/log_entries", { query = { total = "true" } }).json.total
+  t.ok(month < all, "the default window is a month")
+  t.eq(call("GET", "/log_entries", { query = { since = "nope" } }).status, 400)
+end)

@@ -138,6 +138,12 @@ t.test("refresh rotates; the old refresh token stops working; expiry and revoke"
   t.eq(rv.status, 200)
   t.eq(call("GET", "/users/me", { token = tok2.access_token }).status, 401)
   t.eq(token(call, { grant_type = "refresh_token", client_id = info.client_id, refresh_token = tok2.refresh_token }).json.error, "invalid_grant")
+  -- fault: revoke_refresh on the next refresh
+  local tok4 = login(call, info)
+  call("POST", "/__sandbox/faults", { body = { kind = "revoke_refresh", match = { path = "^/oauth/token$" } } })
+  local rr = token(call, { grant_type = "refresh_token", client_id = info.client_id, refresh_token = tok4.refresh_token })
+  t.eq(rr.status, 400)
+  t.eq(rr.json.error, "invalid_grant")
   -- control: revoke_refresh
   local tok3 = login(call, info)
   call("POST", "/__sandbox/revoke_refresh", { body = {} })
