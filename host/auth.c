@@ -214,13 +214,21 @@ static int login_and_save(struct oauth_login *lo, const struct vault_record *kee
         r.created_at = keep->created_at;
         r.generation = keep->generation + 1; /* running processes see the change */
     }
+    /* a connection logged in again: its old grant is withdrawn once the new one is saved */
+    struct vault_record prev;
+    int had_prev = keep == NULL && vault_load(lo->name, &prev, err, sizeof err) == 0;
+    if (!had_prev) memset(&prev, 0, sizeof prev);
     int first = 0;
     char def[VAULT_NAME_MAX];
     if (vault_config_get("default", def, sizeof def) != 0 || !*def) first = 1;
     if (vault_save(&r, err, sizeof err) != 0) {
         vault_record_clear(&r);
+        vault_record_clear(&prev);
         return fail(EXIT_SCRIPT, err);
     }
+    if (had_prev && oauth_revoke(&prev, err, sizeof err) != 0)
+        fprintf(stderr, "vsrun auth: could not revoke the replaced connection's tokens: %s\n", err);
+    vault_record_clear(&prev);
     if (first && vault_config_set("default", r.name, err, sizeof err) != 0) fprintf(stderr, "vsrun auth: %s\n", err);
     char cid[256];
     if (vault_config_get("client_id", cid, sizeof cid) != 0 && vault_config_set("client_id", lo->client_id, err, sizeof err) != 0)

@@ -275,9 +275,9 @@ static int pd_request(lua_State *L) {
     req.connect_timeout = 10;
     req.max_body = 64u << 20;
     req.attempt = attempt;
-    long id = http_start(L, &req);
+    long id = http_start(L, &req);   /* cannot raise: the curl multi exists (luaopen) */
     OPENSSL_cleanse(auth, sizeof auth);
-    if (id < 0) return luaL_error(L, "cannot start the request");
+    if (id < 0) return luaL_error(L, "cannot start the request: %s", http_start_error());
     lua_pushinteger(L, id);
     lua_pushinteger(L, c->generation);
     return 2;
@@ -329,6 +329,13 @@ static int pd_observe(lua_State *L) {
 }
 
 int luaopen_vsrun_pd_core(lua_State *L) {
+    /* The transfer driver first: it creates the curl multi (so http_start never raises
+     * while a token is on the C stack) and registers the scheduler's I/O driver. */
+    lua_getglobal(L, "require");
+    lua_pushliteral(L, "vsrun.http_core");
+    lua_call(L, 1, 0);
+    /* one limiter per run: `vsrun test` opens a fresh state (and sandbox) per file */
+    pd_limit_reset();
     static const luaL_Reg meta[] = {
         {"__gc", pd_conn_gc}, {"__close", pd_conn_gc}, {"__tostring", pd_conn_tostring},
         {"__index", pd_conn_index}, {NULL, NULL}};

@@ -17,7 +17,6 @@
 
 #include "cli.h"
 #include "connection.h"
-#include "embedded.h"
 #include "exitcodes.h"
 #include "sandbox.h"
 #include "server.h"
@@ -181,12 +180,6 @@ static int sandbox_args_json(const struct sandbox_opts *o, struct sandbox_buf *b
     return b->oom ? -1 : 0;
 }
 
-static int sandbox_module_built_in(void) {
-    for (const struct embedded_module *m = embedded_modules; m->name; m++)
-        if (strcmp(m->name, SANDBOX_MODULE) == 0) return 1;
-    return 0;
-}
-
 /* ---- vsrun --sandbox and vsrun test ---- */
 
 /* Ends the process after a sandbox that cannot start: the run must never go on without it
@@ -214,15 +207,6 @@ void cli_start_sandbox(lua_State *L, struct cli_run *run) {
             value = i + 1 < run->n_sandbox_args ? run->sandbox_args[++i] : "";
         }
         if (sandbox_take_option(&o, name, value, "vsrun") != 1) sandbox_abort(L, EXIT_USAGE);
-    }
-    static int warned;
-    if (!sandbox_module_built_in()) {
-        /* Only while the simulator's module is not merged: tests that need no PagerDuty
-         * still run, and PagerDuty calls go to a closed port, never to a real account. */
-        if (!warned) fprintf(stderr, "vsrun: note: the sandbox simulator is not built into this vsrun\n");
-        warned = 1;
-        connection_set_sandbox("http://127.0.0.1:9", "none");
-        return;
     }
     struct sandbox_run *sr = calloc(1, sizeof *sr);
     unsigned char raw[SANDBOX_TOKEN_BYTES];
@@ -258,10 +242,7 @@ void cli_start_sandbox(lua_State *L, struct cli_run *run) {
 
 void cli_stop_sandbox(struct cli_run *run) {
     struct sandbox_run *sr = run->sandbox_handle;
-    if (sr == NULL) {
-        if (run->sandbox) connection_clear_sandbox();
-        return;
-    }
+    if (sr == NULL) return;
     run->sandbox_handle = NULL;
     connection_clear_sandbox();
     server_stop(sr->srv);
@@ -385,12 +366,11 @@ int cmd_sandbox(int argc, char **argv) {
             return EXIT_USAGE;
         }
     }
-    if (handler == NULL && !sandbox_module_built_in()) {
-        fprintf(stderr, "vsrun sandbox: the simulator is not built into this vsrun\n");
-        return EXIT_SCRIPT;
-    }
     /* SIGINT/SIGTERM are blocked before the server's threads exist (they inherit the mask),
-     * so only sigwait below receives them. */
+     * so only sigwait below receives them. A shell starts `vsrun sandbox &` with SIGINT
+     * ignored, and an ignored signal never reaches sigwait: take the default back first. */
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
     sigset_t stop_signals;
     sigemptyset(&stop_signals);
     sigaddset(&stop_signals, SIGINT);

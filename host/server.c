@@ -522,6 +522,17 @@ static enum MHD_Result server_send(struct server *s, struct MHD_Connection *c, s
 
 /* ---- MHD callbacks ---- */
 
+static enum MHD_Result server_reply_too_large(struct server *s, struct MHD_Connection *c) {
+    struct server_reply rep;
+    memset(&rep, 0, sizeof rep);
+    char msg[128];
+    snprintf(msg, sizeof msg, "request body larger than %zu bytes", s->max_body);
+    server_error_reply(&rep, 413, msg);
+    enum MHD_Result ret = server_send(s, c, &rep);
+    server_reply_free(&rep);
+    return ret;
+}
+
 static enum MHD_Result server_access(void *cls, struct MHD_Connection *c, const char *url, const char *method,
                                      const char *version, const char *upload_data, size_t *upload_size,
                                      void **con_cls) {
@@ -539,6 +550,13 @@ static enum MHD_Result server_access(void *cls, struct MHD_Connection *c, const 
         s->stats.requests++;
         if (++s->stats.in_flight > s->stats.max_in_flight) s->stats.max_in_flight = s->stats.in_flight;
         pthread_mutex_unlock(&s->lock);
+        /* A declared length over the limit is refused before the body is read (a client
+         * that sent Expect: 100-continue never sends it). */
+        const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (cl && strtoull(cl, NULL, 10) > (unsigned long long)s->max_body) {
+            r->too_large = 1;
+            return server_reply_too_large(s, c);
+        }
         return MHD_YES;
     }
     if (*upload_size > 0) {
@@ -564,17 +582,12 @@ static enum MHD_Result server_access(void *cls, struct MHD_Connection *c, const 
         r->len += n;
         return MHD_YES;
     }
+    if (r->too_large) return server_reply_too_large(s, c);
     struct server_reply rep;
     memset(&rep, 0, sizeof rep);
     rep.truncate = rep.stall_after = -1;
-    if (r->too_large) {
-        char msg[128];
-        snprintf(msg, sizeof msg, "request body larger than %zu bytes", s->max_body);
-        server_error_reply(&rep, 413, msg);
-    } else {
-        struct server_dispatch d = {s, c, r, url, method, &rep};
-        server_call_handler(&d);
-    }
+    struct server_dispatch d = {s, c, r, url, method, &rep};
+    server_call_handler(&d);
     enum MHD_Result ret = server_send(s, c, &rep);
     server_reply_free(&rep);
     return ret;
@@ -814,6 +827,11 @@ void server_get_stats(struct server *s, struct server_stats *out) {
     pthread_mutex_unlock(&s->lock);
 }
 
+static int server_on_stop_lua(lua_State *L) {  /* protected: the module's on_stop, if any */
+    if (lua_getfield(L, LUA_REGISTRYINDEX, SERVER_ON_STOP_KEY) == LUA_TFUNCTION) lua_call(L, 0, 0);
+    return 0;
+}
+
 void server_stop(struct server *s) {
     if (s == NULL) return;
     pthread_mutex_lock(&s->lock);
@@ -822,12 +840,10 @@ void server_stop(struct server *s) {
     pthread_mutex_unlock(&s->lock);
     MHD_stop_daemon(s->daemon);   /* joins every connection thread */
     lua_State *L = vm_lua(s->vm);
-    if (lua_getfield(L, LUA_REGISTRYINDEX, SERVER_ON_STOP_KEY) == LUA_TFUNCTION) {
-        if (vm_pcall(L, 0, 0) != LUA_OK) {
-            fprintf(stderr, "vsrun server: on_stop error: %s\n", lua_tostring(L, -1) ? lua_tostring(L, -1) : "?");
-            lua_pop(L, 1);
-        }
-    } else {
+    lua_settop(L, 0);
+    lua_pushcfunction(L, server_on_stop_lua);
+    if (vm_pcall(L, 0, 0) != LUA_OK) {
+        fprintf(stderr, "vsrun server: on_stop error: %s\n", lua_tostring(L, -1) ? lua_tostring(L, -1) : "?");
         lua_pop(L, 1);
     }
     server_free(s);

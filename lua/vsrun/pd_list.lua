@@ -49,13 +49,33 @@ local function query_for(it, spec)
   return q
 end
 
+local start
+
+-- Called with a page's raw text before it is decoded: when the script is waiting for this
+-- page and it says more follow (and no split can come of it), the next page is requested at
+-- once, so decoding this page overlaps the server's work on the next. A wrong guess is
+-- cancelled in on_page.
+local function speculate(it, spec, text)
+  -- only for the page the script is waiting for: never more than one page ahead of it
+  if it.waiting ~= spec or spec.next or it.paginated == false or it.done then return end
+  if not text:find('"more":%s*true') then return end
+  local offset = spec.offset + spec.limit
+  if offset + PAGE > CAP or it.remaining - spec.limit <= 0 then return end
+  if spec.offset == 0 then
+    local total = tonumber(text:match('"total":%s*(%d+)'))
+    if not total or (total > CAP and it.remaining > CAP) then return end
+  end
+  spec.next = start(it, { window = spec.window, offset = offset })
+end
+
 local function fetch(it, spec)
   return request.call(it.client, { action = it.action, method = "GET", path = it.path,
-    query = query_for(it, spec), what = it.what })
+    query = query_for(it, spec), what = it.what,
+    on_body = function(text) speculate(it, spec, text) end })
 end
 
 -- Starts fetching `spec` in its own task; errors come back as values, never unobserved.
-local function start(it, spec)
+function start(it, spec)
   spec.limit = spec.limit or math.min(PAGE, it.remaining)
   local task = sched.spawn(function() return pcall(fetch, it, spec) end)
   return { task = task, spec = spec }
@@ -138,6 +158,7 @@ local function on_page(it, spec, page)
   local records = page[it.key] or {}
   local nxt
   if page.more == true and #records > 0 then
+    if spec.next then return records, spec.next end   -- already in flight
     local offset = spec.offset + spec.limit
     if offset + PAGE > CAP then
       errors.raise("bad_response", it.action .. ": the listing grew past 10,000 records while it ran; " ..
@@ -147,6 +168,7 @@ local function on_page(it, spec, page)
   else
     nxt = next_window_spec(it)
   end
+  if spec.next then spec.next.task:cancel("speculative page not needed") spec.next = nil end
   return records, nxt
 end
 
@@ -189,7 +211,9 @@ function Iter:__call()
     local pending = self.pending
     if not pending then self.done = true return nil end
     self.pending = nil
+    self.waiting = pending.spec
     local ok, page = pending.task:wait()
+    self.waiting = nil
     if not ok then
       self.done = true
       -- raised in the prefetch task: point at the script's line that is iterating
@@ -197,7 +221,12 @@ function Iter:__call()
       error(page, 0)
     end
     local recs, nxt = on_page(self, pending.spec, page)
-    if nxt and self.remaining > 0 then self.pending = start(self, nxt) else self.done = true end
+    if nxt and self.remaining > 0 then
+      self.pending = nxt.task and nxt or start(self, nxt)
+    else
+      if nxt and nxt.task then nxt.task:cancel("listing finished") end
+      self.done = true
+    end
     -- de-duplicate at the page boundary: ids of this page and the one before
     if #recs > 0 then self.prev_ids, self.cur_ids = self.cur_ids, {} end
     self.records, self.i = recs, 1
@@ -208,6 +237,8 @@ end
 function Iter:close()
   self.done = true
   if self.pending then
+    local nxt = self.pending.spec.next
+    if nxt then nxt.task:cancel("listing closed") end
     self.pending.task:cancel("listing closed")
     self.pending = nil
   end

@@ -178,6 +178,14 @@ st=$(head -c 3 "$TMP/custom.status" 2>/dev/null)
 say "auth callback after the timeout is refused" '[ "$st" = 000 ]' "status '$st'"
 export BROWSER=$TMP/follow.sh
 
+# the client id: saved by the first login, or from VSRUN_CLIENT_ID
+vs auth login --connection cfgid --api-url "$SB_URL" --identity-url "$SB_URL" --timeout 20
+expect "auth client id from the config file saved by the first login" 0 "Connected 'cfgid'"
+VSRUN_HOME=$TMP/home-env VSRUN_CLIENT_ID=$SB_CID vs auth login --connection envid --api-url "$SB_URL" --identity-url "$SB_URL" --timeout 20
+expect "auth client id from VSRUN_CLIENT_ID" 0 "Connected 'envid'"
+VSRUN_HOME=$TMP/home-env VSRUN_CLIENT_ID=unknown-app vs auth login --connection badid --api-url "$SB_URL" --identity-url "$SB_URL" --timeout 2
+expect "auth unknown client id: the sign-in page refuses it" 7 '' 'timed out'
+
 # --- default, EU ---------------------------------------------------------------------------
 vs auth default pasted
 expect "auth default NAME" 0 "Scripts now use 'pasted'"
@@ -233,6 +241,20 @@ chmod 644 "$TMP/home-kf/key"
 VSRUN_HOME=$TMP/home-kf VSRUN_KEY='' vs auth status
 expect "auth refuses a readable key file with the chmod" 1 '' "chmod 600 $TMP/home-kf/key"
 base64 -w0 "$TMP/home-kf/key" >>"$SECRETS_FILE"; echo >>"$SECRETS_FILE"
+
+# default endpoints: sign-in always at identity.pagerduty.com; the API by region (no network
+# needed: the printed address is checked, then the login times out)
+vs auth login --connection d1 --client-id some-app --no-browser --timeout 1
+expect "auth US default sign-in URL" 7 '' 'https://identity\.pagerduty\.com/oauth/authorize\?client_id=some-app&redirect_uri=http%3A%2F%2F127\.0\.0\.1%3A[0-9]+%2Fcallback&response_type=code&scope=write&code_challenge=[A-Za-z0-9_-]{43}&code_challenge_method=S256&state=[A-Za-z0-9_-]{43}'
+vs auth login --connection d2 --client-id some-app --region eu --scope read --no-browser --timeout 1
+expect "auth EU default sign-in URL is the global identity host" 7 '' 'https://identity\.pagerduty\.com/oauth/authorize\?client_id=some-app&.*scope=read'
+# logging in again under the same name withdraws the replaced grant
+before=$(curl -s "$SB_URL/__sandbox/requests?path=/oauth/revoke" | grep -o '"seq":' | wc -l)
+vs auth login --connection eu1 --region eu "${SBO[@]}"
+expect "auth login again under the same name" 0 "Connected 'eu1'"
+say "auth the replaced grant was revoked" '[ "$(curl -s "$SB_URL/__sandbox/requests?path=/oauth/revoke" | grep -o "\"seq\":" | wc -l)" -gt "$before" ]'
+vs auth status eu1 --check
+expect "auth the new grant still works" 0 'Health: +Healthy'
 
 # --- logout ----------------------------------------------------------------------------------
 revokes() { curl -s "$SB_URL/__sandbox/requests?path=/oauth/revoke" | grep -o '"seq":' | wc -l; }

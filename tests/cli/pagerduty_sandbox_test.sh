@@ -34,6 +34,14 @@ expect "pd api key: listed everything" 0 '"listed": 31'
 expect "pd api key: me is refused for an account key (400)" 0 '"me": "invalid_argument"'
 if grep -q cli-key-1 <<<"$OUT$ERR"; then echo "FAIL pd api key never printed"; else echo "ok pd api key never printed"; fi
 
+PAGERDUTY_TOKEN=cli-key-1 PAGERDUTY_FROM=ada@sandbox.example.com PAGERDUTY_API_URL=$URL run -v -e '
+local pd = require "pagerduty"
+local inc = pd.list_incidents({ date_range = "all", limit = 1 }):collect()[1]
+pd.create_incident_note(inc.id, "verbose")
+return pd.get_incident(inc.id).id'
+expect "pd -v logs the requests" 0 '' 'GET .*/incidents'
+if grep -q cli-key-1 <<<"$OUT$ERR"; then echo "FAIL pd -v never logs the key"; else echo "ok pd -v never logs the key"; fi
+
 PAGERDUTY_TOKEN=cli-key-1 PAGERDUTY_API_URL=$URL run -e '
 local pd = require "pagerduty"
 local svc = pd.list_incidents({ date_range = "all", limit = 1 }):collect()[1].service.id

@@ -89,6 +89,12 @@ t.test("request bodies: JSON, binary-safe, large, and over the limit", function(
   t.eq(code, 0)
   t.match(out, "\n413$")
   t.match(out, "larger than 1000 bytes")
+  code, out = curl(small:url() .. "/b?len=1", "-H", "Expect: 100-continue", "-w", "|%{http_code}|%{size_upload}",
+    "--data-binary", "@" .. big)
+  t.match(out, "|413|0$", "a declared length over the limit is refused before the body is sent")
+  code, out = curl(small:url() .. "/b?len=1", "-H", "Transfer-Encoding: chunked", "-w", "|%{http_code}",
+    "--data-binary", "@" .. big)
+  t.match(out, "|413$", "a chunked body over the limit")
   code, out = curl(small:url() .. "/b?len=1", "--data-binary", string.rep("y", 1000))
   t.eq(json.decode(out).len, 1000, "exactly the limit is accepted")
   small:stop()
@@ -215,6 +221,24 @@ t.test("stop: idempotent, stats stay readable, the port is closed", function()
   t.match(tostring(x), "stopped")
   t.eq(x:info(), nil)
   t.eq(curl(url .. "/"), 7, "connection refused after stop")
+end)
+
+t.test("on_stop runs in the server's state after the last request; its errors are contained", function()
+  local file = os.tmpname()
+  os.remove(file)
+  local x = server.start { module = "fixtures.echo_server", args = { stop_file = file } }
+  t.eq(curl(x:url() .. "/1"), 0)
+  t.eq(curl(x:url() .. "/2"), 0)
+  t.eq(io.open(file), nil, "not before stop")
+  x:stop()
+  local f = io.open(file)
+  t.ok(f, "on_stop wrote its file")
+  t.eq(f:read("a"), "stopped after 2 requests")
+  f:close()
+  os.remove(file)
+  local y = server.start { module = "fixtures.echo_server", args = { stop_error = true } }
+  y:stop()
+  t.match(tostring(y), "stopped")
 end)
 
 t.test("a server left running is stopped by garbage collection", function()

@@ -310,6 +310,37 @@ int main(void) {
     if (symlink(target, keypath) != 0) perror("symlink");
     CHECK(vault_save(&r, err, sizeof err) == -1 && access(target, F_OK) != 0, "vault key file symlink refused");
 
+    /* first use by several processes at once: they agree on one key */
+    fresh_home();
+    mkdir(home, 0700);
+    fflush(stdout);
+    pid_t kids[6];
+    for (int i = 0; i < 6; i++) {
+        kids[i] = fork();
+        if (kids[i] == 0) {
+            struct vault_record k;
+            char nm[16];
+            snprintf(nm, sizeof nm, "c%d", i);
+            sample(&k, nm);
+            int krc = vault_save(&k, err, sizeof err);
+            vault_record_clear(&k);
+            _exit(krc == 0 ? 0 : 1);
+        }
+    }
+    int kids_ok = 1, opened = 1;
+    for (int i = 0; i < 6; i++) {
+        int ks = 0;
+        waitpid(kids[i], &ks, 0);
+        kids_ok &= WIFEXITED(ks) && WEXITSTATUS(ks) == 0;
+    }
+    for (int i = 0; i < 6; i++) {
+        char nm[16];
+        snprintf(nm, sizeof nm, "c%d", i);
+        opened &= vault_load(nm, &got, err, sizeof err) == 0;
+        vault_record_clear(&got);
+    }
+    CHECK(kids_ok && opened, "vault concurrent first use agrees on one key file");
+
     /* passphrase through scrypt */
     use_keys(NULL, "correct horse battery staple");
     fresh_home();

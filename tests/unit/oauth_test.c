@@ -1,0 +1,162 @@
+/* host/oauth.c against the real sandbox (served in-process by host/server.c over a real
+ * socket): login through a scripted browser, load, refresh with generations, a refresh
+ * whose save fails, invalid_grant, and the early refresh inside the leeway. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <openssl/crypto.h>
+
+#include "check.h"
+#include "oauth.h"
+#include "oauth_client.h"
+#include "secrets.h"
+#include "server.h"
+#include "vault.h"
+
+static char home[256];
+
+static int login(const char *url, const char *name, struct vault_record *r, char *err, size_t errlen) {
+    struct oauth_login lo = {name, "us", "vsrun-sandbox-public-client", NULL, "write", url, url, 0, 20};
+    return oauth_login_run(&lo, r, err, errlen);
+}
+
+static void free_conn(struct connection *c) {
+    if (c->token) {
+        OPENSSL_cleanse(c->token, strlen(c->token));
+        free(c->token);
+    }
+    memset(c, 0, sizeof *c);
+}
+
+/* Makes the next record write fail at the rename: the record's path becomes a non-empty
+ * directory just before it. */
+static void block_rename(void) {
+    char path[512], saved[512], inner[600];
+    snprintf(path, sizeof path, "%s/t.conn", home);
+    snprintf(saved, sizeof saved, "%s/t.conn.saved", home);
+    snprintf(inner, sizeof inner, "%s/t.conn/x", home);
+    if (rename(path, saved) != 0 || mkdir(path, 0700) != 0) perror("block_rename");
+    FILE *f = fopen(inner, "w");
+    if (f) fclose(f);
+}
+
+static void unblock_rename(void) {
+    char path[512], saved[512], inner[600];
+    snprintf(path, sizeof path, "%s/t.conn", home);
+    snprintf(saved, sizeof saved, "%s/t.conn.saved", home);
+    snprintf(inner, sizeof inner, "%s/t.conn/x", home);
+    unlink(inner);
+    rmdir(path);
+    if (rename(saved, path) != 0) perror("unblock_rename");
+}
+
+int main(void) {
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    snprintf(home, sizeof home, "/tmp/vsrun-oauth-test-XXXXXX");
+    if (!mkdtemp(home)) return 1;
+    setenv("VSRUN_HOME", home, 1);
+    setenv("VSRUN_KEY", "q6gW0pFZ3yJ9sT1m0c8r7XkLz5a2Hn4b6dEeVvYuIoU=", 1);
+    /* the scripted browser: follows authorize -> 302 -> our callback */
+    setenv("BROWSER", "curl -s -L -o /dev/null", 1);
+    secrets_capture_env();
+    char err[1024];
+    struct server_config cfg = {.module = "sandbox", .args_json = "{\"token_ttl\":3600}"};
+    struct server *srv = server_start(&cfg, err, sizeof err);
+    CHECK(srv != NULL, "oauth sandbox started");
+    if (!srv) return check_done();
+    const char *url = server_url(srv);
+
+    struct vault_record r;
+    memset(&r, 0, sizeof r);
+    int rc = login(url, "t", &r, err, sizeof err);
+    CHECK(rc == 0 && r.access_token && r.refresh_token && r.connected && r.generation == 0, "oauth login through the browser");
+    CHECK(r.expires_at > (double)time(NULL) + 3500 && r.token_lifetime == 3600 && strcmp(r.scope, "openid write") == 0 &&
+              r.user_email[0] && strcmp(r.api_url, url) == 0,
+          "oauth login fills expiry, scope, user, URLs");
+    CHECK(vault_save(&r, err, sizeof err) == 0, "oauth record saved");
+    char first_token[256];
+    snprintf(first_token, sizeof first_token, "%s", r.access_token ? r.access_token : "");
+    vault_record_clear(&r);
+
+    struct connection c, stale;
+    memset(&c, 0, sizeof c);
+    memset(&stale, 0, sizeof stale);
+    CHECK(oauth_load_connection("t", &c, err, sizeof err) == 0 && c.kind == CONN_OAUTH && c.token &&
+              strcmp(c.token, first_token) == 0 && c.generation == 0 && strcmp(c.api_url, url) == 0,
+          "oauth load fills the connection");
+    CHECK(oauth_load_connection(NULL, &stale, err, sizeof err) == 0 && strcmp(stale.token, first_token) == 0,
+          "oauth load of the only connection when none is named");
+
+    /* refresh after a 401: a new token, the generation moves, the rotated token is stored */
+    CHECK(oauth_refresh_connection(&c, err, sizeof err) == 0 && c.token && strcmp(c.token, first_token) != 0 &&
+              c.generation == 1,
+          "oauth refresh gives a new token and generation");
+    CHECK(vault_load("t", &r, err, sizeof err) == 0 && r.generation == 1 && strcmp(r.access_token, c.token) == 0,
+          "oauth refresh saved the rotated tokens");
+    vault_record_clear(&r);
+    /* a caller that saw generation 0 gets the stored token instead of refreshing again */
+    CHECK(oauth_refresh_connection(&stale, err, sizeof err) == 0 && strcmp(stale.token, c.token) == 0 && stale.generation == 1,
+          "oauth stale caller reuses another refresh");
+
+    /* a refresh whose save fails: an error, and the new token is not used */
+    char before[256];
+    snprintf(before, sizeof before, "%s", c.token);
+    vault_before_rename_hook = block_rename;
+    rc = oauth_refresh_connection(&c, err, sizeof err);
+    vault_before_rename_hook = NULL;
+    unblock_rename();
+    CHECK(rc == -1 && strstr(err, "could not save it") && strcmp(c.token, before) == 0 && c.generation == 1,
+          "oauth refresh with a failed save keeps the old token");
+    CHECK(!strstr(err, "pdsbx"), "oauth save error holds no token");
+    /* the server rotated the refresh token the vault could not keep: the grant is gone */
+    rc = oauth_refresh_connection(&c, err, sizeof err);
+    CHECK(rc == -2 && strcmp(err, "PagerDuty connection 't' was lost \xe2\x80\x94 run `vsrun auth reconnect t`") == 0,
+          "oauth invalid_grant returns -2 with the reconnect message");
+    CHECK(vault_load("t", &r, err, sizeof err) == 0 && r.connected == 0 && r.access_token == NULL, "oauth invalid_grant marks the record disconnected");
+    vault_record_clear(&r);
+    struct connection d;
+    memset(&d, 0, sizeof d);
+    CHECK(oauth_load_connection("t", &d, err, sizeof err) == -2 && strstr(err, "was lost") && d.token == NULL,
+          "oauth load of a disconnected connection returns -2");
+
+    /* early refresh: a token inside the leeway is refreshed when loaded */
+    memset(&r, 0, sizeof r);
+    CHECK(login(url, "u", &r, err, sizeof err) == 0, "oauth second login");
+    r.expires_at = (double)time(NULL) + 60; /* 5 min leeway for a 1 h token */
+    vault_save(&r, err, sizeof err);
+    snprintf(before, sizeof before, "%s", r.access_token);
+    vault_record_clear(&r);
+    CHECK(oauth_load_connection("u", &d, err, sizeof err) == 0 && strcmp(d.token, before) != 0 && d.generation == 1 &&
+              d.expires_at > (double)time(NULL) + 3500,
+          "oauth load refreshes inside the leeway");
+    free_conn(&d);
+    CHECK(oauth_load_connection("nosuch", &d, err, sizeof err) == -1 && strstr(err, "no PagerDuty connection named 'nosuch'"),
+          "oauth load of an unknown name");
+    CHECK(oauth_load_connection(NULL, &d, err, sizeof err) == -1 && strstr(err, "several PagerDuty connections and no default"),
+          "oauth no default among several");
+    vault_config_set("default", "u", err, sizeof err);
+    CHECK(oauth_load_connection(NULL, &d, err, sizeof err) == 0 && strcmp(d.name, "u") == 0, "oauth default connection");
+    free_conn(&d);
+
+    /* revoke: the sandbox then refuses the refresh token */
+    CHECK(vault_load("u", &r, err, sizeof err) == 0 && oauth_revoke(&r, err, sizeof err) == 0, "oauth revoke");
+    vault_record_clear(&r);
+    CHECK(oauth_load_connection("u", &d, err, sizeof err) == 0, "oauth load after revoke (token not yet known dead)");
+    CHECK(oauth_refresh_connection(&d, err, sizeof err) == -2, "oauth refresh after revoke needs a reconnect");
+    free_conn(&d);
+
+    free_conn(&c);
+    free_conn(&stale);
+    server_stop(srv);
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", home);
+    if (system(cmd) != 0) perror("rm");
+    secrets_wipe();
+    curl_global_cleanup();
+    return check_done();
+}
