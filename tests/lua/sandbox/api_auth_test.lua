@@ -171,3 +171,13 @@ t.test("the request log keeps at least the last 2000 requests, in order, and sta
   t.eq(#call("GET", "/__sandbox/requests", { query = { limit = "10" } }).json.requests, 10)
   t.eq(call("GET", "/__sandbox/requests", { query = { since_seq = "4490" } }).json.requests[1].seq, 4491)
 end)
+
+t.test("control config changes the rate limits from now on", function()
+  local call = H.new({ incidents = 1 })
+  t.eq(call("POST", "/__sandbox/config", { body = { rate_limit = 2 } }).json.rate_limit, 2)
+  t.eq(call("GET", "/incidents").headers["ratelimit-limit"], "2")
+  t.eq(call("GET", "/incidents").status, 200)
+  t.eq(call("GET", "/incidents").status, 429)
+  t.eq(call("POST", "/__sandbox/config", { body = { rate_limit = 0 } }).status, 400)
+  t.eq(call("POST", "/__sandbox/config", { body = { create_rate_limit = "x" } }).status, 400)
+end)
