@@ -9,6 +9,7 @@
 --   POST   /__sandbox/incidents {count, service, title, urgency, status, incident_key}
 --          creates incidents now, as the service's integration (no auth, no rate limit)
 --   POST   /__sandbox/time   {offset} | {advance}   moves the sandbox clock
+--   POST   /__sandbox/config {rate_limit, create_rate_limit}   per-minute allowances
 --   POST   /__sandbox/oauth  {deny = n, login_as = user}   next authorizations
 --   POST   /__sandbox/clients {client_id, client_secret}   registers an OAuth client
 --   POST   /__sandbox/revoke_refresh {user}   revokes refresh tokens (all, or one user's)
