@@ -197,9 +197,15 @@ function App:handle(req)
   if post then resp = faults.after(self, req, resp, post) end
   if entry then
     entry.status = resp.status
+    -- keeps the last 2000 to 4000 entries: dropping the oldest half at once keeps each
+    -- request O(1) (removing one from the front would shift the whole log every time)
     local log = self.requests
-    log[#log + 1] = entry
-    if #log > 2000 then table.remove(log, 1) end
+    local n = #log + 1
+    log[n] = entry
+    if n > 4000 then
+      table.move(log, n - 1999, n, 1)
+      for i = n, 2001, -1 do log[i] = nil end
+    end
   end
   if self.dirty and self.cfg.state_file then
     self.dirty = false

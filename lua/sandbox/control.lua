@@ -9,6 +9,7 @@
 --   POST   /__sandbox/incidents {count, service, title, urgency, status, incident_key}
 --          creates incidents now, as the service's integration (no auth, no rate limit)
 --   POST   /__sandbox/time   {offset} | {advance}   moves the sandbox clock
+--   POST   /__sandbox/config {rate_limit, create_rate_limit}   per-minute allowances
 --   POST   /__sandbox/oauth  {deny = n, login_as = user}   next authorizations
 --   POST   /__sandbox/clients {client_id, client_secret}   registers an OAuth client
 --   POST   /__sandbox/revoke_refresh {user}   revokes refresh tokens (all, or one user's)
@@ -129,6 +130,14 @@ function M.handle(app, req)
     if b.offset then app.clock_offset = tonumber(b.offset) or 0 end
     if b.advance then app.clock_offset = app.clock_offset + (tonumber(b.advance) or 0) end
     return ok({ now = app.now(), offset = app.clock_offset })
+  elseif what == "config" and m == "POST" then
+    -- rate limits may be changed for a test that makes many requests on purpose
+    for _, k in ipairs { "rate_limit", "create_rate_limit" } do
+      local v = math.tointeger(b[k])
+      if b[k] ~= nil and not (v and v > 0) then return web.invalid(k .. " must be a positive integer") end
+      if v then app.cfg[k] = v end
+    end
+    return ok({ rate_limit = app.cfg.rate_limit, create_rate_limit = app.cfg.create_rate_limit })
   elseif what == "oauth" and m == "POST" then
     app.oauth_next.deny = math.tointeger(b.deny) or (b.deny == true and 1) or nil
     app.oauth_next.login_as = b.login_as

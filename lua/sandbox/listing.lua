@@ -50,7 +50,8 @@ function M.window(app, query, opts)
     if not till then return nil, nil, web.error(400, 2004, "Invalid since/until", { "until is not a valid ISO 8601 date: " .. u }) end
   end
   if not since and not till and not opts.default then return nil, nil end
-  till = till or app.now()
+  -- an open-ended window includes what was created this very second (until is exclusive)
+  till = till or (app.now() + 1)
   since = since or times.add_months(till, -1)
   if since > till then
     return nil, nil, web.error(400, 2004, "Invalid since/until", { "since must be before until" })

@@ -71,6 +71,9 @@ function M.advance(seconds)
   return call("POST", "time", { advance = seconds }).now
 end
 
+-- configure{ rate_limit = n, create_rate_limit = n }: per-minute allowances from now on
+function M.configure(opts) return call("POST", "config", opt_table(opts, "configure")) end
+
 -- oauth{ deny = n, login_as = user id or email }: how the next authorizations behave
 function M.oauth(opts) call("POST", "oauth", opt_table(opts, "oauth")) end
 

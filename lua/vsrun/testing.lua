@@ -114,6 +114,16 @@ end
 
 function t.fail(message) fail(message or "failed") end
 
+-- t.script(path, inputs) runs a pipeline script (path relative to the test file's own
+-- directory) in this test's state, against this file's sandbox, and returns its result.
+function t.script(path, inputs)
+  local dir = (t._file or ""):match("^(.*)/[^/]*$") or "."
+  local full = path:sub(1, 1) == "/" and path or (dir .. "/" .. path)
+  local chunk, err = core.loadfile(full)
+  if not chunk then fail("cannot load " .. full .. ": " .. tostring(err)) end
+  return chunk(inputs or {})
+end
+
 -- for the runner
 function t._registered() return registered end
 function t._is_failure(v) return getmetatable(v) == Failure end

@@ -31,7 +31,7 @@ local api_key = os.getenv and os.getenv("AI_API_KEY")
 
 local incident = pd.get_incident(input.incident)
 local events = timeline.build(pd.list_log_entries { incident_id = incident.id }:collect(),
-                              pd.list_incident_notes(incident.id))
+                              pd.list_incident_notes(incident.id):collect())
 
 local prompt = table.concat({
   ("Incident #%s: %s"):format(incident.incident_number, incident.title),

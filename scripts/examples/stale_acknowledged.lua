@@ -9,6 +9,7 @@
 --   action    "note" (default), "retrigger" or "escalate"
 --   level     escalation level for action=escalate (default 2)
 --   services  limit to these service IDs, comma-separated (default: all)
+--   now       ISO 8601 time to measure from (default: the current time; handy for replays)
 --
 -- Run against the sandbox:
 --   vsrun --sandbox --lib scripts/lib scripts/examples/stale_acknowledged.lua hours=1 action=retrigger
@@ -26,7 +27,7 @@ if action ~= "note" and action ~= "retrigger" and action ~= "escalate" then
 end
 local level = tonumber(input.level or 2)
 
-local now = vs.now()
+local now = input.now and assert(isotime.parse(input.now)) or vs.now()
 local stale = {}
 for inc in pd.list_incidents { statuses = { "acknowledged" }, service_ids = q.list(input.services), date_range = "all" } do
   local since = isotime.parse(inc.last_status_change_at or inc.created_at)

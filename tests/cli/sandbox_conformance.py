@@ -193,6 +193,18 @@ BEARER = {"Authorization": "Bearer " + oauth_token("write")}
 # ---- incidents ----
 lst = check("GET /incidents 200", "/incidents", "GET", 200,
             request("GET", "/incidents", {"date_range": "all", "limit": 25, "total": "true"}, headers=KEY))
+# control: the same page with one incident broken must fail validation, or every "ok" above
+# and below could come from a schema that resolves to nothing
+if lst and lst.get("incidents"):
+    broken = json.loads(json.dumps(lst))
+    broken["incidents"][0]["status"] = "exploded"
+    broken["incidents"][0]["incident_number"] = "seven"
+    bad = list(jsonschema.Draft7Validator(schema_for("/incidents", "GET", 200)).iter_errors(broken))
+    if len(bad) >= 2:
+        print("ok control: a broken incident fails validation")
+    else:
+        failures += 1
+        print(f"FAIL control: a broken incident passed validation ({len(bad)} errors)")
 check("GET /incidents 200 with every include[]", "/incidents", "GET", 200,
       request("GET", "/incidents", {"date_range": "all", "limit": 10, "include[]": [
           "acknowledgers", "agents", "assignees", "conference_bridge", "escalation_policies",

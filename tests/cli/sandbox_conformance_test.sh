@@ -12,7 +12,9 @@ if [ -z "$SPEC" ]; then
     echo "FAIL conformance: ../shared/pagerduty/openapiv3.json not found"
     exit 0
 fi
-if ! python3 -c 'import jsonschema' 2>/dev/null; then
+# Debian's interpreter and python3-jsonschema (4.10), not whatever python3 comes first in PATH
+PY=/usr/bin/python3; [ -x "$PY" ] || PY=python3
+if ! $PY -c 'import jsonschema' 2>/dev/null; then
     echo "FAIL conformance: python3-jsonschema is not installed (vendor/packages.txt)"
     exit 0
 fi
@@ -21,7 +23,7 @@ fi
 PID=$!
 URL=
 for _ in $(seq 1 250); do
-    URL=$(head -n 1 "$TMP/sb.out" 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["url"])' 2>/dev/null)
+    URL=$(head -n 1 "$TMP/sb.out" 2>/dev/null | $PY -c 'import json,sys; print(json.load(sys.stdin)["url"])' 2>/dev/null)
     [ -n "$URL" ] && break
     kill -0 "$PID" 2>/dev/null || break
     sleep 0.02
@@ -30,7 +32,7 @@ if [ -z "$URL" ]; then
     echo "FAIL conformance: the sandbox did not start: $(cat "$TMP/sb.err")"
     exit 0
 fi
-python3 tests/cli/sandbox_conformance.py "$URL" "$SPEC" conformance-key 2>&1 || true
+$PY tests/cli/sandbox_conformance.py "$URL" "$SPEC" conformance-key 2>&1 || true
 kill -TERM "$PID" 2>/dev/null
 wait "$PID"
 rc=$?

@@ -160,3 +160,24 @@ t.test("state file saves and restores incidents and tokens", function()
   os.remove(path)
   t.no_match(text, "tok%-write", "no raw token in the state file")
 end)
+
+t.test("the request log keeps at least the last 2000 requests, in order, and stays bounded", function()
+  local call = H.new({ incidents = 0 })
+  for _ = 1, 4500 do call("GET", "/nowhere") end
+  local reqs = call("GET", "/__sandbox/requests").json.requests
+  t.ok(#reqs >= 2000 and #reqs <= 4000, "kept " .. #reqs)
+  t.eq(reqs[#reqs].seq, 4500)
+  for i = 2, #reqs do t.eq(reqs[i].seq, reqs[i - 1].seq + 1) end
+  t.eq(#call("GET", "/__sandbox/requests", { query = { limit = "10" } }).json.requests, 10)
+  t.eq(call("GET", "/__sandbox/requests", { query = { since_seq = "4490" } }).json.requests[1].seq, 4491)
+end)
+
+t.test("control config changes the rate limits from now on", function()
+  local call = H.new({ incidents = 1 })
+  t.eq(call("POST", "/__sandbox/config", { body = { rate_limit = 2 } }).json.rate_limit, 2)
+  t.eq(call("GET", "/incidents").headers["ratelimit-limit"], "2")
+  t.eq(call("GET", "/incidents").status, 200)
+  t.eq(call("GET", "/incidents").status, 429)
+  t.eq(call("POST", "/__sandbox/config", { body = { rate_limit = 0 } }).status, 400)
+  t.eq(call("POST", "/__sandbox/config", { body = { create_rate_limit = "x" } }).status, 400)
+end)
