@@ -346,9 +346,10 @@ static long long server_opt_bytes(lua_State *L, int idx, const char *field) {
     int t = lua_getfield(L, idx, field);
     long long v = -1;
     if (t != LUA_TNIL) {
-        if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 0)
-            luaL_error(L, "reply field '%s' must be a whole number of bytes", field);
-        v = (long long)lua_tointeger(L, -1);
+        int isint = 0;
+        lua_Integer n = t == LUA_TNUMBER ? lua_tointegerx(L, -1, &isint) : 0;
+        if (!isint || n < 0) luaL_error(L, "reply field '%s' must be a whole number of bytes", field);
+        v = (long long)n;
     }
     lua_pop(L, 1);
     return v;
@@ -357,11 +358,11 @@ static long long server_opt_bytes(lua_State *L, int idx, const char *field) {
 static void server_read_reply(lua_State *L, int idx, struct server_reply *rep) {
     if (!lua_istable(L, idx))
         luaL_error(L, "the handler must return a table { status, headers, body }, got %s", luaL_typename(L, idx));
-    int t = lua_getfield(L, idx, "status");
+    int t = lua_getfield(L, idx, "status"), isint = 0;
+    lua_Integer status = t == LUA_TNUMBER ? lua_tointegerx(L, -1, &isint) : 0;
     if (t == LUA_TNIL) rep->status = 200;
-    else if (lua_isinteger(L, -1) && lua_tointeger(L, -1) >= 100 && lua_tointeger(L, -1) <= 599)
-        rep->status = (int)lua_tointeger(L, -1);
-    else luaL_error(L, "reply status must be an integer from 100 to 599");
+    else if (isint && status >= 200 && status <= 599) rep->status = (int)status;
+    else luaL_error(L, "reply status must be an integer from 200 to 599");
     lua_pop(L, 1);
 
     t = lua_getfield(L, idx, "body");

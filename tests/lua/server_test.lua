@@ -189,6 +189,12 @@ t.test("handler errors give 500 with a JSON body; the server lives on", function
   t.match(json.decode(body).error.message, "handler error: .*the handler failed on purpose")
   code, out = curl(base .. "/e?bad=1", "-w", "|%{http_code}")
   t.match(out, "must return a table.*|500$")
+  code, out = curl(base .. "/e?status=99", "-w", "|%{http_code}")
+  t.match(out, "status must be an integer from 200 to 599.*|500$")
+  code, out = curl(base .. "/e?status=2.5e2", "-w", "|%{http_code}")
+  t.match(out, "|250$", "a float with an integer value is a status")
+  code, out = curl(base .. "/e?truncate=-1", "-w", "|%{http_code}")
+  t.match(out, "truncate' must be a whole number.*|500$")
   t.eq(echo("/ok").path, "/ok")
 end)
 
