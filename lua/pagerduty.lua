@@ -359,10 +359,12 @@ local function create_incident_note(c, id, content)
     body = { note = { content = content } }, what = "incident '" .. id .. "'" },
     function(started)
       -- the lost attempt may have written the note: same content, created since it began
+      -- (in PagerDuty's clock, known from the Date headers; 2 s for rounding)
+      local since = math.floor(started) + request.server_offset() - 2
       local best
       for note in list_incident_notes(c, id) do
         local at = ptime.parse(note.created_at)
-        if note.content == content and at and at >= math.floor(started) - 2 then best = note end
+        if note.content == content and at and at >= since then best = note end
       end
       return best and { note = best } or nil
     end)

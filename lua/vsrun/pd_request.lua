@@ -7,6 +7,7 @@ require "vsrun.http_core"   -- registers the I/O driver the scheduler waits on
 local sched = require "vsrun.sched"
 local errors = require "vsrun.errors"
 local json = require "json"
+local ptime = require "vsrun.pd_time"
 
 local M = {}
 
@@ -20,8 +21,10 @@ M.settings = {
   timeout = 30,          -- per transfer
 }
 local retries_used = 0
+local server_offset = 0   -- PagerDuty's clock minus ours, from the Date header (whole seconds)
 
 function M.retries_used() return retries_used end
+function M.server_offset() return server_offset end
 
 local function backoff(attempt, base)
   local s = M.settings
@@ -189,6 +192,8 @@ local function attempt(client, spec, n)
       header_number(headers, "ratelimit-reset"), backoff429)
   end
   local request_id = headers["x-request-id"]
+  local server_now = ptime.parse_http_date(headers.date)
+  if server_now then server_offset = server_now - math.floor(core.now()) end
   if res.error_kind then
     local kind = (res.error_kind == "timeout" and "timeout") or (res.error_kind == "too_large" and "bad_response") or "network"
     local err = errors.new(kind, ("%s: %s"):format(spec.action, res.error_message or res.error_kind),

@@ -54,6 +54,18 @@ function M.parse(s)
   return days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - off
 end
 
+local MONTHS = { Jan = 1, Feb = 2, Mar = 3, Apr = 4, May = 5, Jun = 6, Jul = 7, Aug = 8, Sep = 9, Oct = 10,
+  Nov = 11, Dec = 12 }
+
+-- parse_http_date("Thu, 26 Nov 2026 11:24:10 GMT") -> seconds or nil (RFC 9110 IMF-fixdate)
+function M.parse_http_date(s)
+  if type(s) ~= "string" then return nil end
+  local d, mon, y, h, mi, sec = s:match("^%a%a%a, (%d%d) (%a%a%a) (%d%d%d%d) (%d%d):(%d%d):(%d%d) GMT$")
+  local m = mon and MONTHS[mon]
+  if not m then return nil end
+  return days_from_civil(tonumber(y), m, tonumber(d)) * 86400 + tonumber(h) * 3600 + tonumber(mi) * 60 + tonumber(sec)
+end
+
 -- format(seconds) -> "YYYY-MM-DDTHH:MM:SSZ"
 function M.format(t)
   t = math.floor(t)

@@ -157,3 +157,21 @@ t.test("nothing the allowlist refused reached the sandbox", function()
     t.ok(r.method == "GET", "only reads were sent by this file: " .. r.method .. " " .. r.path)
   end
 end)
+
+t.test("times: ISO 8601 and HTTP dates to Unix seconds and back", function()
+  local ptime = require "vsrun.pd_time"
+  t.eq(ptime.parse("1970-01-01T00:00:00Z"), 0)
+  t.eq(ptime.parse("2026-01-01T00:00:00Z"), 1767225600)
+  t.eq(ptime.parse("2026-01-01T01:00:00+01:00"), 1767225600)
+  t.eq(ptime.parse("2025-12-31T19:00:00-05:00"), 1767225600)
+  t.eq(ptime.parse("2026-01-01T00:00:00.123Z"), 1767225600)
+  t.eq(ptime.parse("2026-01-01"), 1767225600)
+  t.eq(ptime.parse("2024-02-29T12:00:00Z"), 1709208000, "leap day")
+  t.eq(ptime.format(1709208000), "2024-02-29T12:00:00Z")
+  t.eq(ptime.format(ptime.parse("2099-12-31T23:59:59Z")), "2099-12-31T23:59:59Z")
+  t.eq(ptime.parse_http_date("Thu, 01 Jan 2026 00:00:00 GMT"), 1767225600)
+  for _, bad in ipairs { "2026-13-01", "2026-01-01T25:00:00Z", "yesterday", "2026-01-01T00:00:00+0", "" } do
+    t.eq(ptime.parse(bad), nil, bad)
+  end
+  t.eq(ptime.parse_http_date("Thu, 01 Foo 2026 00:00:00 GMT"), nil)
+end)
