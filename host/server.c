@@ -18,8 +18,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <lauxlib.h>
 #include <microhttpd.h>
@@ -89,6 +92,8 @@ struct server_body {
     size_t len, send_until, stall_at;
     double stall;
     int stalled;
+    int reset;                  /* with truncate: end with an RST instead of a FIN */
+    int fd;
 };
 
 /* ---- small helpers ---- */
@@ -454,9 +459,35 @@ static void server_call_handler(struct server_dispatch *d) {
 
 /* ---- sending the reply ---- */
 
+/* An abortive close: with SO_LINGER 0, closing the socket sends a TCP RST at once, so the
+ * client sees "connection reset by peer". MHD itself would shutdown(SHUT_WR) first (a FIN: a
+ * clean end of stream), so the connected socket is closed under MHD by dup2-ing an
+ * unconnected socket over its descriptor; MHD's own shutdown and close then act on that one
+ * harmlessly. With drain, bytes already handed to the kernel are let out first (up to 1 s),
+ * since an RST discards what is still queued. Runs on the connection's own thread. */
+static void server_abort_socket(int fd, int drain) {
+    if (fd < 0) return;
+    for (int i = 0; drain && i < 100; i++) {
+        int queued = 0;
+        if (ioctl(fd, SIOCOUTQ, &queued) != 0 || queued == 0) break;
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    struct linger lg = {1, 0};
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    int dummy = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (dummy >= 0) {
+        dup2(dummy, fd);
+        close(dummy);
+    }
+}
+
 static ssize_t server_read_body(void *cls, uint64_t pos, char *buf, size_t max) {
     struct server_body *b = cls;
-    if (pos >= b->send_until) return MHD_CONTENT_READER_END_WITH_ERROR;  /* truncate */
+    if (pos >= b->send_until) {   /* truncate: end here, with a FIN, or with an RST under reset */
+        if (b->reset) server_abort_socket(b->fd, 1);
+        return MHD_CONTENT_READER_END_WITH_ERROR;
+    }
     if (b->stall > 0 && !b->stalled && pos >= b->stall_at) {
         b->stalled = 1;
         if (server_sleep(b->s, b->stall) != 0) return MHD_CONTENT_READER_END_WITH_ERROR;
@@ -480,19 +511,15 @@ static int server_skip_header(const char *name) {   /* MHD writes these itself *
 }
 
 static enum MHD_Result server_send(struct server *s, struct MHD_Connection *c, struct server_reply *rep) {
-    if (rep->delay > 0 && server_sleep(s, rep->delay) != 0) rep->reset = 1;
-    if (rep->reset) {
-        /* An abortive close: SO_LINGER 0 makes close() send a TCP RST instead of a FIN,
-         * and MHD_NO makes MHD close the connection without any response. */
-        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
-        if (ci) {
-            struct linger lg = {1, 0};
-            setsockopt(ci->connect_fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
-        }
+    if (rep->delay > 0 && server_sleep(s, rep->delay) != 0) return MHD_NO;   /* stopping */
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    int fd = ci ? ci->connect_fd : -1;
+    if (rep->reset && rep->truncate < 0) {   /* no response at all; MHD_NO: MHD drops the connection */
+        server_abort_socket(fd, 0);
         return MHD_NO;
     }
     struct MHD_Response *resp;
-    int faulty = (rep->truncate >= 0 && (size_t)rep->truncate < rep->body_len) || rep->stall > 0;
+    int faulty = (rep->truncate >= 0 && (size_t)rep->truncate < rep->body_len) || rep->stall > 0 || rep->reset;
     if (faulty) {
         struct server_body *b = calloc(1, sizeof *b);
         if (b == NULL) return MHD_NO;
@@ -502,6 +529,8 @@ static enum MHD_Result server_send(struct server *s, struct MHD_Connection *c, s
         b->send_until = rep->truncate >= 0 && (size_t)rep->truncate < b->len ? (size_t)rep->truncate : b->len;
         b->stall = rep->stall;
         b->stall_at = rep->stall_after >= 0 ? (size_t)rep->stall_after : b->len / 2;
+        b->reset = rep->reset;
+        b->fd = fd;
         rep->body = NULL;
         resp = MHD_create_response_from_callback(b->len, 16 * 1024, server_read_body, b, server_free_body);
         if (resp == NULL) { server_free_body(b); return MHD_NO; }
