@@ -153,7 +153,7 @@ int connection_open(const char *name, struct connection **out, char *err, size_t
         rc = oauth_load_connection(name, c, err, errlen);
     if (rc != 0) {
         connection_free(c);
-        return -1;
+        return rc == -2 || rc == -3 ? rc : -1;
     }
     *out = c;
     return 0;

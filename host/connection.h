@@ -26,6 +26,7 @@ void connection_clear_sandbox(void);
  * sandbox, PAGERDUTY_TOKEN (+ PAGERDUTY_FROM, PAGERDUTY_API_URL), the vault. Returns 0, or
  * -1 with a message in err (never containing a secret). */
 int connection_open(const char *name, struct connection **out, char *err, size_t errlen);
+/* connection_open's failures: -1 not found / unusable, -2 reconnect required, -3 transient */
 void connection_free(struct connection *c);
 
 /* Checks an API base URL (https, or http to loopback; no credentials, query, fragment or

@@ -619,7 +619,7 @@ int oauth_load_connection(const char *name, struct connection *c, char *err, siz
             r = fresh;
         } else if (rc == OAUTH_RECONNECT || !still_valid) {
             vault_record_clear(&r);
-            return rc == OAUTH_RECONNECT ? OAUTH_RECONNECT : -1;
+            return rc == OAUTH_RECONNECT ? OAUTH_RECONNECT : OAUTH_TRANSIENT;
         }
         /* a failed early refresh with a still valid token: go on with it */
     }

@@ -7,8 +7,9 @@
 #include "connection.h"
 
 /* Fills c from the vault record `name` (NULL = the default connection), refreshing first when
- * the token is about to expire. 0, -1 + err, or -2 when the connection is disconnected
- * (err is then the reconnect message). */
+ * the token is about to expire. 0, -1 + err, -2 when the connection is disconnected (err is
+ * then the reconnect message), or -3 when an expired token could not be refreshed for a
+ * transient reason (the identity server failed or was unreachable). */
 int oauth_load_connection(const char *name, struct connection *c, char *err, size_t errlen);
 
 /* Refreshes c's token under the vault lock, unless another process or task already did

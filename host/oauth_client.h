@@ -9,6 +9,7 @@
 
 /* Results beyond 0 / -1 (a plain error, message in err). */
 #define OAUTH_RECONNECT (-2)  /* the grant is gone: vsrun auth reconnect NAME */
+#define OAUTH_TRANSIENT (-3)  /* an expired token could not be refreshed now (identity server unreachable) */
 #define OAUTH_NETWORK (-3)    /* the server could not be reached */
 #define OAUTH_TIMEOUT (-4)    /* no callback within the time limit */
 

@@ -181,7 +181,7 @@ static int pd_conn_index(lua_State *L) {
     return 1;
 }
 
-/* connect(name|nil) -> connection, or nil + message */
+/* connect(name|nil) -> connection, or nil, message, error kind */
 static int pd_connect(lua_State *L) {
     const char *name = luaL_optstring(L, 1, NULL);
     if (name == NULL) name = vm_options(L)->connection;
@@ -189,10 +189,12 @@ static int pd_connect(lua_State *L) {
     pc->c = NULL;
     luaL_setmetatable(L, PD_CONN_META);
     char err[256] = "";
-    if (connection_open(name, &pc->c, err, sizeof err) != 0) {
+    int rc = connection_open(name, &pc->c, err, sizeof err);
+    if (rc != 0) {
         lua_pushnil(L);
         lua_pushstring(L, err[0] ? err : "cannot open the PagerDuty connection");
-        return 2;
+        lua_pushstring(L, rc == -3 ? "network" : "reconnect_required");
+        return 3;
     }
     return 1;
 }
@@ -308,8 +310,18 @@ static int pd_refresh(lua_State *L) {
         return 1;
     }
     lua_pushboolean(L, 0);
-    lua_pushstring(L, rc == -2 ? "reconnect_required" : "reconnect_required");
-    lua_pushfstring(L, "%s; run `vsrun auth reconnect %s`", err[0] ? err : "the token could not be refreshed", c->name);
+    if (rc == -2) {
+        /* the grant is gone: oauth.c's message already names `vsrun auth reconnect NAME` */
+        lua_pushliteral(L, "reconnect_required");
+        if (strstr(err, "vsrun auth reconnect")) lua_pushstring(L, err);
+        else lua_pushfstring(L, "%s; run `vsrun auth reconnect %s`", err[0] ? err : "the grant was revoked", c->name);
+    } else {
+        /* the identity server could not be reached or answered badly: a transient failure,
+         * not a lost connection (exit 6, not 3) */
+        lua_pushliteral(L, "network");
+        lua_pushfstring(L, "could not refresh the token of connection '%s': %s", c->name,
+                        err[0] ? err : "unknown error");
+    }
     return 3;
 }
 

@@ -57,8 +57,13 @@ end
 
 function M.connection(client)
   if client.conn then return client.conn end
-  local conn, why = pd_core.connect(client.name)
+  local conn, why, kind = pd_core.connect(client.name)
   if not conn then
+    local name = client.name or core.options().connection
+    if kind == "network" then
+      errors.raise("network", "could not refresh the token of connection" ..
+        (name and (" '" .. name .. "'") or "") .. ": " .. tostring(why))
+    end
     errors.raise("reconnect_required", "no PagerDuty connection" ..
       (client.name and (" '" .. client.name .. "'") or "") .. ": " .. tostring(why))
   end
@@ -231,7 +236,7 @@ local function refresh(client, spec, gen)
   local ok, kind, message = pd_core.refresh(client.conn, gen)
   if ok then return end
   local name = client.conn.name
-  if client.conn.kind == "oauth" and not message:find("vsrun auth reconnect", 1, true) then
+  if kind == "reconnect_required" and client.conn.kind == "oauth" and not message:find("vsrun auth reconnect", 1, true) then
     message = message .. "; run `vsrun auth reconnect " .. name .. "`"
   end
   errors.raise(kind or "reconnect_required", spec.action .. ": " .. message, { action = spec.action, status = 401 })

@@ -310,6 +310,16 @@ vs auth reconnect short
 expect "auth reconnect" 0 "Reconnected 'short'"
 vs auth status short --check
 expect "auth healthy after reconnect" 0 'Health: +Healthy'
+# the identity server failing during a refresh is a transient network error (exit 6), not a
+# lost connection: the record stays connected and a later run refreshes normally
+sleep 4.2
+curl -s -X POST -d '{"kind":"status","status":503,"count":20,"match":{"method":"POST","path":"^/oauth/token$"}}' "$SH_URL/__sandbox/faults" >/dev/null
+vs --connection short -e 'return require("pagerduty").get_user("me").id'
+expect "auth refresh against a failing identity server: exit 6" 6 '' "could not refresh the token of connection 'short'"
+say "auth a failed refresh does not say reconnect" '! grep -q "auth reconnect" <<<"$ERR"'
+curl -s -X DELETE "$SH_URL/__sandbox/faults" >/dev/null
+vs auth status short --check
+expect "auth still connected after a transient refresh failure" 0 'Health: +Healthy'
 
 # logout when the identity server is gone: reported, deleted anyway
 kill "$SH_PID"; wait "$SH_PID" 2>/dev/null
