@@ -4,7 +4,7 @@
 --   rate_limit {headers}   429 code 2020, with ratelimit-* headers unless headers == false
 --                          (then neither headers nor body, as the docs warn can happen)
 --   reset                  close the connection without a response
---   reset_mid_body         send half the body of a longer declared length, then close
+--   reset_mid_body         send half the body of a longer declared length, then reset the connection
 --   truncate               a complete 200 response whose JSON is cut short
 --   invalid_json           a 200 response whose body is not JSON
 --   stall {stall}          stop mid-body for `stall` seconds
@@ -97,6 +97,7 @@ function M.after(app, req, resp, f)
   elseif f.kind == "reset_mid_body" then
     if #body < 2 then body = body .. string.rep(" ", 2 - #body) resp.body = body end
     resp.truncate = #body // 2
+    resp.reset = true  -- half the declared body, then a TCP reset (not a clean close)
   elseif f.kind == "truncate" then
     resp.status = 200
     resp.body = body:sub(1, math.max(1, #body // 2))
