@@ -7,7 +7,7 @@ local core = require "vsrun.core"
 local errors = require "vsrun.errors"
 local request = require "vsrun.pd_request"
 local list = require "vsrun.pd_list"
-local ptime = require "vsrun.pd_time"
+local ptime = require "vsrun.time"
 
 local M = {}
 

@@ -6,7 +6,7 @@ local core = require "vsrun.core"
 local sched = require "vsrun.sched"
 local errors = require "vsrun.errors"
 local request = require "vsrun.pd_request"
-local ptime = require "vsrun.pd_time"
+local ptime = require "vsrun.time"
 
 local M = {}
 

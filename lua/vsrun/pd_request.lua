@@ -7,7 +7,7 @@ require "vsrun.http_core"   -- registers the I/O driver the scheduler waits on
 local sched = require "vsrun.sched"
 local errors = require "vsrun.errors"
 local json = require "json"
-local ptime = require "vsrun.pd_time"
+local ptime = require "vsrun.time"
 
 local M = {}
 

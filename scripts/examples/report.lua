@@ -15,15 +15,15 @@
 --   vsrun --sandbox --incidents 12000 --lib scripts/lib scripts/examples/report.lua days=180
 local pd = require "pagerduty"
 local vs = require "vsrun"
-local isotime = require "isotime"
+local time = require "vsrun.time"
 
 local input = ... or {}
-local until_s = input["until"] or isotime.format(vs.now())
+local until_s = input["until"] or time.format(vs.now())
 local since_s = input.since
 if not since_s then
   local days = tonumber(input.days or 30)
   if not days or days <= 0 or days > 180 then error("input 'days' must be between 1 and 180", 0) end
-  since_s = isotime.format(assert(isotime.parse(until_s)) - days * 86400)
+  since_s = time.format(assert(time.parse(until_s)) - days * 86400)
 end
 
 -- incident id -> the little we need; grouped later
@@ -31,7 +31,7 @@ local incidents = {}
 local count = 0
 for inc in pd.list_incidents { since = since_s, ["until"] = until_s, sort_by = "created_at:asc" } do
   incidents[inc.id] = { service = inc.service and inc.service.summary or "?", urgency = inc.urgency,
-                        created = isotime.parse(inc.created_at) }
+                        created = time.parse(inc.created_at) }
   count = count + 1
 end
 
@@ -40,7 +40,7 @@ local ACK = { acknowledge_log_entry = true, acknowledgement_log_entry = true }
 for e in pd.list_log_entries { since = since_s, ["until"] = until_s } do
   local inc = e.incident and incidents[e.incident.id]
   if inc then
-    local at = isotime.parse(e.created_at)
+    local at = time.parse(e.created_at)
     if ACK[e.type] and (not inc.acked or at < inc.acked) then inc.acked = at end
     if e.type == "resolve_log_entry" and (not inc.resolved or at < inc.resolved) then inc.resolved = at end
   end

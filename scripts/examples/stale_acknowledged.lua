@@ -15,7 +15,7 @@
 --   vsrun --sandbox --lib scripts/lib scripts/examples/stale_acknowledged.lua hours=1 action=retrigger
 local pd = require "pagerduty"
 local vs = require "vsrun"
-local isotime = require "isotime"
+local time = require "vsrun.time"
 local q = require "incident_query"
 
 local input = ... or {}
@@ -27,10 +27,10 @@ if action ~= "note" and action ~= "retrigger" and action ~= "escalate" then
 end
 local level = tonumber(input.level or 2)
 
-local now = input.now and assert(isotime.parse(input.now)) or vs.now()
+local now = input.now and assert(time.parse(input.now)) or vs.now()
 local stale = {}
 for inc in pd.list_incidents { statuses = { "acknowledged" }, service_ids = q.list(input.services), date_range = "all" } do
-  local since = isotime.parse(inc.last_status_change_at or inc.created_at)
+  local since = time.parse(inc.last_status_change_at or inc.created_at)
   local age = since and (now - since) / 3600
   if age and age >= hours then
     stale[#stale + 1] = { id = inc.id, number = inc.incident_number, title = inc.title,

@@ -2,7 +2,7 @@ local t = require "vsrun.testing"
 local sandbox = require "vsrun.sandbox"
 local pd = require "pagerduty"
 local vs = require "vsrun"
-local isotime = require "isotime"
+local time = require "vsrun.time"
 
 local function acknowledged_now()
   sandbox.seed { incidents = 0 }
@@ -18,7 +18,7 @@ end)
 
 t.test("after the limit, it notes and re-triggers", function()
   local ids = acknowledged_now()
-  local later = isotime.format(vs.now() + 3 * 3600)
+  local later = time.format(vs.now() + 3 * 3600)
   local r = t.script("stale_acknowledged.lua", { hours = 2, action = "retrigger", now = later })
   t.eq(#r.stale, 2)
   for _, id in ipairs(ids) do

@@ -6,7 +6,7 @@
 --   local ack = timeline.first(events, "acknowledged")   -- nil if never acknowledged
 -- Both spellings of the acknowledge entry type (acknowledge_log_entry, as the live API
 -- sends, and acknowledgement_log_entry, as the OpenAPI file spells it) map to "acknowledged".
-local isotime = require "isotime"
+local time = require "vsrun.time"
 
 local M = {}
 
@@ -37,14 +37,14 @@ function M.build(log_entries, notes)
     local kind = M.kinds[e.type] or (e.type or "event"):gsub("_log_entry$", "")
     if not (notes and kind == "note") then
       events[#events + 1] = {
-        at = isotime.parse(e.created_at) or 0, time = e.created_at, kind = kind,
+        at = time.parse(e.created_at) or 0, time = e.created_at, kind = kind,
         who = who(e.agent), text = e.note or e.summary or "",
       }
     end
   end
   for _, n in ipairs(notes or {}) do
     events[#events + 1] = {
-      at = isotime.parse(n.created_at) or 0, time = n.created_at, kind = "note",
+      at = time.parse(n.created_at) or 0, time = n.created_at, kind = "note",
       who = who(n.user), text = n.content or "",
     }
   end

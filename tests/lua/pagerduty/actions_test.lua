@@ -36,7 +36,7 @@ end)
 
 t.test("list_incidents with every filter", function()
   H.clear_log()
-  local ptime = require "vsrun.pd_time"
+  local ptime = require "vsrun.time"
   local since, till = ptime.format(os.time() - 100 * 86400), ptime.format(os.time() + 86400)
   local rows = pd.list_incidents {
     statuses = { "triggered", "acknowledged" }, urgencies = { "high" }, service_ids = { SVC, SVC2 },
@@ -54,7 +54,7 @@ t.test("list_incidents with every filter", function()
   t.eq(r.query["service_ids[]"], { SVC, SVC2 })
   t.eq(r.query.sort_by, "created_at:desc")
   t.eq(r.query.time_zone, "Europe/Paris")
-  t.eq(r.query.since, require("vsrun.pd_time").format(os.time() - 86400 * 20))
+  t.eq(r.query.since, require("vsrun.time").format(os.time() - 86400 * 20))
   t.eq(r.query.limit, "5")
   -- team_ids, user_ids, incident_key, until and a two-field sort reach the API too
   local inc = sample()

@@ -4,7 +4,7 @@
 local t = require "vsrun.testing"
 local pd = require "pagerduty"
 local H = require "pd_helpers"
-local ptime = require "vsrun.pd_time"
+local ptime = require "vsrun.time"
 
 local TOTAL = 12000
 H.seed(TOTAL)

@@ -159,7 +159,7 @@ t.test("nothing the allowlist refused reached the sandbox", function()
 end)
 
 t.test("times: ISO 8601 and HTTP dates to Unix seconds and back", function()
-  local ptime = require "vsrun.pd_time"
+  local ptime = require "vsrun.time"
   t.eq(ptime.parse("1970-01-01T00:00:00Z"), 0)
   t.eq(ptime.parse("2026-01-01T00:00:00Z"), 1767225600)
   t.eq(ptime.parse("2026-01-01T01:00:00+01:00"), 1767225600)
