@@ -173,7 +173,8 @@ function App:handle(req)
   local entry
   if not control_req then
     self.request_seq = self.request_seq + 1
-    entry = { seq = self.request_seq, at = self.now(), method = req.method, path = req.path,
+    entry = { seq = self.request_seq, at = self.now(), time = math.floor(self.clock() * 1000) / 1000,
+              method = req.method, path = req.path,
               query = log_query(req.query), connection = req.connection }
   end
   local resp, post
@@ -197,6 +198,8 @@ function App:handle(req)
   if post then resp = faults.after(self, req, resp, post) end
   if entry then
     entry.status = resp.status
+    -- what the client was told to wait, so a test can check it waited (load_test.sh)
+    entry.ratelimit_reset = tonumber(resp.headers and resp.headers["ratelimit-reset"])
     local log = self.requests
     log[#log + 1] = entry
     if #log > 2000 then table.remove(log, 1) end
