@@ -17,8 +17,8 @@ pd.configure { backoff_base = 0.01, backoff_cap = 0.05, backoff_429 = 0.1, max_a
 local SVC = sandbox.info().services[1].id
 local INC = pd.list_incidents({ date_range = "all", limit = 1 }):collect()[1].id
 local NOTE_INC = pd.create_incident({ title = "notes of the fault matrix", service = SVC }).id
-local TIMEOUT = 0.4          -- per request, only in the latency rows; the sandbox waits longer
-local SLOW = 1.0
+local TIMEOUT = 1.0          -- per request, only in the latency rows; the sandbox waits longer
+local SLOW = 2.5
 
 -- Call shapes. run(ctx) makes one call and returns true when its result is right;
 -- objects(ctx) counts what a write left behind.
