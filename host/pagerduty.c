@@ -22,6 +22,7 @@
 #define PD_ID_MAX 64
 #define PD_PATH_MAX 200
 #define PD_PACE_BELOW 20.0   /* below this many requests left, spread them over the window */
+#define PD_MAX_BODY ((lua_Integer)64 << 20)  /* largest response body accepted (pd.configure may lower it) */
 
 /* ---- the allowlist ---- */
 
@@ -213,7 +214,7 @@ static int pd_refuse(lua_State *L, const char *why) {
     return 2;
 }
 
-/* request(conn, { method, path, query, body, attempt, timeout }) -> transfer id, generation
+/* request(conn, { method, path, query, body, attempt, timeout, max_body }) -> transfer id, generation
  * | false (dry run: the write was printed, not sent) | nil, reason (refused: nothing sent) */
 static int pd_request(lua_State *L) {
     struct pd_conn *pc = pd_check_conn(L, 1);
@@ -224,12 +225,15 @@ static int pd_request(lua_State *L) {
     lua_getfield(L, 2, "body");
     lua_getfield(L, 2, "attempt");
     lua_getfield(L, 2, "timeout");
+    lua_getfield(L, 2, "max_body");
     const char *method = lua_tostring(L, 3), *path = lua_tostring(L, 4);
     const char *query = lua_tostring(L, 5);
     size_t body_len = 0;
     const char *body = lua_tolstring(L, 6, &body_len);
     int attempt = (int)luaL_optinteger(L, 7, 1);
     double timeout = luaL_optnumber(L, 8, 30);
+    lua_Integer max_body = luaL_optinteger(L, 9, PD_MAX_BODY);
+    if (max_body < 1 || max_body > PD_MAX_BODY) max_body = PD_MAX_BODY;
     if (method == NULL || path == NULL) return pd_refuse(L, "method and path are required");
     char why[300];
     if (!pd_route_allowed(method, path, why, sizeof why)) return pd_refuse(L, why);
@@ -275,7 +279,7 @@ static int pd_request(lua_State *L) {
     req.body_len = body_len;
     req.timeout = timeout;
     req.connect_timeout = 10;
-    req.max_body = 64u << 20;
+    req.max_body = (size_t)max_body;
     req.attempt = attempt;
     long id = http_start(L, &req);   /* cannot raise: the curl multi exists (luaopen) */
     OPENSSL_cleanse(auth, sizeof auth);

@@ -466,9 +466,9 @@ function M.log_entry_kind(entry)
   return LOG_KINDS[t] or t:match("^(.-)_log_entry$") or t
 end
 
--- configure{ max_attempts, retry_budget, backoff_base, backoff_cap, timeout }
+-- configure{ max_attempts, retry_budget, backoff_base, backoff_cap, backoff_429, timeout, max_body }
 function M.configure(opts)
-  local allowed = set("max_attempts", "retry_budget", "backoff_base", "backoff_cap", "backoff_429", "timeout")
+  local allowed = set("max_attempts", "retry_budget", "backoff_base", "backoff_cap", "backoff_429", "timeout", "max_body")
   check_fields("configure", opts, allowed, "options")
   for k, v in pairs(opts) do
     if type(v) ~= "number" or v < 0 or v ~= v then bad("configure", k, "must be a non-negative number") end

@@ -173,7 +173,8 @@ function App:handle(req)
   local entry
   if not control_req then
     self.request_seq = self.request_seq + 1
-    entry = { seq = self.request_seq, at = self.now(), method = req.method, path = req.path,
+    entry = { seq = self.request_seq, at = self.now(), time = math.floor(self.clock() * 1000) / 1000,
+              method = req.method, path = req.path,
               query = log_query(req.query), connection = req.connection }
   end
   local resp, post
@@ -197,6 +198,8 @@ function App:handle(req)
   if post then resp = faults.after(self, req, resp, post) end
   if entry then
     entry.status = resp.status
+    -- what the client was told to wait, so a test can check it waited (load_test.sh)
+    entry.ratelimit_reset = tonumber(resp.headers and resp.headers["ratelimit-reset"])
     -- keeps the last 2000 to 4000 entries: dropping the oldest half at once keeps each
     -- request O(1) (removing one from the front would shift the whole log every time)
     local log = self.requests

@@ -132,12 +132,13 @@ function M.handle(app, req)
     return ok({ now = app.now(), offset = app.clock_offset })
   elseif what == "config" and m == "POST" then
     -- rate limits may be changed for a test that makes many requests on purpose
-    for _, k in ipairs { "rate_limit", "create_rate_limit" } do
+    for _, k in ipairs { "rate_limit", "create_rate_limit", "rate_window" } do
       local v = math.tointeger(b[k])
       if b[k] ~= nil and not (v and v > 0) then return web.invalid(k .. " must be a positive integer") end
       if v then app.cfg[k] = v end
     end
-    return ok({ rate_limit = app.cfg.rate_limit, create_rate_limit = app.cfg.create_rate_limit })
+    return ok({ rate_limit = app.cfg.rate_limit, create_rate_limit = app.cfg.create_rate_limit,
+                rate_window = app.cfg.rate_window or 60 })
   elseif what == "oauth" and m == "POST" then
     app.oauth_next.deny = math.tointeger(b.deny) or (b.deny == true and 1) or nil
     app.oauth_next.login_as = b.login_as

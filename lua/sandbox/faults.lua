@@ -8,6 +8,8 @@
 --   truncate               a complete 200 response whose JSON is cut short
 --   invalid_json           a 200 response whose body is not JSON
 --   stall {stall}          stop mid-body for `stall` seconds
+--   oversize {size}        the normal response, its JSON padded with spaces to `size` bytes
+--                          (default 2 MiB; for a client's max_body)
 --   expire_token           the request's access token expires before it is checked
 --   revoke_refresh         the refresh token the request presents (POST /oauth/token), or
 --                          the refresh tokens of the request's OAuth authorization, are
@@ -19,7 +21,7 @@ local auth = require "sandbox.auth"
 local M = {}
 
 local KINDS = { latency = true, status = true, rate_limit = true, reset = true, reset_mid_body = true,
-  truncate = true, invalid_json = true, stall = true, expire_token = true, revoke_refresh = true }
+  truncate = true, invalid_json = true, stall = true, oversize = true, expire_token = true, revoke_refresh = true }
 
 -- add(app, spec) -> fault | nil, message
 function M.add(app, spec)
@@ -31,7 +33,10 @@ function M.add(app, spec)
   local f = { kind = spec.kind, method = m.method and tostring(m.method):upper(), path = m.path,
               count = math.tointeger(spec.count) or 1, status = math.tointeger(spec.status),
               body = spec.body, headers = spec.headers, delay = tonumber(spec.delay),
-              stall = tonumber(spec.stall), hits = 0 }
+              stall = tonumber(spec.stall), size = math.tointeger(spec.size), hits = 0 }
+  if f.kind == "oversize" and f.size and not (f.size > 0 and f.size <= 64 << 20) then
+    return nil, "an oversize fault needs size = 1..64 MiB"
+  end
   if f.kind == "status" and not (f.status and f.status >= 100 and f.status <= 599) then
     return nil, "a status fault needs status = 100..599"
   end
@@ -107,6 +112,9 @@ function M.after(app, req, resp, f)
     resp.body = "<html><body>502 Bad Gateway</body></html>"
   elseif f.kind == "stall" then
     resp.stall = f.stall or 1
+  elseif f.kind == "oversize" then
+    local size = f.size or (2 << 20)
+    if #body < size then resp.body = body .. string.rep(" ", size - #body) end
   end
   return resp
 end

@@ -1,13 +1,14 @@
 -- Per-credential rate limits over fixed one-minute windows, with PagerDuty's headers
 -- (ratelimit-limit, -remaining, -reset; no Retry-After) and 429 code 2020. Create Incident
 -- has its own lower limit; the headers then describe whichever limit is closer to running out.
+-- The window is 60 s unless a load test shortens it (control API `config {rate_window}`).
 local web = require "sandbox.web"
 
 local M = {}
 
 local function window(app, key, now)
   local w = app.rate[key]
-  if not w or now >= w.start + 60 then
+  if not w or now >= w.start + (app.cfg.rate_window or 60) then
     w = { start = now, count = 0, creates = 0 }
     app.rate[key] = w
   end
@@ -19,7 +20,7 @@ function M.check(app, cred, is_create)
   local now = app.clock()
   local w = window(app, cred.rate_key, now)
   local limit, create_limit = app.cfg.rate_limit, app.cfg.create_rate_limit
-  local reset = math.max(1, math.ceil(w.start + 60 - now))
+  local reset = math.max(1, math.ceil(w.start + (app.cfg.rate_window or 60) - now))
   local over = w.count >= limit or (is_create and w.creates >= create_limit)
   if not over then
     w.count = w.count + 1

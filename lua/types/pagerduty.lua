@@ -174,7 +174,7 @@ function pagerduty.connection() end
 ---@return string?
 function pagerduty.log_entry_kind(entry) end
 
----@param opts { max_attempts: integer?, retry_budget: integer?, backoff_base: number?, backoff_cap: number?, backoff_429: number?, timeout: number? }
+---@param opts { max_attempts: integer?, retry_budget: integer?, backoff_base: number?, backoff_cap: number?, backoff_429: number?, timeout: number?, max_body: integer? }
 function pagerduty.configure(opts) end
 
 return pagerduty

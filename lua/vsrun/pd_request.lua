@@ -19,6 +19,7 @@ M.settings = {
   backoff_cap = 20,
   backoff_429 = 2,       -- base wait after a 429 without ratelimit-* headers
   timeout = 30,          -- per transfer
+  max_body = 64 << 20,   -- bytes; a larger response body fails with too_large (not retried)
 }
 local retries_used = 0
 local server_offset = 0   -- PagerDuty's clock minus ours, from the Date header (whole seconds)
@@ -177,7 +178,7 @@ local function attempt(client, spec, n)
   pace()
   local id, gen = pd_core.request(conn, {
     method = spec.method, path = spec.path, query = spec.query_string, body = spec.body_text,
-    attempt = n, timeout = M.settings.timeout,
+    attempt = n, timeout = M.settings.timeout, max_body = math.tointeger(M.settings.max_body),
   })
   if id == nil then
     errors.raise("invalid_argument", spec.action .. ": refused before sending: " .. tostring(gen), { action = spec.action })
@@ -200,10 +201,11 @@ local function attempt(client, spec, n)
   local server_now = ptime.parse_http_date(headers.date)
   if server_now then server_offset = server_now - math.floor(core.now()) end
   if res.error_kind then
-    local kind = (res.error_kind == "timeout" and "timeout") or (res.error_kind == "too_large" and "bad_response") or "network"
+    -- an oversize body would come back just as large: too_large, not retried
+    local kind = (res.error_kind == "timeout" and "timeout") or (res.error_kind == "too_large" and "too_large") or "network"
     local err = errors.new(kind, ("%s: %s"):format(spec.action, res.error_message or res.error_kind),
       { action = spec.action, request_id = request_id })
-    if kind == "bad_response" or res.error_kind == "tls" then return "fail", err end
+    if kind == "too_large" or res.error_kind == "tls" then return "fail", err end
     return "retry", err, res.sent ~= false
   end
   local status = res.status
