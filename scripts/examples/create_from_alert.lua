@@ -11,7 +11,7 @@
 --               those fields at the top level of --input-file
 --
 -- Run against the sandbox:
---   echo '{"service":"PSVC001","source":"db1","check":"disk","severity":"critical",
+--   echo '{"service":"P50NK5V","source":"db1","check":"disk","severity":"critical",
 --          "summary":"Disk 97% full"}' |
 --     vsrun --sandbox --lib scripts/lib scripts/examples/create_from_alert.lua --input-file -
 local pd = require "pagerduty"
