@@ -433,6 +433,20 @@ static void http_push_headers(lua_State *L, struct http_transfer *t) {
     }
 }
 
+void http_push_parsed_headers(lua_State *L, const char *raw, size_t n) {
+    struct http_transfer t;
+    memset(&t, 0, sizeof t);
+    size_t p = 0;
+    while (p < n && !t.too_large) {
+        const char *nl = memchr(raw + p, '\n', n - p);
+        size_t len = nl ? (size_t)(nl - (raw + p)) + 1 : n - p;
+        if (http_on_header((char *)raw + p, 1, len, &t) != len) break;
+        p += len;
+    }
+    http_push_headers(L, &t);
+    free(t.headers.p);
+}
+
 static void http_log(struct http_ctx *ctx, lua_State *L, struct http_transfer *t, const char *outcome, double elapsed) {
     if (!ctx->verbose) return;
     http_push_redacted_url(L, t->url);

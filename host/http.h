@@ -37,4 +37,9 @@ const char *http_start_error(void);
 /* Pushes url with userinfo, fragment and secret-looking query values redacted. */
 void http_push_redacted_url(lua_State *L, const char *url);
 
+/* Parses a raw response header block (lines as curl delivers them) into the headers table a
+ * response carries (lower-case names, repeats joined with ", ") and pushes it. The same
+ * code as a transfer's header callback; an entry point for tests and fuzzing. */
+void http_push_parsed_headers(lua_State *L, const char *raw, size_t n);
+
 #endif

@@ -53,7 +53,8 @@ static size_t jt_skip_value(const char *s, size_t n, size_t i, int depth) {
         }
     }
     size_t start = i;
-    while (i < n && (strchr("+-.eE", s[i]) || (s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'z'))) i++;
+    /* s[i] != 0: strchr would match the terminator and take NUL bytes into a number */
+    while (i < n && ((s[i] && strchr("+-.eE", s[i])) || (s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'z'))) i++;
     if (i == start) return 0;
     size_t len = i - start;
     if (s[start] >= 'a' && s[start] <= 'z') {
@@ -182,6 +183,9 @@ int jt_number(const char *s, size_t n, const char *key, double *out) {
     const char *v;
     size_t vlen;
     if (jt_find(s, n, key, &v, &vlen) != 1 || vlen >= 64) return -1;
+    for (size_t k = 0; k < vlen; k++)   /* JSON numbers only: strtod would also take hex (0x1p3) */
+        if (!((v[k] >= '0' && v[k] <= '9') || v[k] == '-' || v[k] == '+' || v[k] == '.' || v[k] == 'e' || v[k] == 'E'))
+            return -1;
     char tmp[64];
     memcpy(tmp, v, vlen);
     tmp[vlen] = '\0';

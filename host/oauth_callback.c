@@ -176,6 +176,27 @@ static int judge_pasted(struct oauth_callback *cb, char *line) {
     return 0;
 }
 
+int callback_judge_url(const char *state, const char *url, struct callback_result *res) {
+    memset(res, 0, sizeof *res);
+    struct oauth_callback cb;
+    memset(&cb, 0, sizeof cb);
+    if (strlen(state) >= sizeof cb.state) return -1;
+    snprintf(cb.state, sizeof cb.state, "%s", state);
+    pthread_mutex_init(&cb.lock, NULL);
+    size_t n = strlen(url);
+    char *line = malloc(n + 1);
+    int rc = -1;
+    if (line) {
+        memcpy(line, url, n + 1);
+        rc = judge_pasted(&cb, line);
+        OPENSSL_cleanse(line, n);
+        free(line);
+    }
+    pthread_mutex_destroy(&cb.lock);
+    *res = cb.res;
+    return rc;
+}
+
 /* Closes the listening socket at once, lets the deciding response finish, then stops. */
 static void stop_listener(struct oauth_callback *cb) {
     if (!cb->daemon) return;

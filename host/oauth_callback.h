@@ -34,5 +34,9 @@ void callback_wait(struct oauth_callback *cb, double timeout_sec, int read_stdin
 /* Stops the listener (if still running) and frees cb. */
 void callback_free(struct oauth_callback *cb);
 void callback_result_clear(struct callback_result *res);
+/* Judges a pasted redirect address against the expected state without a listener, by the
+ * rules callback_wait applies to a pasted line (for tests and fuzzing). Returns 0 with res
+ * filled (clear it with callback_result_clear) when it looked like a redirect, else -1. */
+int callback_judge_url(const char *state, const char *url, struct callback_result *res);
 
 #endif

@@ -23,6 +23,9 @@
 #define PD_PATH_MAX 200
 #define PD_PACE_BELOW 20.0   /* below this many requests left, spread them over the window */
 #define PD_MAX_BODY ((lua_Integer)64 << 20)  /* largest response body accepted (pd.configure may lower it) */
+/* PagerDuty's windows are a minute long: a ratelimit-reset further out is garbage, capped so
+ * one bad header cannot hold every task of the run for hours (found by fuzzing). */
+#define PD_RESET_MAX 300.0
 
 /* ---- the allowlist ---- */
 
@@ -124,6 +127,7 @@ double pd_limit_pace(double now) {
 }
 
 void pd_limit_observe(double now, int status, double remaining, double reset_sec, double backoff) {
+    if (reset_sec > PD_RESET_MAX) reset_sec = PD_RESET_MAX;
     if (remaining >= 0 && reset_sec >= 0) {
         double reset_at = now + reset_sec;
         /* Responses arrive out of order: keep the lower count within one window. */

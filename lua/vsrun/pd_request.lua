@@ -116,6 +116,7 @@ local function header_number(headers, name)
   local v = headers and headers[name]
   return v and tonumber(v) or nil
 end
+M.header_number = header_number
 
 -- Builds the error object for an HTTP error response (not 401, handled by the caller).
 local function http_error(spec, res)
@@ -159,6 +160,7 @@ local function http_error(spec, res)
   end
   return errors.new("bad_response", msg(("PagerDuty answered HTTP %d"):format(status)), fields)
 end
+M.http_error = http_error
 
 -- ---- one attempt ----
 

@@ -14,8 +14,13 @@ function M.url()
   return url
 end
 
+-- The sandbox is our own loopback server: seeding tens of thousands of records can take
+-- minutes on a slow machine (or under valgrind), so control calls get a long timeout.
+local CONTROL_TIMEOUT = 600
+
 local function call(method, path, body, query)
-  local res = http.request { method = method, url = M.url() .. "/__sandbox/" .. path, json = body, query = query }
+  local res = http.request { method = method, url = M.url() .. "/__sandbox/" .. path, json = body, query = query,
+    timeout = CONTROL_TIMEOUT }
   local ok, value = pcall(res.json, res)
   if res.status ~= 200 then
     local msg = ok and type(value) == "table" and type(value.error) == "table" and value.error.message or res.body

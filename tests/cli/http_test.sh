@@ -32,7 +32,10 @@ expect "--timeout ends a script waiting for a transfer" 7 '' 'timeout: the scrip
 
 "$VSRUN" $F/http_wait_forever.lua >"$TMP/out" 2>"$TMP/err" </dev/null &
 pid=$!
-sleep 0.5
+# SIGINT only once the script runs (before that a background job ignores it; under valgrind
+# start-up takes seconds), then a moment for it to reach the wait
+for _ in $(seq 1 1000); do grep -q waiting "$TMP/err" 2>/dev/null && break; sleep 0.02; done
+sleep 0.3
 kill -INT "$pid"
 wait "$pid"; RC=$?
 OUT=$(cat "$TMP/out"); ERR=$(cat "$TMP/err")

@@ -20,6 +20,13 @@ int main(void) {
     CHECK(str_is(tok, "access_token", "pdus+_0X\xc3\xa9\"q\\/"), "jsontext string escapes and \\u");
     double d = 0;
     CHECK(jt_number(tok, strlen(tok), "expires_in", &d) == 0 && d == 864000, "jsontext number");
+    /* found reading the parser for its fuzz target: NUL bytes and hex were taken as numbers */
+    const char *v0;
+    size_t vlen0;
+    CHECK(jt_number("{\"e\":1\0\0}", 9, "e", &d) == -1, "jsontext number: NUL bytes refused");
+    CHECK(jt_find("{\"e\":1\0\0}", 9, "e", &v0, &vlen0) == -1, "jsontext: NUL bytes after a number make the object invalid");
+    CHECK(jt_number("{\"e\":0x1p3}", 11, "e", &d) == -1, "jsontext number: hex refused");
+    CHECK(jt_number("{\"e\":-1.5e3}", 12, "e", &d) == 0 && d == -1500, "jsontext number: exponent and sign");
     CHECK(str_is(tok, "scope", "openid write"), "jsontext skips nested values to the next key");
     CHECK(str_is(tok, "n", NULL) && str_is(tok, "t", NULL) && str_is(tok, "missing", NULL), "jsontext null/true/absent are not strings");
     const char *v;

@@ -1,5 +1,6 @@
 /* host/pagerduty.c and host/connection.c: the allowlist, query check, rate limiter and
  * the connection store, without the network. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -94,6 +95,19 @@ int main(void) {
     w = pd_limit_pace(400.0);
     CHECK(w > 1.4 && w < 1.6, "limiter: 429 without headers waits the backoff, not the old window");
     CHECK(pd_limit_pace(401.6) == 0, "limiter: and sends after it");
+    /* garbage reset values (ratelimit-reset: 0x1960f, 1e999) are capped, never a stuck run */
+    pd_limit_reset();
+    pd_limit_observe(500.0, 429, 0, 103951, 1);
+    w = pd_limit_pace(500.0);
+    CHECK(w > 0 && w <= 300, "limiter: a huge reset after 429 waits at most 5 minutes");
+    pd_limit_reset();
+    pd_limit_observe(600.0, 200, 0, HUGE_VAL, 1);
+    w = pd_limit_pace(600.0);
+    CHECK(w > 0 && w <= 300, "limiter: an infinite reset with none left waits at most 5 minutes");
+    pd_limit_reset();
+    pd_limit_observe(700.0, 429, NAN, NAN, 1.5);
+    w = pd_limit_pace(700.0);
+    CHECK(w > 1.4 && w < 1.6, "limiter: NaN headers count as absent");
 
     /* base URLs */
     char out[256], err[200];

@@ -9,7 +9,8 @@ local H = {}
 local function url(what) return core.sandbox_url() .. "/__sandbox/" .. what end
 
 function H.control(method, what, body)
-  local res = http.request { method = method, url = url(what), json = body }
+  -- long: a big seed under valgrind (make memcheck) takes minutes
+  local res = http.request { method = method, url = url(what), json = body, timeout = 600 }
   if res.status ~= 200 then error("control " .. method .. " " .. what .. ": HTTP " .. res.status .. " " .. res.body, 2) end
   return res:json()
 end
