@@ -149,7 +149,7 @@ static int vm_search_embedded(lua_State *L) {
     for (const struct embedded_module *m = embedded_modules; m->name; m++) {
         if (strcmp(m->name, name) != 0) continue;
         if (vm_sandbox_only(name) && !vm_options(L)->sandbox_mode) {
-            lua_pushfstring(L, "\n\tmodule '%s' is only available under 'vsrun test' or --sandbox", name);
+            lua_pushfstring(L, "module '%s' is only available under 'vsrun test' or --sandbox", name);
             return 1;
         }
         if (luaL_loadbufferx(L, m->source, m->len, m->chunkname, "b") != LUA_OK)
@@ -157,7 +157,7 @@ static int vm_search_embedded(lua_State *L) {
         lua_pushstring(L, m->chunkname + 1);
         return 2;
     }
-    lua_pushfstring(L, "\n\tno embedded module '%s'", name);
+    lua_pushfstring(L, "no embedded module '%s'", name);
     return 1;
 }
 
@@ -165,11 +165,17 @@ static int vm_search_embedded(lua_State *L) {
 static int vm_search_file(lua_State *L) {
     const char *name = luaL_checkstring(L, 1);
     lua_getglobal(L, "package");
+    lua_getfield(L, -1, "path");
+    if (lua_tostring(L, -1) == NULL || *lua_tostring(L, -1) == '\0') {
+        lua_pushliteral(L, "no module directories to search (the script's directory, --lib, VSRUN_PATH)");
+        return 1;
+    }
+    lua_pop(L, 1);
     lua_getfield(L, -1, "searchpath");
     lua_pushstring(L, name);
     lua_getfield(L, -3, "path");
     lua_call(L, 2, 2);
-    if (lua_isnil(L, -2)) return 1; /* the "no file" message */
+    if (lua_isnil(L, -2)) return 1; /* the "no file ..." lines */
     const char *file = lua_tostring(L, -2);
     if (luaL_loadfilex(L, file, "t") != LUA_OK)
         return luaL_error(L, "error loading module '%s' from file '%s':\n\t%s", name, file, lua_tostring(L, -1));
@@ -260,6 +266,12 @@ static void vm_setup_package(lua_State *L, const struct vm_options *o) {
         if (lp) { luaL_addstring(&b, lp); luaL_addchar(&b, ';'); }
     }
     luaL_pushresult(&b);
+    size_t plen;
+    const char *path = lua_tolstring(L, -1, &plen);
+    if (plen > 0 && path[plen - 1] == ';') { /* a trailing ';' would be an empty template */
+        lua_pushlstring(L, path, plen - 1);
+        lua_remove(L, -2);
+    }
     lua_setfield(L, -2, "path");
     lua_pushliteral(L, "");
     lua_setfield(L, -2, "cpath");

@@ -107,4 +107,12 @@ function M.map(list, fn, opts)
   return results
 end
 
+-- is_terminal("stdout" | "stderr") -> whether that stream is a terminal: write tables and
+-- progress for people only there, so pipes, files and tests get the JSON alone
+function M.is_terminal(stream)
+  local fd = ({ stdout = 1, stderr = 2 })[stream]
+  if not fd then errors.raise("invalid_argument", 'vs.is_terminal: stream must be "stdout" or "stderr"') end
+  return core.isatty(fd)
+end
+
 return M

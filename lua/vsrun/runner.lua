@@ -25,7 +25,7 @@ local function install_require()
         msgs[#msgs + 1] = loader
       end
     end
-    error(("module '%s' not found:%s"):format(name, table.concat(msgs)), 2)
+    error(("module '%s' not found:\n\t%s"):format(name, table.concat(msgs, "\n\t")), 2)
   end
 end
 

@@ -10,7 +10,7 @@
 --   days    the period ends now and starts this many days ago (default 30; at most 180)
 --   since, until   ISO 8601 timestamps instead of days
 --
--- Output: JSON on stdout; a readable table on stderr.
+-- Output: JSON on stdout; on a terminal, also a readable table on stderr.
 -- Run against the sandbox with many incidents:
 --   vsrun --sandbox --incidents 12000 --lib scripts/lib scripts/examples/report.lua days=180
 local pd = require "pagerduty"
@@ -77,12 +77,15 @@ table.sort(rows, function(a, b)
   return tostring(a.urgency) < tostring(b.urgency)
 end)
 
-local function fmt(v) return v and string.format("%.1f", v) or "-" end
-io.stderr:write(("%-28s %-7s %9s %10s %10s %10s %10s\n"):format("service", "urgency", "incidents",
-  "tta med", "tta p90", "ttr med", "ttr p90"))
-for _, r in ipairs(rows) do
-  io.stderr:write(("%-28s %-7s %9d %10s %10s %10s %10s\n"):format(r.service:sub(1, 28), tostring(r.urgency),
-    r.incidents, fmt(r.tta_median_min), fmt(r.tta_p90_min), fmt(r.ttr_median_min), fmt(r.ttr_p90_min)))
+-- on a terminal, a readable table on stderr; the JSON is the script's output either way
+if vs.is_terminal("stderr") then
+  local function fmt(v) return v and string.format("%.1f", v) or "-" end
+  io.stderr:write(("%-28s %-7s %9s %10s %10s %10s %10s\n"):format("service", "urgency", "incidents",
+    "tta med", "tta p90", "ttr med", "ttr p90"))
+  for _, r in ipairs(rows) do
+    io.stderr:write(("%-28s %-7s %9d %10s %10s %10s %10s\n"):format(r.service:sub(1, 28), tostring(r.urgency),
+      r.incidents, fmt(r.tta_median_min), fmt(r.tta_p90_min), fmt(r.ttr_median_min), fmt(r.ttr_p90_min)))
+  end
 end
 
 return { since = since_s, ["until"] = until_s, incidents = count, by_service_and_urgency = rows }

@@ -62,7 +62,7 @@ for _, inc in ipairs(incidents) do
   end
 end
 
--- a readable line per incident on stderr; the JSON summary is the script's output
-for _, e in ipairs(summary.acknowledged) do io.stderr:write(("acknowledged #%s %s (%s)\n"):format(e.number, e.title, e.paged)) end
-for _, e in ipairs(summary.left_triggered) do io.stderr:write(("left         #%s %s (%s)\n"):format(e.number, e.title, e.paged)) end
+-- on a terminal, a readable line per incident; the JSON summary is the script's output
+for _, e in ipairs(vs.is_terminal("stderr") and summary.acknowledged or {}) do io.stderr:write(("acknowledged #%s %s (%s)\n"):format(e.number, e.title, e.paged)) end
+for _, e in ipairs(vs.is_terminal("stderr") and summary.left_triggered or {}) do io.stderr:write(("left         #%s %s (%s)\n"):format(e.number, e.title, e.paged)) end
 return summary

@@ -21,3 +21,8 @@ run test $S/nonexistent_dir
 expect "missing path reported" 2 '' 'cannot open'
 run -e 'return require("vsrun.testing")'
 expect "vsrun.testing is not available in a real run" 1 '' "only available under 'vsrun test' or --sandbox"
+mkdir -p "$TMP/tree/lib" "$TMP/tree/pipelines"
+printf 'return { twice = function(x) return 2 * x end }\n' > "$TMP/tree/lib/mathx.lua"
+printf 'local t = require "vsrun.testing"\nt.test("uses lib", function() t.eq(require("mathx").twice(21), 42) end)\n' > "$TMP/tree/pipelines/uses_lib_test.lua"
+run test "$TMP/tree"
+expect "a tree's lib/ is on the require path" 0 '^1 passed, 0 failed$'
