@@ -172,6 +172,19 @@ local function ref_id(v)
   return nil
 end
 
+-- the user IDs of an assignments array, or nil + PagerDuty's 400 for an unknown user
+local function assignee_ids_of(store, assignments)
+  local ids = {}
+  for _, a in ipairs(assignments) do
+    local uid = type(a) == "table" and ref_id(a.assignee)
+    if not uid or not store.users[uid] then
+      return nil, web.error(400, 1007, "Assigned To User Not Found", { "Assignee not found" })
+    end
+    ids[#ids + 1] = uid
+  end
+  return ids
+end
+
 local function actor_for(app, cred, req, channel)
   local user, err = auth.actor_user(app, cred, req)
   if not user then return nil, err end
@@ -209,14 +222,9 @@ function M.create(app, req, cred)
       return web.invalid("Incident cannot have both an escalation_policy and assignments")
     end
     if #b.assignments > 1 then return web.invalid("Only one assignee is supported when creating an incident") end
-    assignee_ids = {}
-    for _, a in ipairs(b.assignments) do
-      local uid = type(a) == "table" and ref_id(a.assignee)
-      if not uid or not store.users[uid] then
-        return web.error(400, 1007, "Assigned To User Not Found", { "Assignee not found" })
-      end
-      assignee_ids[#assignee_ids + 1] = uid
-    end
+    local err
+    assignee_ids, err = assignee_ids_of(store, b.assignments)
+    if not assignee_ids then return err end
   end
   if present(b.escalation_policy) then
     ep = ref_id(b.escalation_policy) and store.escalation_policies[b.escalation_policy.id]
@@ -290,14 +298,9 @@ function M.update(app, req, cred, id)
   local assignee_ids
   if present(b.assignments) then
     if type(b.assignments) ~= "table" or #b.assignments == 0 then return web.invalid("incident.assignments must be a non-empty array") end
-    assignee_ids = {}
-    for _, a in ipairs(b.assignments) do
-      local uid = type(a) == "table" and ref_id(a.assignee)
-      if not uid or not store.users[uid] then
-        return web.error(400, 1007, "Assigned To User Not Found", { "Assignee not found" })
-      end
-      assignee_ids[#assignee_ids + 1] = uid
-    end
+    local err
+    assignee_ids, err = assignee_ids_of(store, b.assignments)
+    if not assignee_ids then return err end
   end
   local level
   if present(b.escalation_level) then

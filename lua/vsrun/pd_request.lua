@@ -246,6 +246,17 @@ local function refresh(client, spec, gen)
   errors.raise(kind or "reconnect_required", spec.action .. ": " .. message, { action = spec.action, status = 401 })
 end
 
+-- A 401: refresh the token once (another task may already have); a second 401 after a
+-- refresh means the grant itself is refused.
+local function reauthenticate(client, spec, generation, refreshed)
+  if refreshed then
+    errors.raise("reconnect_required", spec.action .. ": PagerDuty still rejects the refreshed token (401)" ..
+      (client.conn.kind == "oauth" and ("; run `vsrun auth reconnect " .. client.conn.name .. "`") or ""),
+      { action = spec.action, status = 401 })
+  end
+  refresh(client, spec, generation)
+end
+
 local function prepare(spec)
   if spec.query and not spec.query_string then spec.query_string = M.encode_query(spec.query) end
   if spec.body and not spec.body_text then spec.body_text = json.encode(spec.body) end
@@ -262,12 +273,7 @@ function M.call(client, spec)
     local outcome, value, extra = attempt(client, spec, n)
     if outcome == "ok" or outcome == "dry_run" then return value end
     if outcome == "auth" then
-      if refreshed then
-        errors.raise("reconnect_required", spec.action .. ": PagerDuty still rejects the refreshed token (401)" ..
-          (client.conn.kind == "oauth" and ("; run `vsrun auth reconnect " .. client.conn.name .. "`") or ""),
-          { action = spec.action, status = 401 })
-      end
-      refresh(client, spec, value)
+      reauthenticate(client, spec, value, refreshed)
       refreshed = true
       n = n - 1
     elseif outcome == "fail" then
@@ -295,11 +301,7 @@ function M.create(client, spec, resolve)
     local outcome, value, extra = attempt(client, spec, n)
     if outcome == "ok" or outcome == "dry_run" then return value end
     if outcome == "auth" then
-      if refreshed then
-        errors.raise("reconnect_required", spec.action .. ": PagerDuty still rejects the refreshed token (401)",
-          { action = spec.action, status = 401 })
-      end
-      refresh(client, spec, value)
+      reauthenticate(client, spec, value, refreshed)
       refreshed = true
       n = n - 1
     elseif outcome == "fail" then
