@@ -12,13 +12,18 @@ VSRUN=${VSRUN_BIN:-$PWD/vsrun}
 TMP=$(mktemp -d)
 KEY=bench-key-$$
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; rm -rf "$TMP"; }
+# start_sandbox runs inside $(...), a subshell: its pids are kept in a file, not an array
+cleanup() {
+    for p in "${pids[@]}" $(cat "$TMP/pids" 2>/dev/null); do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+    rm -rf "$TMP"
+}
 trap cleanup EXIT
 
 # start_sandbox N FILE: starts a sandbox with N incidents; its URL goes to FILE
 start_sandbox() {
     "$VSRUN" sandbox --port 0 --api-key "$KEY" --incidents "$1" --rate-limit 1000000 >"$TMP/$2" 2>"$TMP/$2.err" &
     pids+=($!)
+    echo $! >>"$TMP/pids"
     for _ in $(seq 1 600); do
         [ -s "$TMP/$2" ] && break
         sleep 0.1
