@@ -47,4 +47,38 @@ function H.ids(list)
   return out
 end
 
+-- check_sequence(t, got, ids, from, n, label): got is exactly ids[from .. from + n - 1]
+function H.check_sequence(t, got, ids, from, n, label)
+  t.eq(#got, n, label .. ": count")
+  for i = 1, n do
+    if got[i] ~= ids[from + i - 1] then
+      t.fail(("%s: record %d is %s, expected %s"):format(label, i, tostring(got[i]), tostring(ids[from + i - 1])))
+    end
+  end
+end
+
+-- reference_listing(t, total, ids, ats): lists every incident with date_range = "all" into
+-- ids (and creation times into ats), checking each comes once, in created order, that the
+-- sandbox holds exactly `total`, and that no request passed PagerDuty's offset cap.
+function H.reference_listing(t, total, ids, ats)
+  local pd, time = require "pagerduty", require "vsrun.time"
+  H.clear_log()
+  local seen, prev = {}, nil
+  for inc in pd.list_incidents { date_range = "all" } do
+    t.ok(not seen[inc.id], "yielded twice: " .. inc.id)
+    seen[inc.id] = true
+    if prev then t.ok(prev <= inc.created_at, "in created order") end
+    prev = inc.created_at
+    ids[#ids + 1] = inc.id
+    ats[#ats + 1] = time.parse(inc.created_at)
+  end
+  t.eq(#ids, total)
+  t.eq(H.counts().total, total, "the sandbox holds exactly that many")
+  for _, r in ipairs(H.requests("GET", "^/incidents$")) do
+    local off, lim = tonumber(r.query.offset or 0), tonumber(r.query.limit or 25)
+    t.ok(off + lim <= 10000, "offset + limit <= 10000")
+    t.eq(r.status, 200)
+  end
+end
+
 return H
