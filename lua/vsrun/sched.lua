@@ -48,7 +48,10 @@ local function finish(t, ok, ...)
     t.err = ...
     if not t.observed then unobserved[t] = true end
   end
-  for _, w in ipairs(t.waiters) do push_ready(w) end
+  for _, w in ipairs(t.waiters) do
+    w.waiting_on = nil
+    push_ready(w)
+  end
   t.waiters = {}
 end
 
@@ -119,6 +122,14 @@ function Task:cancel(reason)
     self.io_id = nil
   end
   remove_timer(self)
+  -- a cancelled waiter leaves the waited-for task's list, or that task would resume it again
+  local target = self.waiting_on
+  if target then
+    for i = #target.waiters, 1, -1 do
+      if target.waiters[i] == self then table.remove(target.waiters, i) end
+    end
+    self.waiting_on = nil
+  end
   for i = ready_head, #ready do
     if ready[i] == self then ready[i] = false end
   end
@@ -161,7 +172,12 @@ local function step(t)
   elseif op == "yield" then
     push_ready(t)
   elseif op == "wait" then
-    if arg.state == "done" then push_ready(t) else arg.waiters[#arg.waiters + 1] = t end
+    if arg.state == "done" then
+      push_ready(t)
+    else
+      arg.waiters[#arg.waiters + 1] = t
+      t.waiting_on = arg
+    end
   end
 end
 

@@ -70,3 +70,14 @@ t.test("errors inside pcall in a task are caught normally", function()
   t.eq(ok, false)
   t.match(err, "inner")
 end)
+
+t.test("a waiter cancelled while waiting is not resumed when the task it waited on ends", function()
+  local target = sched.spawn(function() sched.sleep(0.02) return "done" end)
+  local waiter = sched.spawn(function() return target:wait() end)
+  sched.yield()                      -- the waiter is now waiting on target
+  waiter:cancel("stop")
+  t.eq(target:wait(), "done")        -- finishing target must not resume the dead waiter
+  local ok, err = pcall(waiter.wait, waiter)
+  t.eq({ ok, err.kind }, { false, "cancelled" })
+  t.eq(err.message, "stop")
+end)
