@@ -469,7 +469,7 @@ end
 -- configure{ max_attempts, retry_budget, backoff_base, backoff_cap, backoff_429, timeout, max_body }
 function M.configure(opts)
   local allowed = set("max_attempts", "retry_budget", "backoff_base", "backoff_cap", "backoff_429", "timeout", "max_body")
-  check_fields("configure", opts, allowed, "options")
+  opts = check_fields("configure", opts, allowed, "options")  -- configure() reads the settings
   for k, v in pairs(opts) do
     if type(v) ~= "number" or v < 0 or v ~= v then bad("configure", k, "must be a non-negative number") end
     request.settings[k] = v
