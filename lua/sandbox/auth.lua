@@ -69,7 +69,7 @@ function M.authenticate(app, req)
 end
 
 -- the acting user of a write: the token's user, or for an account-level API key the user
--- named by the From header (ENDPOINTS.md "The From header")
+-- named by the From header (docs/pagerduty-api.md §1, Headers)
 function M.actor_user(app, cred, req)
   if cred.user then return cred.user end
   local from = web.header(req, "from")

@@ -23,7 +23,7 @@ local function ctx_for(app, req, zone, include)
   return { app = app, base = app:base_url(req), zone = zone or false, include = include }
 end
 
--- sort_by: "field[:asc|:desc][,field...]", at most 2 (ENDPOINTS.md 2.2)
+-- sort_by: "field[:asc|:desc][,field...]", at most 2 (docs/pagerduty-api.md §2.2)
 local function parse_sort(query)
   local v = web.one(query, "sort_by")
   if v == nil or v == "" then return {} end
@@ -99,7 +99,7 @@ function M.list(app, req)
     return false
   end end
   if us then checks[#checks + 1] = function(i)
-    -- only triggered and acknowledged incidents have assignees (ENDPOINTS.md 2.2)
+    -- only triggered and acknowledged incidents have assignees (docs/pagerduty-api.md §2.2)
     if i.status == "resolved" then return false end
     for _, a in ipairs(i.assignments) do if us[a.user_id] then return true end end
     return false
@@ -280,7 +280,7 @@ function M.update(app, req, cred, id)
   end
   local priority
   if present(b.priority) then
-    -- by reference, or a name: the highest-ranked priority with that name (ENDPOINTS.md 2.4)
+    -- by reference, or a name: the highest-ranked priority with that name (docs/pagerduty-api.md §2.4)
     if type(b.priority) == "string" then priority = store:priority_by_name(b.priority)
     else priority = ref_id(b.priority) and store.priorities[b.priority.id] end
     if not priority then return web.error(400, 1020, "Invalid Priority", { "Priority not found" }) end
@@ -376,7 +376,7 @@ function M.create_note(app, req, cred, id)
   if not actor then return aerr end
   local note = lifecycle.add_note(app, inc, actor, n.content, app.now())
   app.dirty = true
-  -- 200 as the OpenAPI file documents (ENDPOINTS.md 2.5)
+  -- 200 as the OpenAPI file documents (docs/pagerduty-api.md §2.5)
   return web.json(200, { note = render.note(ctx_for(app, req, false, {}), inc, note) })
 end
 

@@ -24,7 +24,7 @@ end
 function M.me(app, req, cred)
   if not cred.user then
     -- the live API answers an account-level key with `error` as a plain string
-    -- (ENDPOINTS.md, "Real-world deviations")
+    -- (docs/pagerduty-api.md §1, Errors)
     return web.json(400, { error = "Because this request was made using an account-level access token, "
       .. "we were unable to determine the user's identity. Please use a user-level token." })
   end

@@ -7,10 +7,10 @@ Prints "ok NAME" / "FAIL NAME: why" per check (tests/run counts them).
 
 The OpenAPI 3.0 schemas are turned into JSON Schema (draft 7) first:
 - `nullable: true`, and every property that is not `required`, also accept null: the
-  PagerDuty docs say "any field may be null unless it is required" (ENDPOINTS.md, 1);
+  PagerDuty docs say "any field may be null unless it is required" (docs/pagerduty-api.md §1);
 - `oneOf` becomes `anyOf`: the file's oneOf branches overlap (e.g. every Channel variant
   accepts {"type": "website"}), so a strict oneOf rejects every real response;
-- two documented spec/live-API differences follow the live API (ENDPOINTS.md), and only
+- two documented spec/live-API differences follow the live API (docs/pagerduty-api.md §2.3, §2.8), and only
   those fields are relaxed: `IncidentBody.details` (a string on the live API, an object in
   the file) and the acknowledge log entry's `type` (`acknowledge_log_entry` live,
   `acknowledgement_log_entry` in the file).
@@ -293,8 +293,8 @@ check("GET /users/{id} 200 include[]", "/users/{id}", "GET", 200,
       expanded=[(USR, "contact_methods", "ContactMethod"), (USR, "notification_rules", "NotificationRule"), (USR, "teams", "Team")])
 check("GET /users/{id} 404", "/users/{id}", "GET", 404, request("GET", "/users/PNOTTHERE", headers=KEY))
 check("GET /users/me 200", "/users/me", "GET", 200, request("GET", "/users/me", headers=BEARER))
-# the live API answers an account-level key with `error` as a plain string (ENDPOINTS.md,
-# "Real-world deviations"); the file's error schema wants an object, so it is not applied
+# the live API answers an account-level key with `error` as a plain string (docs/pagerduty-api.md §1,
+# Errors); the file's error schema wants an object, so it is not applied
 doc = check("GET /users/me 400 account key", "/users/me", "GET", 400, request("GET", "/users/me", headers=KEY),
             skip_reason="live API sends error as a string")
 if doc is not None and not isinstance(doc.get("error"), str):
