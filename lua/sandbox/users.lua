@@ -10,7 +10,8 @@ local INCLUDES = { contact_methods = true, notification_rules = true, teams = tr
 
 local function respond(app, req, user)
   local q = req.query or {}
-  local include = listing.includes(q, INCLUDES)
+  local include, ierr = listing.includes(q, INCLUDES)
+  if not include then return ierr end
   local ctx = { app = app, base = app:base_url(req), zone = false }
   return web.json(200, { user = render.user(ctx, user.id, include) })
 end

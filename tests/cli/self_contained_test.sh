@@ -1,5 +1,5 @@
 # The repository stands on its own: no tracked file refers to a path outside it
-# (a sibling ../shared checkout, or the machine it was written on).
+# (a sibling checkout of shared material, or the machine it was written on).
 . "$(dirname "$0")/lib.sh"
 
 # written so that this file does not match itself
@@ -15,7 +15,7 @@ fi
 mapfile -t files < <(git ls-files)
 hits=$(outside_refs "${files[@]}")
 if [ -z "$hits" ]; then
-    echo "ok self-contained: no tracked file refers to ../shared or /work/ (${#files[@]} files)"
+    echo "ok self-contained: no tracked file refers to a path outside the repository (${#files[@]} files)"
 else
     echo "FAIL self-contained: tracked files refer to paths outside the repository:"
     printf '%s\n' "$hits" | head -20 | sed 's/^/    /'
@@ -25,7 +25,7 @@ fi
 printf 'spec: ../%s/pagerduty/openapiv3.json\n' shared >"$TMP/a.md"
 printf 'see /%s/main/README.md\n' work >"$TMP/b.md"
 if [ "$(outside_refs "$TMP/a.md" "$TMP/b.md" | wc -l)" -eq 2 ]; then
-    echo "ok self-contained control: a planted ../shared and /work/ reference are found"
+    echo "ok self-contained control: both kinds of planted reference are found"
 else
     echo "FAIL self-contained control: the check missed a planted reference"
 fi
