@@ -29,6 +29,10 @@ if [ -z "$URL" ]; then
     exit 0
 fi
 $PY tests/cli/sandbox_conformance.py "$URL" "$SPEC" conformance-key 2>&1 || true
+# every documented parameter and body field: checked for its effect, or allowlisted with a
+# reason (tests/cli/sandbox_conformance_allowlist.txt); a fresh sandbox, so the data is known
+curl -s -X POST "$URL/__sandbox/reset" >/dev/null
+$PY tests/cli/sandbox_conformance_params.py "$URL" "$SPEC" conformance-key 2>&1 || true
 kill -TERM "$PID" 2>/dev/null
 wait "$PID"
 rc=$?
