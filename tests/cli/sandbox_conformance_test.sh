@@ -1,4 +1,6 @@
-# Conformance: every kind of sandbox response validated against PagerDuty's OpenAPI file
+# Conformance: every kind of sandbox response validated against PagerDuty's OpenAPI file,
+# and every parameter and body field the file documents for the nine operations checked for
+# its effect or allowlisted with a reason (sandbox_conformance_params.py).
 # (tests only: python3 + python3-jsonschema from Debian, see vendor/packages.txt).
 . "$(dirname "$0")/lib.sh"
 
