@@ -135,9 +135,9 @@ local function check_opts_table(action, opts, allowed)
   return check_fields(action, opts, allowed, "options")
 end
 
-local INCIDENT_INCLUDES = set("acknowledgers", "agents", "assignees", "conference_bridge", "custom_fields",
+local INCIDENT_INCLUDES = set("acknowledgers", "agents", "assignees", "body", "conference_bridge", "custom_fields",
   "escalation_policies", "first_trigger_log_entries", "priorities", "services", "teams", "users")
-local LIST_INCIDENT_INCLUDES = set("acknowledgers", "agents", "assignees", "conference_bridge",
+local LIST_INCIDENT_INCLUDES = set("acknowledgers", "agents", "assignees", "body", "conference_bridge",
   "escalation_policies", "first_trigger_log_entries", "priorities", "services", "teams", "users")
 local LOG_INCLUDES = set("incidents", "services", "channels", "teams")
 local USER_INCLUDES = set("contact_methods", "notification_rules", "teams", "subdomains", "calendar_urls")
@@ -329,8 +329,26 @@ local function update_incident(c, id, fields)
       inc.assignments[i] = { assignee = check_ref(action, "assignees[" .. i .. "]", u, "user_reference") }
     end
   end
-  local body = request.call(c, { action = action, method = "PUT", path = "/incidents/" .. id,
-    body = { incident = inc }, what = "incident '" .. id .. "'" })
+  local what = "incident '" .. id .. "'"
+  local ok, body = pcall(request.call, c, { action = action, method = "PUT", path = "/incidents/" .. id,
+    body = { incident = inc }, what = what })
+  if not ok then
+    -- Acknowledging an acknowledged incident or resolving a resolved one (a retry whose first
+    -- attempt got through, or a second runner) may be refused with 1002 / 1001: the incident
+    -- is in the state asked for, so that is success. The rest of the request was not
+    -- applied, so it is sent again without the status; with nothing else, the incident is
+    -- read back.
+    local already = errors.is(body, "invalid_argument") and
+      ((inc.status == "acknowledged" and body.code == 1002) or (inc.status == "resolved" and body.code == 1001))
+    if not already then error(body, 0) end
+    inc.status, inc.resolution = nil, nil
+    if next(inc, next(inc)) == nil then  -- only `type` is left
+      body = request.call(c, { action = action, method = "GET", path = "/incidents/" .. id, what = what })
+    else
+      body = request.call(c, { action = action, method = "PUT", path = "/incidents/" .. id,
+        body = { incident = inc }, what = what })
+    end
+  end
   if body.dry_run then return body end
   return body.incident or body
 end
@@ -346,8 +364,9 @@ end
 local function list_incident_notes(c, id)
   local action = "list_incident_notes"
   id = check_id(action, "id", id)
+  -- oldest first by created_at, whatever order PagerDuty sends (it documents none)
   return list.new { client = c, action = action, path = "/incidents/" .. id .. "/notes", key = "notes",
-    params = {}, paginated = false, what = "incident '" .. id .. "'" }
+    params = {}, paginated = false, oldest_first = true, what = "incident '" .. id .. "'" }
 end
 
 local function create_incident_note(c, id, content)

@@ -100,20 +100,39 @@ function App:info()
            oauth_token = "/oauth/token", control_prefix = "/__sandbox/" }
 end
 
--- the REST routes: method, pattern, handler(app, req, cred, captures...), scope, is_write
+-- the query parameters each operation documents (the vendored OpenAPI file); others → 400
+local function params(...) local s = {} for _, n in ipairs { ... } do s[n] = true end return s end
+local NONE = params()
+local LIST_INCIDENTS = params("limit", "offset", "total", "date_range", "incident_key", "service_ids[]", "team_ids[]",
+  "user_ids[]", "urgencies[]", "time_zone", "statuses[]", "sort_by", "include[]", "since", "until")
+local INCIDENT_LOG = params("limit", "offset", "total", "time_zone", "since", "until", "is_overview", "include[]")
+local ACCOUNT_LOG = params("limit", "offset", "total", "time_zone", "since", "until", "is_overview", "include[]", "team_ids[]")
+local GET_LOG = params("time_zone", "include[]")
+local INCLUDE_ONLY = params("include[]")
+
+-- the REST routes: method, pattern, handler(app, req, cred, captures...), scope, is_write,
+-- documented query parameters
 local ROUTES = {
-  { "GET", "^/incidents$", function(a, r) return incidents.list(a, r) end, "incidents.read" },
-  { "POST", "^/incidents$", function(a, r, c) return incidents.create(a, r, c) end, "incidents.write", true },
-  { "GET", "^/incidents/([^/]+)$", function(a, r, _, id) return incidents.get(a, r, id) end, "incidents.read" },
-  { "PUT", "^/incidents/([^/]+)$", function(a, r, c, id) return incidents.update(a, r, c, id) end, "incidents.write" },
-  { "GET", "^/incidents/([^/]+)/notes$", function(a, r, _, id) return incidents.list_notes(a, r, id) end, "incidents.read" },
-  { "POST", "^/incidents/([^/]+)/notes$", function(a, r, c, id) return incidents.create_note(a, r, c, id) end, "incidents.write" },
-  { "GET", "^/incidents/([^/]+)/log_entries$", function(a, r, _, id) return log_entries.list_for_incident(a, r, id) end, "incidents.read" },
-  { "GET", "^/log_entries$", function(a, r) return log_entries.list(a, r) end, "incidents.read" },
-  { "GET", "^/log_entries/([^/]+)$", function(a, r, _, id) return log_entries.get(a, r, id) end, "incidents.read" },
-  { "GET", "^/users/me$", function(a, r, c) return users.me(a, r, c) end, "users.read" },
-  { "GET", "^/users/([^/]+)$", function(a, r, _, id) return users.get(a, r, id) end, "users.read" },
+  { "GET", "^/incidents$", function(a, r) return incidents.list(a, r) end, "incidents.read", false, LIST_INCIDENTS },
+  { "POST", "^/incidents$", function(a, r, c) return incidents.create(a, r, c) end, "incidents.write", true, NONE },
+  { "GET", "^/incidents/([^/]+)$", function(a, r, _, id) return incidents.get(a, r, id) end, "incidents.read", false, INCLUDE_ONLY },
+  { "PUT", "^/incidents/([^/]+)$", function(a, r, c, id) return incidents.update(a, r, c, id) end, "incidents.write", false, NONE },
+  { "GET", "^/incidents/([^/]+)/notes$", function(a, r, _, id) return incidents.list_notes(a, r, id) end, "incidents.read", false, NONE },
+  { "POST", "^/incidents/([^/]+)/notes$", function(a, r, c, id) return incidents.create_note(a, r, c, id) end, "incidents.write", false, NONE },
+  { "GET", "^/incidents/([^/]+)/log_entries$", function(a, r, _, id) return log_entries.list_for_incident(a, r, id) end, "incidents.read", false, INCIDENT_LOG },
+  { "GET", "^/log_entries$", function(a, r) return log_entries.list(a, r) end, "incidents.read", false, ACCOUNT_LOG },
+  { "GET", "^/log_entries/([^/]+)$", function(a, r, _, id) return log_entries.get(a, r, id) end, "incidents.read", false, GET_LOG },
+  { "GET", "^/users/me$", function(a, r, c) return users.me(a, r, c) end, "users.read", false, INCLUDE_ONLY },
+  { "GET", "^/users/([^/]+)$", function(a, r, _, id) return users.get(a, r, id) end, "users.read", false, INCLUDE_ONLY },
 }
+
+-- POST and PUT bodies must be declared JSON, as PagerDuty requires (400 otherwise)
+local function check_content_type(req)
+  if req.method ~= "POST" and req.method ~= "PUT" then return nil end
+  local ct = (req.headers["content-type"] or ""):lower()
+  if ct:match("^application/json%s*;") or ct:match("^application/json%s*$") then return nil end
+  return web.invalid("Content-Type must be application/json" .. (ct == "" and " (the header is missing)" or ""))
+end
 
 local function route_api(self, req, entry)
   local path, method = req.path, req.method
@@ -128,7 +147,7 @@ local function route_api(self, req, entry)
         entry.auth = cred.label
         local headers, limited = ratelimit.check(self, cred, r[5] == true)
         if limited then return limited end
-        local resp = auth.require_scope(cred, r[4])
+        local resp = auth.require_scope(cred, r[4]) or check_content_type(req) or web.check_params(req.query, r[6])
         if not resp then
           if caps[1] == path then caps = {} end  -- a pattern without captures returns the match
           resp = r[3](self, req, cred, table.unpack(caps))

@@ -69,7 +69,7 @@ function M.authenticate(app, req)
 end
 
 -- the acting user of a write: the token's user, or for an account-level API key the user
--- named by the From header (ENDPOINTS.md "The From header")
+-- named by the From header (docs/pagerduty-api.md §1, Headers)
 function M.actor_user(app, cred, req)
   if cred.user then return cred.user end
   local from = web.header(req, "from")
@@ -83,6 +83,28 @@ function M.actor_user(app, cred, req)
     return nil, web.error(400, 1008, "Requester User Not Found", { "The user in the From header (" .. from .. ") was not found" })
   end
   return u
+end
+
+-- Roles and the writes they may make (PagerDuty documents the roles, not this table; the
+-- sandbox takes the strict reading): admin, owner, user (manager) do everything; a
+-- limited_user (responder) only adds notes; observer and the read-only and restricted roles
+-- write nothing. A refused write is 403 with code 1018 "Requester not authorized" for the
+-- user a From header names, 2010 "Access Denied" for a token's own user.
+local WRITES = {
+  admin = { create = true, update = true, note = true },
+  owner = { create = true, update = true, note = true },
+  user = { create = true, update = true, note = true },
+  limited_user = { note = true },
+}
+M.ROLE_WRITES = WRITES
+
+function M.require_role(cred, user, what)
+  local allowed = WRITES[user.role]
+  if allowed and allowed[what] then return nil end
+  local doing = ({ create = "create incidents", update = "update incidents", note = "add notes" })[what] or what
+  local why = "A user with role " .. tostring(user.role) .. " cannot " .. doing
+  if cred.user then return web.error(403, 2010, "Access Denied", { why }) end
+  return web.error(403, 1018, "Requester not authorized", { why })
 end
 
 function M.require_scope(cred, need)

@@ -9,9 +9,12 @@ local auth = require "sandbox.auth"
 local M = {}
 local null = json.null
 
-local INCLUDES = { acknowledgers = true, agents = true, assignees = true, conference_bridge = true,
-  custom_fields = true, escalation_policies = true, first_trigger_log_entries = true, priorities = true,
+-- include[] values: the getIncident enum, and `body`, which the Incident schema says is returned
+-- only with include[]=body; listIncidents offers the same without custom_fields
+local LIST_INCLUDES = { acknowledgers = true, agents = true, assignees = true, body = true, conference_bridge = true,
+  escalation_policies = true, first_trigger_log_entries = true, priorities = true,
   services = true, teams = true, users = true }
+local INCLUDES = setmetatable({ custom_fields = true }, { __index = LIST_INCLUDES })
 local STATUSES = { triggered = true, acknowledged = true, resolved = true }
 local URGENCIES = { high = true, low = true }
 local SORT_FIELDS = { incident_number = true, created_at = true, resolved_at = true, urgency = true }
@@ -23,7 +26,7 @@ local function ctx_for(app, req, zone, include)
   return { app = app, base = app:base_url(req), zone = zone or false, include = include }
 end
 
--- sort_by: "field[:asc|:desc][,field...]", at most 2 (ENDPOINTS.md 2.2)
+-- sort_by: "field[:asc|:desc][,field...]", at most 2 (docs/pagerduty-api.md §2.2)
 local function parse_sort(query)
   local v = web.one(query, "sort_by")
   if v == nil or v == "" then return {} end
@@ -69,6 +72,8 @@ function M.list(app, req)
   if zone == nil then return zerr end
   local sorts, serr = parse_sort(q)
   if not sorts then return serr end
+  local include, ierr = listing.includes(q, LIST_INCLUDES)
+  if not include then return ierr end
   local store = app.store
 
   local statuses = web.list(q, "statuses")
@@ -99,7 +104,7 @@ function M.list(app, req)
     return false
   end end
   if us then checks[#checks + 1] = function(i)
-    -- only triggered and acknowledged incidents have assignees (ENDPOINTS.md 2.2)
+    -- only triggered and acknowledged incidents have assignees (docs/pagerduty-api.md §2.2)
     if i.status == "resolved" then return false end
     for _, a in ipairs(i.assignments) do if us[a.user_id] then return true end end
     return false
@@ -139,7 +144,6 @@ function M.list(app, req)
   end
   local items, more, total = listing.run { sources = sources, since = since, till = till, desc = desc,
     match = match, page = page, sort = sort }
-  local include = listing.includes(q, INCLUDES)
   local ctx = ctx_for(app, req, zone, include)
   local parts = {}
   for i, inc in ipairs(items) do parts[i] = render.incident_json(ctx, inc, include) end
@@ -150,21 +154,20 @@ function M.list(app, req)
   return { status = 200, headers = { ["content-type"] = web.JSON }, body = body }
 end
 
-local function find(app, id)
-  local inc = app.store:find_incident(id)
+-- only getIncident documents lookup by incident number (by_number); the others take the ID
+local function find(app, id, by_number)
+  local inc = by_number and app.store:find_incident(id) or app.store.incident[id]
   if not inc then return nil, web.error(404, 2100, "Not Found", { "Incident not found" }) end
   return inc
 end
 
 function M.get(app, req, id)
-  local inc, err = find(app, id)
+  local inc, err = find(app, id, true)
   if not inc then return err end
-  local q = req.query or {}
-  local zone, zerr = listing.zone(q)
-  if zone == nil then return zerr end
-  local include = listing.includes(q, INCLUDES)
+  local include, ierr = listing.includes(req.query or {}, INCLUDES)
+  if not include then return ierr end
   return { status = 200, headers = { ["content-type"] = web.JSON },
-           body = '{"incident":' .. render.incident_json(ctx_for(app, req, zone, include), inc, include) .. '}' }
+           body = '{"incident":' .. render.incident_json(ctx_for(app, req, false, include), inc, include) .. '}' }
 end
 
 local function ref_id(v)
@@ -185,9 +188,12 @@ local function assignee_ids_of(store, assignments)
   return ids
 end
 
-local function actor_for(app, cred, req, channel)
+-- the acting user of a write, if their role may make it (`what`: create, update, note)
+local function actor_for(app, cred, req, channel, what)
   local user, err = auth.actor_user(app, cred, req)
   if not user then return nil, err end
+  local denied = auth.require_role(cred, user, what)
+  if denied then return nil, denied end
   return { user = user, channel = channel }
 end
 
@@ -244,7 +250,7 @@ function M.create(app, req, cred)
     return web.error(400, 2002, "Arguments Caused Error", { "Open incident with matching dedup key already exists on this service" })
   end
   local actor, aerr = actor_for(app, cred, req,
-    { type = "web_trigger", summary = b.title, subject = b.title, details = details })
+    { type = "web_trigger", summary = b.title, subject = b.title, details = details }, "create")
   if not actor then return aerr end
   local cb
   if type(b.conference_bridge) == "table" then
@@ -278,9 +284,22 @@ function M.update(app, req, cred, id)
   if present(b.title) and (type(b.title) ~= "string" or b.title:match("^%s*$")) then
     return web.invalid("incident.title must be a non-empty string")
   end
+  local itype
+  if present(b.incident_type) then
+    itype = type(b.incident_type) == "table" and b.incident_type.name
+    if type(itype) ~= "string" or itype == "" then return web.invalid("incident.incident_type.name must be a non-empty string") end
+  end
+  -- a second acknowledge or resolve is refused with the error table's code, and nothing in the
+  -- request is applied (PagerDuty does not document it; the pagerduty module takes either answer)
+  if b.status == "acknowledged" and inc.status == "acknowledged" then
+    return web.error(400, 1002, "Incident Already Acknowledged", { "The incident is already acknowledged" })
+  end
+  if b.status == "resolved" and inc.status == "resolved" then
+    return web.error(400, 1001, "Incident Already Resolved", { "The incident is already resolved" })
+  end
   local priority
   if present(b.priority) then
-    -- by reference, or a name: the highest-ranked priority with that name (ENDPOINTS.md 2.4)
+    -- by reference, or a name: the highest-ranked priority with that name (docs/pagerduty-api.md §2.4)
     if type(b.priority) == "string" then priority = store:priority_by_name(b.priority)
     else priority = ref_id(b.priority) and store.priorities[b.priority.id] end
     if not priority then return web.error(400, 1020, "Invalid Priority", { "Priority not found" }) end
@@ -304,6 +323,7 @@ function M.update(app, req, cred, id)
   end
   local level
   if present(b.escalation_level) then
+    if math.type(b.escalation_level) == nil then return web.invalid("incident.escalation_level must be an integer") end
     level = math.tointeger(b.escalation_level)
     local rules = store.escalation_policies[(ep or store.escalation_policies[inc.ep_id]).id].rules
     if not level or level < 1 or level > #rules then
@@ -314,12 +334,13 @@ function M.update(app, req, cred, id)
   if inc.status == "resolved" and not reopening and (assignee_ids or level or ep) then
     return web.error(400, 1001, "Incident Already Resolved", { "A resolved incident cannot be reassigned or escalated" })
   end
-  local actor, aerr = actor_for(app, cred, req, { type = "website" })
+  local actor, aerr = actor_for(app, cred, req, { type = "website" }, "update")
   if not actor then return aerr end
 
   local now = app.now()
   if present(b.title) and b.title ~= inc.title then inc.title = b.title inc.updated_at = now end
   if priority and priority.id ~= inc.priority_id then inc.priority_id = priority.id inc.updated_at = now end
+  if itype and itype ~= inc.incident_type then inc.incident_type = itype inc.updated_at = now end
   if present(b.urgency) then lifecycle.set_urgency(app, inc, actor, now, b.urgency) end
   if type(b.conference_bridge) == "table" then
     inc.conference_bridge = { conference_number = b.conference_bridge.conference_number,
@@ -336,7 +357,7 @@ function M.update(app, req, cred, id)
     if level then lifecycle.escalate(app, inc, actor, now, level) end
     if b.status == "acknowledged" then
       lifecycle.acknowledge(app, inc, actor, now)
-    elseif b.status == "resolved" and inc.status ~= "resolved" then
+    elseif b.status == "resolved" then
       local resolution = type(b.resolution) == "string" and b.resolution ~= "" and b.resolution or nil
       lifecycle.resolve(app, inc, actor, now, resolution)
     elseif b.status == "triggered" and inc.status == "acknowledged" then
@@ -351,11 +372,12 @@ end
 function M.list_notes(app, req, id)
   local inc, err = find(app, id)
   if not inc then return err end
-  local zone, zerr = listing.zone(req.query or {})
-  if zone == nil then return zerr end
-  local ctx = ctx_for(app, req, zone, {})
+  local ctx = ctx_for(app, req, false, {})
+  -- newest first, as the OpenAPI file's example (the order is not documented; the pagerduty
+  -- module sorts by created_at itself)
   local out = render.arr()
-  for i, n in ipairs(inc.notes) do out[i] = render.note(ctx, inc, n) end
+  local n = #inc.notes
+  for i = n, 1, -1 do out[n - i + 1] = render.note(ctx, inc, inc.notes[i]) end
   return web.json(200, { notes = out })
 end
 
@@ -372,11 +394,11 @@ function M.create_note(app, req, cred, id)
   if #inc.notes >= lifecycle.MAX_NOTES then
     return web.invalid("An incident can have at most " .. lifecycle.MAX_NOTES .. " notes")
   end
-  local actor, aerr = actor_for(app, cred, req, nil)
+  local actor, aerr = actor_for(app, cred, req, nil, "note")
   if not actor then return aerr end
   local note = lifecycle.add_note(app, inc, actor, n.content, app.now())
   app.dirty = true
-  -- 200 as the OpenAPI file documents (ENDPOINTS.md 2.5)
+  -- 200 as the OpenAPI file documents (docs/pagerduty-api.md §2.5)
   return web.json(200, { note = render.note(ctx_for(app, req, false, {}), inc, note) })
 end
 

@@ -8,7 +8,7 @@ local M = {}
 M.MAX_NOTES = 2000
 
 -- PagerDuty's OpenAPI file spells the acknowledge entry `acknowledgement_log_entry`, but the
--- live API returns `acknowledge_log_entry` (ENDPOINTS.md 2.8, "Discrepancy"): we follow the
+-- live API returns `acknowledge_log_entry` (docs/pagerduty-api.md §2.8): we follow the
 -- live API, like most client code and test fixtures do.
 M.ACK_TYPE = "acknowledge_log_entry"
 
@@ -136,7 +136,7 @@ function M.create(app, actor, f, at)
     log(app, inc, "assign_log_entry", actor, at, "Assigned to " .. names(app, f.assignee_ids) .. ".",
       { assignee_ids = f.assignee_ids })
     if self_assigned then
-      -- assigning yourself creates it acknowledged, without a notification (ENDPOINTS.md 2.3)
+      -- assigning yourself creates it acknowledged, without a notification (docs/pagerduty-api.md §2.3)
       inc.status = "acknowledged"
       inc.acks = { { at = at, user_id = actor.user.id } }
       log(app, inc, M.ACK_TYPE, actor, at, "Acknowledged by " .. actor.user.name .. ".",
@@ -175,7 +175,7 @@ function M.unacknowledge(app, inc, actor, at)
   log(app, inc, "unacknowledge_log_entry", actor, at, "Unacknowledged by " .. actor_name(app, actor) .. ".")
 end
 
--- resolution: stored as the note of the resolve log entry (ENDPOINTS.md 2.4)
+-- resolution: stored as the note of the resolve log entry (docs/pagerduty-api.md §2.4)
 function M.resolve(app, inc, actor, at, resolution)
   set_status(app, inc, "resolved", actor, at)
   inc.resolved_at = at

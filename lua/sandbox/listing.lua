@@ -22,8 +22,11 @@ function M.page(query)
   local limit = int_param(query, "limit")
   local offset = int_param(query, "offset")
   if limit == false or limit == 0 then return nil, web.invalid("limit must be a positive integer") end
+  -- PagerDuty documents a maximum of 100 but not what happens above it: refuse rather than
+  -- clamp, so a script that asks for more learns it in tests (docs/sandbox.md)
+  if limit and limit > M.MAX_LIMIT then return nil, web.invalid("limit must be at most " .. M.MAX_LIMIT) end
   if offset == false then return nil, web.invalid("offset must be a non-negative integer") end
-  limit = math.min(limit or M.DEFAULT_LIMIT, M.MAX_LIMIT)
+  limit = limit or M.DEFAULT_LIMIT
   offset = offset or 0
   if offset + limit > M.OFFSET_CAP then
     return nil, web.invalid("Offset + limit must be less than or equal to 10000; narrow the query (for example with since/until) to reach older records")
@@ -33,20 +36,34 @@ function M.page(query)
   return { limit = limit, offset = offset, total = total == true }
 end
 
+-- a since/until value: with an explicit offset (Z, +hh:mm) as written; without one, a local
+-- time in `zone` (the time_zone parameter; UTC, the sandbox account's zone, by default)
+local function parse_in_zone(s, zone)
+  local t = times.parse(s)
+  if not t or not zone then return t end
+  local clock = s:sub(11)  -- what follows YYYY-MM-DD
+  if clock:match("Z$") or clock:match("UTC$") or clock:match("[+-]%d%d:?%d%d$") then return t end
+  -- local wall time -> UTC: the zone's offset at that instant (probed twice across a change)
+  local off = times.offset_at(zone, t - times.offset_at(zone, t))
+  return t - off
+end
+
 -- window(app, query, { default = bool, max_months = n|nil }) -> since, until (nil = open)
 -- | nil, nil, error. The default window is the month before now (or before `until`).
 function M.window(app, query, opts)
   if web.one(query, "date_range") == "all" then return nil, nil end
   local dr = web.one(query, "date_range")
   if dr ~= nil and dr ~= "" then return nil, nil, web.invalid("date_range must be 'all'") end
+  local zone, zerr = M.zone(query)
+  if zone == nil then return nil, nil, zerr end
   local s, u = web.one(query, "since"), web.one(query, "until")
   local since, till
   if s and s ~= "" then
-    since = times.parse(s)
+    since = parse_in_zone(s, zone)
     if not since then return nil, nil, web.error(400, 2004, "Invalid since/until", { "since is not a valid ISO 8601 date: " .. s }) end
   end
   if u and u ~= "" then
-    till = times.parse(u)
+    till = parse_in_zone(u, zone)
     if not till then return nil, nil, web.error(400, 2004, "Invalid since/until", { "until is not a valid ISO 8601 date: " .. u }) end
   end
   if not since and not till and not opts.default then return nil, nil end
@@ -144,10 +161,13 @@ function M.run(opts)
   return items, more, page.total and n or nil
 end
 
+-- include[] values as a set | nil, error: an include the operation does not offer is
+-- refused, not ignored (PagerDuty's enum lists what each operation accepts)
 function M.includes(query, allowed)
   local set = {}
   for _, v in ipairs(web.list(query, "include") or {}) do
-    if allowed[v] then set[v] = true end
+    if not allowed[v] then return nil, web.invalid("include[] has an invalid value: " .. v) end
+    set[v] = true
   end
   return set
 end

@@ -14,7 +14,8 @@ local OVERVIEW = { trigger_log_entry = true, resolve_log_entry = true, assign_lo
   [lifecycle.ACK_TYPE] = true }
 
 local function respond(app, req, q, page, entries, more, total, zone)
-  local include = listing.includes(q, INCLUDES)
+  local include, ierr = listing.includes(q, INCLUDES)
+  if not include then return ierr end
   local ctx = { app = app, base = app:base_url(req), zone = zone }
   local out = render.arr()
   for i, le in ipairs(entries) do out[i] = render.log_entry(ctx, le, include) end
@@ -37,7 +38,7 @@ function M.list(app, req)
   local q = req.query or {}
   local page, zone, overview = common(q)
   if not page then return zone end
-  local since, till, werr = listing.window(app, q, { default = true })
+  local since, till, werr = listing.window(app, q, { default = true, max_months = 6 })
   if werr then return werr end
   local team_ids = web.list(q, "team_ids")
   local tm
@@ -60,7 +61,7 @@ end
 
 -- one incident's log: every entry unless since/until narrow it
 function M.list_for_incident(app, req, id)
-  local inc = app.store:find_incident(id)
+  local inc = app.store.incident[id]  -- by ID only: getIncident alone documents numbers
   if not inc then return web.error(404, 2100, "Not Found", { "Incident not found" }) end
   local q = req.query or {}
   local page, zone, overview = common(q)
@@ -81,7 +82,8 @@ function M.get(app, req, id)
   local q = req.query or {}
   local zone, zerr = listing.zone(q)
   if zone == nil then return zerr end
-  local include = listing.includes(q, INCLUDES)
+  local include, ierr = listing.includes(q, INCLUDES)
+  if not include then return ierr end
   local ctx = { app = app, base = app:base_url(req), zone = zone }
   return web.json(200, { log_entry = render.log_entry(ctx, le, include) })
 end

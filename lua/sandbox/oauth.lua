@@ -1,4 +1,4 @@
--- PagerDuty-style OAuth 2.0 server (OAUTH.md): /oauth/authorize (auto-approves as a sandbox
+-- PagerDuty-style OAuth 2.0 server (docs/pagerduty-api.md §3): /oauth/authorize (auto-approves as a sandbox
 -- user), /oauth/token (authorization_code with PKCE S256, refresh_token with rotation),
 -- /oauth/revoke. Errors follow RFC 6749 §4.1.2.1 and §5.2. Codes live 30 s and are single
 -- use; the old refresh token stops working after a refresh, and presenting a used one
@@ -86,7 +86,7 @@ function M.authorize(app, req)
   local user = find_user(app, p("login_as")) or find_user(app, next_.login_as) or find_user(app, app.cfg.login_as)
     or app.store.data.users[1]
   -- Classic scopes are `read` and `write`; Scoped names like incidents.read are kept too.
-  -- Unknown scopes are dropped without an error, leaving only openid (OAUTH.md "Scope quirks").
+  -- Unknown scopes are dropped without an error, leaving only openid (docs/pagerduty-api.md §3).
   local kept = { "openid" }
   for s in scope:gmatch("%S+") do
     if s == "read" or s == "write" or s:match("^[%a_]+%.[%a_]+$") then kept[#kept + 1] = s end

@@ -124,6 +124,7 @@ function M.user(ctx, uid, include)
     teams = teams(ctx, u.team_ids, include.teams), contact_methods = cms, notification_rules = rules,
     self = self_url(ctx, "user", u.id), html_url = html_url(ctx, "user", u.id),
   }
+  if include.subdomains then out.subdomains = { "sandbox" } end  -- the account's, as the ID token's claim
   if include.calendar_urls then
     out.http_cal_url = ctx.base .. "/private/" .. u.id .. "/feed"
     out.web_cal_url = out.http_cal_url:gsub("^https?://", "webcal://")
@@ -242,7 +243,10 @@ function M.incident(ctx, inc, include)
     priority = inc.priority_id and M.priority(ctx, inc.priority_id) or null,
     incidents_responders = arr(), responder_requests = arr(), urgency = inc.urgency,
   }
-  if inc.details then out.body = { type = "incident_body", details = inc.details } end
+  -- the Incident schema: body is returned only with include[]=body
+  if include.body then out.body = { type = "incident_body", details = inc.details or null } end
+  -- the sandbox account defines no custom fields, so an incident has none to show
+  if include.custom_fields then out.custom_fields = arr() end
   if include.conference_bridge then
     out.conference_bridge = inc.conference_bridge or { conference_number = null, conference_url = null }
   end

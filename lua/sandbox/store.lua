@@ -180,7 +180,7 @@ function M:find_incident(id)
 end
 
 function M:priority_by_name(name)
-  -- "the highest-ranked priority with that name" (ENDPOINTS.md 2.4): list order is rank
+  -- "the highest-ranked priority with that name" (docs/pagerduty-api.md §2.4): list order is rank
   for _, p in ipairs(self.data.priorities) do
     if p.name == name then return p end
   end

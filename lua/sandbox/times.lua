@@ -78,6 +78,8 @@ local function offset_at(zone, t)
   return zone.offsets[lo]
 end
 
+M.offset_at = offset_at
+
 -- format(t, zone): "2024-05-01T10:00:00Z" in UTC, "2024-05-01T12:00:00+02:00" in a zone
 function M.format(t, zone)
   if t == nil then return nil end

@@ -10,7 +10,8 @@ local INCLUDES = { contact_methods = true, notification_rules = true, teams = tr
 
 local function respond(app, req, user)
   local q = req.query or {}
-  local include = listing.includes(q, INCLUDES)
+  local include, ierr = listing.includes(q, INCLUDES)
+  if not include then return ierr end
   local ctx = { app = app, base = app:base_url(req), zone = false }
   return web.json(200, { user = render.user(ctx, user.id, include) })
 end
@@ -24,7 +25,7 @@ end
 function M.me(app, req, cred)
   if not cred.user then
     -- the live API answers an account-level key with `error` as a plain string
-    -- (ENDPOINTS.md, "Real-world deviations")
+    -- (docs/pagerduty-api.md §1, Errors)
     return web.json(400, { error = "Because this request was made using an account-level access token, "
       .. "we were unable to determine the user's identity. Please use a user-level token." })
   end

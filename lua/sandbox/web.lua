@@ -28,10 +28,10 @@ function M.invalid(messages)  -- 400 "Invalid Input Provided"
   return M.error(400, 2001, "Invalid Input Provided", messages)
 end
 
--- all values of query parameter `name` (also accepts `name[]`), as a list
+-- all values of array query parameter `name[]`, as a list (the bare `name` is refused
+-- earlier, by check_params: PagerDuty documents only the `[]` form)
 function M.list(query, name)
   local v = query[name .. "[]"]
-  if v == nil then v = query[name] end
   if v == nil then return nil end
   if type(v) == "string" then
     if v == "" then return {} end
@@ -40,6 +40,24 @@ function M.list(query, name)
   local out = {}
   for _, s in ipairs(v) do if s ~= "" then out[#out + 1] = s end end
   return out
+end
+
+-- Refuses query parameters an operation does not document (allowed: a set of names as
+-- PagerDuty spells them, arrays with `[]`): a parameter PagerDuty might ignore would
+-- otherwise pass in tests and silently do nothing in production. Returns an error or nil.
+function M.check_params(query, allowed)
+  local names = {}
+  for k in pairs(query) do names[#names + 1] = k end
+  table.sort(names)
+  for _, k in ipairs(names) do
+    if not allowed[k] then
+      if allowed[k .. "[]"] then
+        return M.invalid(k .. " is an array parameter: send it as " .. k .. "[] (repeat " .. k .. "[]= for each value)")
+      end
+      return M.invalid("Unknown query parameter for this operation: " .. k)
+    end
+  end
+  return nil
 end
 
 -- the single value of query parameter `name` (the last one when repeated)

@@ -147,9 +147,35 @@ local function next_window_spec(it)
   return nil
 end
 
+-- Sorts records by created_at, oldest first, in place. Records of the same second are put
+-- in the order they would have come oldest first: a list that came newest first is reversed
+-- before the stable sort. Its direction is that of the first two different times; when all
+-- times are equal it is taken to be newest first, as in PagerDuty's only example.
+function M.oldest_first(records)
+  local n = #records
+  local function at(r) return type(r) == "table" and ptime.parse(r.created_at) or 0 end
+  local keyed = {}
+  for i, r in ipairs(records) do keyed[i] = { t = at(r), r = r } end
+  local newest_first = true
+  for i = 1, n - 1 do
+    if keyed[i].t ~= keyed[i + 1].t then newest_first = keyed[i].t > keyed[i + 1].t break end
+  end
+  if newest_first then
+    for i = 1, n // 2 do keyed[i], keyed[n - i + 1] = keyed[n - i + 1], keyed[i] end
+  end
+  for i, k in ipairs(keyed) do k.i = i end
+  table.sort(keyed, function(a, b) if a.t ~= b.t then return a.t < b.t end return a.i < b.i end)
+  for i, k in ipairs(keyed) do records[i] = k.r end
+  return records
+end
+
 -- Handles a page; returns its records and the spec of the page to fetch next (or nil).
 local function on_page(it, spec, page)
-  if it.paginated == false then return page[it.key] or {}, nil end
+  if it.paginated == false then
+    local records = page[it.key] or {}
+    if it.oldest_first then M.oldest_first(records) end
+    return records, nil
+  end
   local total = math.tointeger(page.total)
   -- split only when the records still wanted cannot be reached by paging this window
   if spec.offset == 0 and total and total > CAP and it.remaining > CAP then

@@ -1,4 +1,4 @@
--- Every error kind, and PagerDuty error bodies in every shape ENDPOINTS.md lists.
+-- Every error kind, and PagerDuty error bodies in every shape docs/pagerduty-api.md §1 lists.
 local t = require "vsrun.testing"
 local pd = require "pagerduty"
 local H = require "pd_helpers"
