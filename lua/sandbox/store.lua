@@ -187,4 +187,23 @@ function M:priority_by_name(name)
   return nil
 end
 
+-- A deep copy of a value (tables shared inside it stay shared, metatables kept): the
+-- snapshot that `vsrun test` restores before each test.
+function M.copy(value, seen)
+  if type(value) ~= "table" then return value end
+  seen = seen or {}
+  if seen[value] then return seen[value] end
+  local out = {}
+  seen[value] = out
+  for k, v in pairs(value) do out[M.copy(k, seen)] = M.copy(v, seen) end
+  return setmetatable(out, getmetatable(value))
+end
+
+-- snapshot() -> a copy of the data; restore(snap) puts a fresh copy of it back and reindexes
+function M:snapshot() return M.copy(self.data) end
+function M:restore(snap)
+  self.data = M.copy(snap)
+  self:reindex()
+end
+
 return M
