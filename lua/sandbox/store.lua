@@ -187,15 +187,15 @@ function M:priority_by_name(name)
   return nil
 end
 
--- A deep copy of a value (tables shared inside it stay shared, metatables kept): the
--- snapshot that `vsrun test` restores before each test.
-function M.copy(value, seen)
+-- A deep copy of a value, metatables kept: the snapshot that `vsrun test` restores before
+-- each test. The state is a tree (it is saved as JSON), so no table is shared or cyclic.
+function M.copy(value)
   if type(value) ~= "table" then return value end
-  seen = seen or {}
-  if seen[value] then return seen[value] end
   local out = {}
-  seen[value] = out
-  for k, v in pairs(value) do out[M.copy(k, seen)] = M.copy(v, seen) end
+  for k, v in next, value do
+    if type(v) == "table" then v = M.copy(v) end
+    out[k] = v
+  end
   return setmetatable(out, getmetatable(value))
 end
 
