@@ -93,3 +93,12 @@ t.test("does not see them", function() t.eq(sandbox.counts().total, before) end)
 LUA
 run test "$TMP/isolated_test.lua"
 expect "two tests in one file cannot see each other's writes" 0 '^2 passed, 0 failed$'
+
+# a test that runs past --timeout: the failure says so (not a formatting error), and
+# --junit still gets a readable record of the file
+printf 'local t = require "vsrun.testing"\nt.test("spins", function() while true do end end)\n' > "$TMP/spin_test.lua"
+run test --timeout 0.5 --junit "$TMP/spin.xml" "$TMP/spin_test.lua"
+expect "a test past --timeout fails with the timeout message" 1 'the script ran longer than --timeout 0.5 s'
+grep -q "invalid option" <<<"$OUT" && _fail "timeout message" "a formatting error instead" || echo "ok the timeout message is not a formatting error"
+python3 -c 'import sys,xml.etree.ElementTree as E; r=E.parse(sys.argv[1]).getroot(); assert "timeout" in E.tostring(r, encoding="unicode")' "$TMP/spin.xml" 2>/dev/null &&
+    echo "ok --junit records a file that timed out" || _fail "--junit timeout" "not recorded"
