@@ -88,45 +88,49 @@ function M.run_file(path, opts)
     end
     return file_failed(why)
   end
+  local selected = {}
+  for _, test in ipairs(tests) do
+    if not opts.filter or test.name:find(opts.filter) or path:find(opts.filter, 1, true) then
+      selected[#selected + 1] = test
+    end
+  end
   -- a single test needs no snapshot: nothing runs before it (a big seeded store would be
   -- copied for nothing)
-  local sandbox = #tests > 1 and sandbox_module() or nil
+  local sandbox = #selected > 1 and sandbox_module() or nil
   if sandbox then
     local sok, serr = sched.run(sandbox.snapshot)
     if not sok then return file_failed("cannot snapshot the sandbox: " .. errors.describe(serr)) end
   end
   local hooks = t._hooks()
   local passed, failed = 0, 0
-  for _, test in ipairs(tests) do
-    if not opts.filter or test.name:find(opts.filter) or path:find(opts.filter, 1, true) then
-      local started = core.clock()
-      -- setup: the sandbox back to the snapshot, then before_each hooks; the test runs only
-      -- if setup passed; after_each hooks run in any case, and their failure fails the test
-      local why
-      local sok, serr, stb = sched.run(function()
-        if sandbox then sandbox.restore() end
-        for _, h in ipairs(hooks.before) do h(test.name) end
+  for _, test in ipairs(selected) do
+    local started = core.clock()
+    -- setup: the sandbox back to the snapshot, then before_each hooks; the test runs only
+    -- if setup passed; after_each hooks run in any case, and their failure fails the test
+    local why
+    local sok, serr, stb = sched.run(function()
+      if sandbox then sandbox.restore() end
+      for _, h in ipairs(hooks.before) do h(test.name) end
+    end)
+    if not sok then why = "before_each: " .. describe(t, serr, stb) end
+    if sok then
+      local tok, terr, ttb = sched.run(test.fn)
+      if not tok then why = describe(t, terr, ttb) end
+    end
+    if #hooks.after > 0 then
+      local aok, aerr, atb = sched.run(function()
+        for _, h in ipairs(hooks.after) do h(test.name) end
       end)
-      if not sok then why = "before_each: " .. describe(t, serr, stb) end
-      if sok then
-        local tok, terr, ttb = sched.run(test.fn)
-        if not tok then why = describe(t, terr, ttb) end
-      end
-      if #hooks.after > 0 then
-        local aok, aerr, atb = sched.run(function()
-          for _, h in ipairs(hooks.after) do h(test.name) end
-        end)
-        if not aok then why = (why and (why .. "\n    ") or "") .. "after_each: " .. describe(t, aerr, atb) end
-      end
-      local elapsed = core.clock() - started
-      results[#results + 1] = { name = test.name, time = elapsed, failure = why }
-      if not why then
-        passed = passed + 1
-        if opts.verbose then say(string.format("ok   %s: %s (%.2fs)", path, test.name, elapsed)) end
-      else
-        failed = failed + 1
-        say("FAIL " .. path .. ": " .. test.name .. "\n    " .. why)
-      end
+      if not aok then why = (why and (why .. "\n    ") or "") .. "after_each: " .. describe(t, aerr, atb) end
+    end
+    local elapsed = core.clock() - started
+    results[#results + 1] = { name = test.name, time = elapsed, failure = why }
+    if not why then
+      passed = passed + 1
+      if opts.verbose then say(string.format("ok   %s: %s (%.2fs)", path, test.name, elapsed)) end
+    else
+      failed = failed + 1
+      say("FAIL " .. path .. ": " .. test.name .. "\n    " .. why)
     end
   end
   return passed, failed, junit_suite(path, results, core.clock() - file_started)
