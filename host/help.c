@@ -43,7 +43,7 @@ static const struct help_topic topics[] = {
      "6 network or timeout errors that retries did not cure\n"
      "7 limit reached: --timeout or --max-memory, or interrupted (Ctrl-C)\n"},
     {"test",
-     "vsrun test [-v] [--filter PATTERN] [--lib DIR] [paths...]\n"
+     "vsrun test [-v] [--filter PATTERN] [--junit FILE] [--lib DIR] [paths...]\n"
      "Finds *_test.lua files under the paths (default: the current directory), runs each\n"
      "file in a fresh Lua state with its own in-process sandbox and a ready connection, and\n"
      "each test in its own task. A test file:\n"
@@ -53,8 +53,14 @@ static const struct help_topic topics[] = {
      "    local inc = pagerduty.create_incident { title = \"x\", service = service }\n"
      "    t.eq(pagerduty.acknowledge(inc.id).status, \"acknowledged\")\n"
      "  end)\n"
+     "Each test starts from the sandbox state the file's top level left: what one test\n"
+     "writes, the next never sees. A file that registers no test fails.\n"
      "Assertions: t.eq t.ne t.ok t.match t.no_match t.raises(kind_or_pattern, fn, ...) t.fail.\n"
+     "Hooks: t.before_each(fn) t.after_each(fn). t.dir is the test file's directory,\n"
+     "t.path(name) a file in it, t.script(path, inputs) runs a pipeline relative to it.\n"
      "require \"vsrun.sandbox\" controls the sandbox (seed, faults, request log).\n"
+     "Options: -v lists every test; --filter PATTERN runs the tests whose name matches\n"
+     "(a Lua pattern); --junit FILE also writes the results as JUnit XML for CI.\n"
      "Prints a FAIL block per failing test, then \"N passed, N failed\"; exit 1 on failure.\n"},
     {"sandbox",
      "The sandbox is a local simulator of the PagerDuty REST API and OAuth server.\n"

@@ -1,5 +1,6 @@
 /* vsrun test [paths...]: finds *_test.lua files and runs each in a fresh Lua state
- * (see lua/vsrun/testrun.lua), then prints "N passed, N failed". */
+ * (see lua/vsrun/testrun.lua), then prints "N passed, N failed"; --junit FILE also writes
+ * the results as JUnit XML (one <testsuite> per file, made by testrun.lua). */
 #include <dirent.h>
 #include <errno.h>
 #include <libgen.h>
@@ -66,9 +67,23 @@ static int cmp_paths(const void *a, const void *b) {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Runs one file in a fresh state; adds to the counters. */
+/* XML text for a message made here (a file that could not run): bytes XML cannot carry
+ * become '?' */
+static void junit_escaped(FILE *f, const char *s) {
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '&') fputs("&amp;", f);
+        else if (c == '<') fputs("&lt;", f);
+        else if (c == '>') fputs("&gt;", f);
+        else if (c == '"') fputs("&quot;", f);
+        else if ((c < 0x20 && c != '\n' && c != '\t') || c >= 0x80) fputc('?', f);
+        else fputc(c, f);
+    }
+}
+
+/* Runs one file in a fresh state; adds to the counters and, with --junit, to the XML. */
 static void run_test_file(const char *path, struct cli_run *opts, const char *filter, int verbose,
-                          int *passed, int *failed) {
+                          int *passed, int *failed, FILE *junit) {
     char *copy = strdup(path);
     struct vm_options vo = opts->vm;
     vo.sandbox_mode = 1;
@@ -88,18 +103,27 @@ static void run_test_file(const char *path, struct cli_run *opts, const char *fi
         lua_setfield(L, -2, "verbose");
         cli_start_sandbox(L, opts);
         vm_start_clock(vm);
-        status = vm_pcall(L, 2, 2);
+        status = vm_pcall(L, 2, 3);
         cli_stop_sandbox(opts);
     }
     if (status == LUA_OK) {
-        *passed += (int)lua_tointeger(L, -2);
-        *failed += (int)lua_tointeger(L, -1);
+        *passed += (int)lua_tointeger(L, -3);
+        *failed += (int)lua_tointeger(L, -2);
+        if (junit && lua_isstring(L, -1)) fputs(lua_tostring(L, -1), junit);
     } else {
         const char *why = vm_limit_hit(vm) == VM_LIMIT_TIMEOUT ? "timeout (--timeout)"
                           : vm_limit_hit(vm) == VM_LIMIT_MEMORY ? "memory limit exceeded"
                                                                 : lua_tostring(L, -1);
         printf("FAIL %s: %s\n", path, why ? why : "error");
         (*failed)++;
+        if (junit) {
+            fputs("  <testsuite name=\"", junit);
+            junit_escaped(junit, path);
+            fputs("\" tests=\"1\" failures=\"1\" errors=\"0\">\n    <testcase name=\"(running the file)\">\n"
+                  "      <failure message=\"", junit);
+            junit_escaped(junit, why ? why : "error");
+            fputs("\"/>\n    </testcase>\n  </testsuite>\n", junit);
+        }
     }
     fflush(stdout);
     vm_free(vm);
@@ -108,6 +132,7 @@ static void run_test_file(const char *path, struct cli_run *opts, const char *fi
 
 int cmd_test(int argc, char **argv) {
     const char *filter = NULL;
+    const char *junit_path = NULL;
     int verbose = 0;
     struct file_list files = {0};
     /* reuse the run parser for shared options (--lib, --timeout, sandbox seeding) */
@@ -116,7 +141,18 @@ int cmd_test(int argc, char **argv) {
     const char *paths[CLI_MAX_INPUTS];
     int n_paths = 0;
     for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            char *topic[] = {"test", NULL};
+            return cli_help(1, topic, NULL, NULL);
+        }
         if (strcmp(argv[i], "--filter") == 0 && i + 1 < argc) filter = argv[++i];
+        else if (strcmp(argv[i], "--junit") == 0 || strncmp(argv[i], "--junit=", 8) == 0) {
+            junit_path = argv[i][7] == '=' ? argv[i] + 8 : i + 1 < argc ? argv[++i] : "";
+            if (junit_path[0] == 0) {
+                fprintf(stderr, "vsrun test: --junit needs a file name\n(try 'vsrun test --help')\n");
+                return EXIT_USAGE;
+            }
+        }
         else if (strcmp(argv[i], "-v") == 0 || strcmp(argv[i], "--verbose") == 0) verbose = 1;
         else if (argv[i][0] == '-' && n_pass + 2 < CLI_MAX_INPUTS) {
             pass_args[n_pass++] = argv[i];
@@ -157,10 +193,30 @@ int cmd_test(int argc, char **argv) {
         find_tests(paths[i], &files, 1);
         if (files.n > before) qsort(files.paths + before, files.n - before, sizeof *files.paths, cmp_paths);
     }
+    FILE *junit = NULL;
+    if (junit_path) {
+        junit = fopen(junit_path, "w");
+        if (junit == NULL) {
+            fprintf(stderr, "vsrun test: cannot write --junit %s: %s\n", junit_path, strerror(errno));
+            for (size_t i = 0; i < files.n; i++) free(files.paths[i]);
+            free(files.paths);
+            for (int i = 0; i < n_tree_libs; i++) free(tree_libs[i]);
+            cli_free_run(&run);
+            return EXIT_USAGE;
+        }
+        fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"vsrun test\">\n", junit);
+    }
     int passed = 0, failed = 0;
     for (size_t i = 0; i < files.n; i++) {
-        run_test_file(files.paths[i], &run, filter, verbose, &passed, &failed);
+        run_test_file(files.paths[i], &run, filter, verbose, &passed, &failed, junit);
         free(files.paths[i]);
+    }
+    if (junit) {
+        fputs("</testsuites>\n", junit);
+        if (fclose(junit) != 0) {
+            fprintf(stderr, "vsrun test: cannot write --junit %s: %s\n", junit_path, strerror(errno));
+            failed++;
+        }
     }
     free(files.paths);
     for (int i = 0; i < n_tree_libs; i++) free(tree_libs[i]);

@@ -72,7 +72,9 @@ static int vm_raise_limit(lua_State *L, struct vm *vm) {
     lua_sethook(L, vm_hook, LUA_MASKCOUNT, 1);
     if (vm->limit == VM_LIMIT_INTERRUPT) return luaL_error(L, "interrupted");
     if (vm->limit == VM_LIMIT_MEMORY) return luaL_error(L, "memory limit exceeded");
-    return luaL_error(L, "timeout: the script ran longer than --timeout %g s", vm->opts.timeout_sec);
+    char secs[32]; /* luaL_error has no %g */
+    snprintf(secs, sizeof secs, "%g", vm->opts.timeout_sec);
+    return luaL_error(L, "timeout: the script ran longer than --timeout %s s", secs);
 }
 
 void vm_check_limits(lua_State *L) {

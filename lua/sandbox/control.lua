@@ -14,6 +14,8 @@
 --   POST   /__sandbox/clients {client_id, client_secret}   registers an OAuth client
 --   POST   /__sandbox/revoke_refresh {user}   revokes refresh tokens (all, or one user's)
 --   GET    /__sandbox/info
+--   POST   /__sandbox/snapshot   remembers the whole state (data, credentials, faults, log, clock)
+--   POST   /__sandbox/restore    puts the snapshot back (vsrun test: before each test)
 local json = require "json"
 local web = require "sandbox.web"
 local seed = require "sandbox.seed"
@@ -57,6 +59,60 @@ function M.create_incidents(app, b)
   return ok({ ids = setmetatable(ids, json.array_mt) })
 end
 
+-- Snapshot and restore, for `vsrun test`: each test starts from the state the file's top
+-- level left. The snapshot notes the request and control counters: a restore after only
+-- GETs puts back the request log, faults, rate windows and clock but keeps the data, which
+-- reads cannot have changed (a full copy of a big store per test would be slow).
+local LIGHT = { "faults", "rate", "oauth_next", "codes" }
+
+local function light_copy(from, copy)
+  local cfg = {}
+  for k, v in pairs(from.cfg) do cfg[k] = v end
+  local out = { requests = table.move(from.requests, 1, #from.requests, 1, {}), cfg = cfg,
+                clock_offset = from.clock_offset }
+  for _, k in ipairs(LIGHT) do out[k] = copy(from[k]) end
+  return out
+end
+
+function M.snapshot(app)
+  app.snapshot = { data = app.store:snapshot(), state = app.store.copy(app.state), light = light_copy(app, app.store.copy),
+                   request_seq = app.request_seq, control_seq = app.control_seq or 0 }
+  return ok({ incidents = #app.store.data.incidents })
+end
+
+-- true when a request since the snapshot may have written (not a GET/HEAD, or lost from the log)
+local function written_since(app, snap)
+  if (app.control_seq or 0) ~= snap.control_seq then return true end
+  local seen = 0
+  for i = #app.requests, 1, -1 do
+    local e = app.requests[i]
+    if e.seq <= snap.request_seq then break end
+    seen = seen + 1
+    if e.method ~= "GET" and e.method ~= "HEAD" then return true end
+  end
+  return seen ~= app.request_seq - snap.request_seq
+end
+
+function M.restore(app)
+  local snap = app.snapshot
+  if not snap then return bad("no snapshot to restore: POST /__sandbox/snapshot first") end
+  local full = written_since(app, snap)
+  if full then
+    app.store:restore(snap.data)
+    app.state = app.store.copy(snap.state)
+    app.json_cache, app.json_cache_n = nil, 0
+  end
+  local changed = full or app.request_seq ~= snap.request_seq
+  if changed then
+    local l = light_copy(snap.light, app.store.copy)
+    app.requests, app.cfg, app.clock_offset = l.requests, l.cfg, l.clock_offset
+    for _, k in ipairs(LIGHT) do app[k] = l[k] end
+    app.dirty = true
+  end
+  snap.request_seq, snap.control_seq = app.request_seq, app.control_seq or 0
+  return ok({ restored = full and "all" or changed and "log" or "nothing" })
+end
+
 local function loopback(req)
   local r = req.remote
   return r == nil or r == "127.0.0.1" or r == "::1" or r == "::ffff:127.0.0.1"
@@ -76,6 +132,10 @@ function M.handle(app, req)
   local m = req.method
   local b = body_of(req)
   if b == nil then return bad("the body must be a JSON object") end
+  if what == "snapshot" and m == "POST" then return M.snapshot(app) end
+  if what == "restore" and m == "POST" then return M.restore(app) end
+  -- any other control call may change the state: a later restore copies everything back
+  if m ~= "GET" then app.control_seq = (app.control_seq or 0) + 1 end
   if what == "reset" and m == "POST" then
     app.faults, app.rate, app.requests, app.oauth_next, app.clock_offset = {}, {}, {}, {}, 0
     seed.populate(app, { seed = app.cfg.seed, incidents = app.cfg.incidents, months = app.cfg.months })

@@ -187,4 +187,23 @@ function M:priority_by_name(name)
   return nil
 end
 
+-- A deep copy of a value, metatables kept: the snapshot that `vsrun test` restores before
+-- each test. The state is a tree (it is saved as JSON), so no table is shared or cyclic.
+function M.copy(value)
+  if type(value) ~= "table" then return value end
+  local out = {}
+  for k, v in next, value do
+    if type(v) == "table" then v = M.copy(v) end
+    out[k] = v
+  end
+  return setmetatable(out, getmetatable(value))
+end
+
+-- snapshot() -> a copy of the data; restore(snap) puts a fresh copy of it back and reindexes
+function M:snapshot() return M.copy(self.data) end
+function M:restore(snap)
+  self.data = M.copy(snap)
+  self:reindex()
+end
+
 return M

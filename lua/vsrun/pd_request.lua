@@ -259,7 +259,15 @@ end
 
 local function prepare(spec)
   if spec.query and not spec.query_string then spec.query_string = M.encode_query(spec.query) end
-  if spec.body and not spec.body_text then spec.body_text = json.encode(spec.body) end
+  if spec.body and not spec.body_text then
+    -- a body json.encode refuses (a string that is not UTF-8) is the caller's argument
+    local ok, text = pcall(json.encode, spec.body)
+    if not ok then
+      errors.raise("invalid_argument", "the request body cannot be written as JSON: " ..
+        tostring(text):gsub("^json%.encode: ", ""), { action = spec.action })
+    end
+    spec.body_text = text
+  end
 end
 
 -- Sends a GET or PUT: retried on network errors, timeouts, 5xx, 429 and unparseable bodies.

@@ -88,6 +88,11 @@ function M.register_client(opts) return call("POST", "clients", opt_table(opts, 
 -- revoke_refresh{ user = id }: every refresh token (of that user) stops working
 function M.revoke_refresh(opts) return call("POST", "revoke_refresh", opt_table(opts, "revoke_refresh")).revoked end
 
+-- snapshot(): remembers the whole sandbox state; restore() puts it back. `vsrun test` takes
+-- one after a file's top level runs and restores it before each test.
+function M.snapshot() call("POST", "snapshot") end
+function M.restore() return call("POST", "restore").restored end
+
 -- info() -> { client_id, users, services, ... }
 function M.info() return call("GET", "info") end
 

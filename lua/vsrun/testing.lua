@@ -1,11 +1,13 @@
 -- Assertions and test registration for `vsrun test` (available only under vsrun test and
 -- --sandbox). A test file registers tests with t.test(name, fn); the runner runs each in
--- its own task, so tests may do I/O, spawn tasks and use vs.map.
+-- its own task, so tests may do I/O, spawn tasks and use vs.map. Before each test the
+-- runner restores the sandbox to the state the file's top level left (lua/vsrun/testrun.lua).
 local core = require "vsrun.core"
 local errors = require "vsrun.errors"
 
 local t = {}
 local registered = {}
+local hooks = { before = {}, after = {} }
 
 local Failure = { __name = "vsrun.test_failure" }
 Failure.__tostring = function(f) return f.where .. " " .. f.message end
@@ -20,7 +22,37 @@ function t.test(name, fn)
   registered[#registered + 1] = { name = name, fn = fn, where = core.user_where() }
 end
 
+-- t.before_each(fn) / t.after_each(fn): fn(test_name) runs before / after every test of the
+-- file, in the test's turn (after the sandbox is restored); after_each runs even when the
+-- test failed. Several hooks run in the order they were added.
+function t.before_each(fn)
+  assert(type(fn) == "function", "t.before_each(fn): fn must be a function")
+  hooks.before[#hooks.before + 1] = fn
+end
+function t.after_each(fn)
+  assert(type(fn) == "function", "t.after_each(fn): fn must be a function")
+  hooks.after[#hooks.after + 1] = fn
+end
+
 -- readable rendering of any value, tables sorted by key
+-- keys of one or two tables in a stable order: numbers, then strings, each sorted; other
+-- key types by their text (so reports and the first difference are the same every run)
+local function sorted_keys(a, b)
+  local keys, have = {}, {}
+  for _, tbl in ipairs({ a, b }) do
+    for k in pairs(tbl) do
+      if not have[k] then have[k] = true keys[#keys + 1] = k end
+    end
+  end
+  table.sort(keys, function(x, y)
+    local tx, ty = type(x), type(y)
+    if tx ~= ty then return tx < ty end
+    if tx == "number" or tx == "string" then return x < y end
+    return tostring(x) < tostring(y)
+  end)
+  return keys
+end
+
 local function render(v, indent, seen)
   indent = indent or ""
   if type(v) == "string" then return string.format("%q", v) end
@@ -28,12 +60,7 @@ local function render(v, indent, seen)
   seen = seen or {}
   if seen[v] then return "<cycle>" end
   seen[v] = true
-  local keys = {}
-  for k in pairs(v) do keys[#keys + 1] = k end
-  table.sort(keys, function(a, b)
-    if type(a) == type(b) and (type(a) == "number" or type(a) == "string") then return a < b end
-    return type(a) < type(b)
-  end)
+  local keys = sorted_keys(v, {})
   if #keys == 0 then seen[v] = nil return "{}" end
   local lines = { "{" }
   for _, k in ipairs(keys) do
@@ -53,12 +80,9 @@ local function diff(a, b, path)
     return path, a, b
   end
   if a == b then return nil end
-  for k, v in pairs(a) do
-    local p, x, y = diff(v, b[k], path .. "." .. tostring(k))
+  for _, k in ipairs(sorted_keys(a, b)) do
+    local p, x, y = diff(a[k], b[k], path .. "." .. tostring(k))
     if p then return p, x, y end
-  end
-  for k, v in pairs(b) do
-    if a[k] == nil then return path .. "." .. tostring(k), nil, v end
   end
   return nil
 end
@@ -114,18 +138,32 @@ end
 
 function t.fail(message) fail(message or "failed") end
 
+-- t.dir: the directory of the test file being run; t.path(name): name inside it (an
+-- absolute name is returned as it is), for fixtures next to the test
+t.dir = "."
+function t.path(name)
+  if type(name) ~= "string" then error("t.path(name): name must be a string", 2) end
+  if name:sub(1, 1) == "/" then return name end
+  return t.dir .. "/" .. name
+end
+
 -- t.script(path, inputs) runs a pipeline script (path relative to the test file's own
--- directory) in this test's state, against this file's sandbox, and returns its result.
+-- directory, like t.path) in this test's state, against this file's sandbox, and returns
+-- its result.
 function t.script(path, inputs)
-  local dir = (t._file or ""):match("^(.*)/[^/]*$") or "."
-  local full = path:sub(1, 1) == "/" and path or (dir .. "/" .. path)
+  local full = t.path(path)
   local chunk, err = core.loadfile(full)
   if not chunk then fail("cannot load " .. full .. ": " .. tostring(err)) end
   return chunk(inputs or {})
 end
 
 -- for the runner
+function t._set_file(path)
+  t._file = path
+  t.dir = path:match("^(.*)/[^/]*$") or "."
+end
 function t._registered() return registered end
+function t._hooks() return hooks end
 function t._is_failure(v) return getmetatable(v) == Failure end
 
 return t
