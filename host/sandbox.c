@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <lauxlib.h>
 #include <openssl/crypto.h>
@@ -25,6 +26,7 @@
 #define SANDBOX_TOKEN_PREFIX "pdsbx_"
 #define SANDBOX_TOKEN_BYTES 32
 #define SANDBOX_MAX_API_KEYS 32
+#define SANDBOX_STOP_WAIT 1.5   /* seconds a signal waits for the handlers before the process exits */
 
 /* Options shared by --sandbox and the vsrun sandbox subcommand. */
 struct sandbox_opts {
@@ -268,6 +270,9 @@ static const char sandbox_help[] =
     "  --api-key KEY     accept KEY as an account API key (Authorization: Token token=KEY);\n"
     "                    repeatable\n"
     "  --state FILE      restore the state from FILE at start, save it there on stop\n"
+    "  --request-timeout SEC\n"
+    "                    a connection must send each complete request within SEC seconds of\n"
+    "                    connecting (or of its previous response), or it is closed (default 30)\n"
     "  --handler FILE    serve the server module in FILE instead of the simulator\n"
     "                    (a Lua file returning function(args) return handler end)\n"
     "  --json            print one JSON line {url, client_id, users} instead of the URL\n"
@@ -318,6 +323,7 @@ int cmd_sandbox(int argc, char **argv) {
     memset(&o, 0, sizeof o);
     const char *bind = "127.0.0.1", *handler = NULL;
     int port = 0, as_json = 0;
+    double request_timeout = 0;
     for (int i = 0; i < argc; i++) {
         const char *arg = argv[i];
         if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
@@ -338,7 +344,8 @@ int cmd_sandbox(int argc, char **argv) {
             value = NULL;
         }
         static const char *const known[] = {"--port", "--bind", "--handler", "--incidents", "--seed",
-                                             "--token-ttl", "--rate-limit", "--api-key", "--state", NULL};
+                                             "--token-ttl", "--rate-limit", "--api-key", "--state",
+                                             "--request-timeout", NULL};
         int is_known = 0;
         for (const char *const *k = known; *k; k++) is_known |= strcmp(*k, name) == 0;
         if (!is_known) return sandbox_usage("unknown option '%s'", arg);
@@ -354,6 +361,10 @@ int cmd_sandbox(int argc, char **argv) {
             if (inet_pton(AF_INET, value, tmp) != 1 && inet_pton(AF_INET6, value, tmp) != 1)
                 return sandbox_usage("--bind needs a numeric IPv4 or IPv6 address, got '%s'", value);
             bind = value;
+        } else if (strcmp(name, "--request-timeout") == 0) {
+            if (!sandbox_is_seconds(value) || atof(value) > 86400)
+                return sandbox_usage("--request-timeout needs a positive number of seconds up to 86400, got '%s'", value);
+            request_timeout = atof(value);
         } else if (strcmp(name, "--handler") == 0) {
             FILE *f = fopen(value, "r");
             if (f == NULL) {
@@ -382,7 +393,8 @@ int cmd_sandbox(int argc, char **argv) {
     struct server *srv = NULL;
     if (sandbox_args_json(&o, &args) == 0) {
         struct server_config cfg = {.module = handler ? NULL : SANDBOX_MODULE, .file = handler,
-                                    .args_json = args.p, .bind = bind, .port = port};
+                                    .args_json = args.p, .bind = bind, .port = port,
+                                    .request_timeout = request_timeout};
         srv = server_start(&cfg, err, sizeof err);
     }
     sandbox_buf_wipe(&args);
@@ -402,7 +414,15 @@ int cmd_sandbox(int argc, char **argv) {
         int sig = 0;
         sigwait(&stop_signals, &sig);
     }
-    server_stop(srv);
+    /* A handler stuck in Lua is interrupted; one stuck in a C function cannot be, and must
+     * not keep the process alive after a signal. */
+    if (server_stop_within(srv, SANDBOX_STOP_WAIT) != 0) {
+        fprintf(stderr, "vsrun sandbox: a request handler did not stop within %g s; exiting without "
+                        "its on_stop (a --state file is not saved)\n", SANDBOX_STOP_WAIT);
+        fflush(stdout);
+        fflush(stderr);
+        _exit(EXIT_SCRIPT);
+    }
     pthread_sigmask(SIG_UNBLOCK, &stop_signals, NULL);
     return code;
 }
