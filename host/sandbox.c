@@ -282,6 +282,32 @@ static const char sandbox_help[] =
     "  vsrun sandbox --incidents 500 --api-key sandbox-key\n"
     "  curl -H 'Authorization: Token token=sandbox-key' \"$URL/incidents?limit=5\"\n";
 
+/* SIGINT/SIGTERM, taken by a thread of their own from before the start: a signal while the
+ * module is still loading (a large --incidents seed takes a while) ends the process at once,
+ * as there is nothing to save yet; once serving, it wakes the main thread to stop the server. */
+struct sandbox_signals {
+    sigset_t set;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int serving, got;
+};
+
+static void *sandbox_signal_thread(void *arg) {
+    struct sandbox_signals *ss = arg;
+    int sig = 0;
+    sigwait(&ss->set, &sig);
+    pthread_mutex_lock(&ss->lock);
+    if (!ss->serving) {
+        fprintf(stderr, "vsrun sandbox: stopped while starting\n");
+        fflush(stderr);
+        _exit(EXIT_OK);
+    }
+    ss->got = 1;
+    pthread_cond_signal(&ss->cond);
+    pthread_mutex_unlock(&ss->lock);
+    return NULL;
+}
+
 static int sandbox_usage(const char *fmt, const char *arg) {
     fprintf(stderr, "vsrun sandbox: ");
     fprintf(stderr, fmt, arg);
@@ -377,16 +403,23 @@ int cmd_sandbox(int argc, char **argv) {
             return EXIT_USAGE;
         }
     }
-    /* SIGINT/SIGTERM are blocked before the server's threads exist (they inherit the mask),
-     * so only sigwait below receives them. A shell starts `vsrun sandbox &` with SIGINT
-     * ignored, and an ignored signal never reaches sigwait: take the default back first. */
+    /* SIGINT/SIGTERM are blocked before any other thread exists (threads inherit the mask),
+     * so only the signal thread's sigwait receives them. A shell starts `vsrun sandbox &` with
+     * SIGINT ignored, and an ignored signal never reaches sigwait: take the default back. */
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
-    sigset_t stop_signals;
-    sigemptyset(&stop_signals);
-    sigaddset(&stop_signals, SIGINT);
-    sigaddset(&stop_signals, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
+    static struct sandbox_signals ss = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+    sigemptyset(&ss.set);
+    sigaddset(&ss.set, SIGINT);
+    sigaddset(&ss.set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &ss.set, NULL);
+    pthread_t sig_thread;
+    if (pthread_create(&sig_thread, NULL, sandbox_signal_thread, &ss) != 0) {
+        fprintf(stderr, "vsrun sandbox: cannot start: cannot create the signal thread\n");
+        pthread_sigmask(SIG_UNBLOCK, &ss.set, NULL);
+        return EXIT_SCRIPT;
+    }
+    pthread_detach(sig_thread);
 
     struct sandbox_buf args = {0};
     char err[1024] = "out of memory";
@@ -400,9 +433,11 @@ int cmd_sandbox(int argc, char **argv) {
     sandbox_buf_wipe(&args);
     if (srv == NULL) {
         fprintf(stderr, "vsrun sandbox: cannot start: %s\n", err);
-        pthread_sigmask(SIG_UNBLOCK, &stop_signals, NULL);
         return strstr(err, "cannot listen") ? EXIT_NETWORK : EXIT_SCRIPT;
     }
+    pthread_mutex_lock(&ss.lock);
+    ss.serving = 1;
+    pthread_mutex_unlock(&ss.lock);
     int code = EXIT_OK;
     if (as_json) {
         if (sandbox_print_json(srv) != 0) code = EXIT_SCRIPT;
@@ -411,8 +446,9 @@ int cmd_sandbox(int argc, char **argv) {
     }
     fflush(stdout);
     if (code == EXIT_OK) {
-        int sig = 0;
-        sigwait(&stop_signals, &sig);
+        pthread_mutex_lock(&ss.lock);
+        while (!ss.got) pthread_cond_wait(&ss.cond, &ss.lock);
+        pthread_mutex_unlock(&ss.lock);
     }
     /* A handler stuck in Lua is interrupted; one stuck in a C function cannot be, and must
      * not keep the process alive after a signal. */
@@ -423,6 +459,5 @@ int cmd_sandbox(int argc, char **argv) {
         fflush(stderr);
         _exit(EXIT_SCRIPT);
     }
-    pthread_sigmask(SIG_UNBLOCK, &stop_signals, NULL);
     return code;
 }

@@ -2,8 +2,8 @@
 # Wedging the served sandbox (issue 16 item 9). Attacks: a fault whose match.path is a
 # pathological pattern, then a long path; 1,100 half-open connections from one address; a
 # client trickling its headers one byte at a time; and SIGTERM while the server is in each
-# of those states, or while a handler is stuck in a Lua loop (even one that pcalls) or in a
-# C function. Controls show each check notices a wedge: a handler really stuck in C makes
+# of those states, while it is still starting, or while a handler is stuck in a Lua loop
+# (even one that pcalls) or in a C function. Controls show each check notices a wedge: a handler really stuck in C makes
 # curl time out; a flood from the client's own address does shut that client out; a trickle
 # that finishes in time is answered.
 . "$(dirname "$0")/../cli/lib.sh"
@@ -173,6 +173,16 @@ kill "$fpid" "$tpid" 2>/dev/null; wait "$fpid" "$tpid" 2>/dev/null
 # --- SIGTERM in every state -------------------------------------------------------------------
 start_sb idle
 stops "wedge: SIGTERM when idle" 0
+
+# while starting: a module whose loading never ends (as a huge --incidents seed takes long)
+printf 'while true do end\n' >"$TMP/endless_start.lua"
+SB=starting
+"$VSRUN" sandbox --handler "$TMP/endless_start.lua" >"$TMP/starting.out" 2>"$TMP/starting.err" &
+PID=$!
+PIDS="$PIDS $PID"
+sleep 0.5
+say "wedge control: the endless module is still starting when signalled" '[ ! -s "$TMP/starting.out" ]' "$(cat "$TMP/starting.out")"
+stops "wedge: SIGTERM while the module is still starting" 0 'stopped while starting'
 
 start_sb delay
 curl -s -o /dev/null -X POST -d '{"kind":"latency","delay":60,"match":{"path":"^/abilities$"}}' "$URL/__sandbox/faults"
