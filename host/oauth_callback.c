@@ -85,9 +85,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     const char *code = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "code");
     const char *error = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "error");
     const char *desc = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "error_description");
+    /* Anyone on the machine can reach this port: a callback without our state (forged, or
+     * from a stale sign-in tab) is answered and ignored, so it cannot end the login. */
     pthread_mutex_lock(&cb->lock);
-    int outcome = judge(cb, state, code, error, desc);
+    int ours = state_matches(cb, state);
+    int outcome = !ours ? (cb->done ? -1 : CALLBACK_BAD_STATE) : judge(cb, state, code, error, desc);
     pthread_mutex_unlock(&cb->lock);
+    if (outcome == CALLBACK_BAD_STATE) {
+        fprintf(stderr, "vsrun: ignored a callback without this login's state (a stale or forged link); still waiting\n");
+        fflush(stderr);
+    }
     switch (outcome) {
     case CALLBACK_CODE:
         return respond(conn, 200, "<!doctype html><title>vsrun</title><p>vsrun is connected to PagerDuty. You can close this window.</p>");

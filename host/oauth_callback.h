@@ -1,8 +1,10 @@
 /* The one-shot loopback listener that receives the OAuth redirect:
- * http://127.0.0.1:<ephemeral>/callback (never localhost, never 0.0.0.0). The first
- * callback decides the login: a matching state with a code succeeds; a wrong state, a
- * missing code or an error= reply ends it. Then the listener closes. A redirect URL pasted
- * on stdin (--no-browser over SSH) is judged by the same rules. */
+ * http://127.0.0.1:<ephemeral>/callback (never localhost, never 0.0.0.0). Only a callback
+ * with the login's state decides it: with a code it succeeds; a missing code or an error=
+ * reply ends it. Then the listener closes. Any process on the machine can reach the port, so
+ * a callback with a missing or wrong state is answered with an error page and ignored: the
+ * listener keeps waiting for the right one until the timeout. A redirect URL pasted on stdin
+ * (--no-browser over SSH) is typed by the user, so there a wrong state does end the login. */
 #ifndef VSRUN_OAUTH_CALLBACK_H
 #define VSRUN_OAUTH_CALLBACK_H
 #include <stddef.h>
@@ -10,7 +12,7 @@
 enum callback_outcome {
     CALLBACK_CODE,          /* got a code with the right state */
     CALLBACK_DENIED,        /* error=... with the right state (e.g. access_denied) */
-    CALLBACK_BAD_STATE,     /* state missing or not ours: possibly a forged redirect */
+    CALLBACK_BAD_STATE,     /* a pasted URL whose state is missing or not ours */
     CALLBACK_NO_CODE,       /* right state, but neither code nor error */
     CALLBACK_TIMEOUT,
     CALLBACK_FAILED,        /* the listener could not run */

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <lauxlib.h>
 #include <openssl/crypto.h>
@@ -25,6 +26,7 @@
 #define SANDBOX_TOKEN_PREFIX "pdsbx_"
 #define SANDBOX_TOKEN_BYTES 32
 #define SANDBOX_MAX_API_KEYS 32
+#define SANDBOX_STOP_WAIT 1.5   /* seconds a signal waits for the handlers before the process exits */
 
 /* Options shared by --sandbox and the vsrun sandbox subcommand. */
 struct sandbox_opts {
@@ -268,6 +270,9 @@ static const char sandbox_help[] =
     "  --api-key KEY     accept KEY as an account API key (Authorization: Token token=KEY);\n"
     "                    repeatable\n"
     "  --state FILE      restore the state from FILE at start, save it there on stop\n"
+    "  --request-timeout SEC\n"
+    "                    a connection must send each complete request within SEC seconds of\n"
+    "                    connecting (or of its previous response), or it is closed (default 30)\n"
     "  --handler FILE    serve the server module in FILE instead of the simulator\n"
     "                    (a Lua file returning function(args) return handler end)\n"
     "  --json            print one JSON line {url, client_id, users} instead of the URL\n"
@@ -276,6 +281,32 @@ static const char sandbox_help[] =
     "Example:\n"
     "  vsrun sandbox --incidents 500 --api-key sandbox-key\n"
     "  curl -H 'Authorization: Token token=sandbox-key' \"$URL/incidents?limit=5\"\n";
+
+/* SIGINT/SIGTERM, taken by a thread of their own from before the start: a signal while the
+ * module is still loading (a large --incidents seed takes a while) ends the process at once,
+ * as there is nothing to save yet; once serving, it wakes the main thread to stop the server. */
+struct sandbox_signals {
+    sigset_t set;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int serving, got;
+};
+
+static void *sandbox_signal_thread(void *arg) {
+    struct sandbox_signals *ss = arg;
+    int sig = 0;
+    sigwait(&ss->set, &sig);
+    pthread_mutex_lock(&ss->lock);
+    if (!ss->serving) {
+        fprintf(stderr, "vsrun sandbox: stopped while starting\n");
+        fflush(stderr);
+        _exit(EXIT_OK);
+    }
+    ss->got = 1;
+    pthread_cond_signal(&ss->cond);
+    pthread_mutex_unlock(&ss->lock);
+    return NULL;
+}
 
 static int sandbox_usage(const char *fmt, const char *arg) {
     fprintf(stderr, "vsrun sandbox: ");
@@ -318,6 +349,7 @@ int cmd_sandbox(int argc, char **argv) {
     memset(&o, 0, sizeof o);
     const char *bind = "127.0.0.1", *handler = NULL;
     int port = 0, as_json = 0;
+    double request_timeout = 0;
     for (int i = 0; i < argc; i++) {
         const char *arg = argv[i];
         if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
@@ -338,7 +370,8 @@ int cmd_sandbox(int argc, char **argv) {
             value = NULL;
         }
         static const char *const known[] = {"--port", "--bind", "--handler", "--incidents", "--seed",
-                                             "--token-ttl", "--rate-limit", "--api-key", "--state", NULL};
+                                             "--token-ttl", "--rate-limit", "--api-key", "--state",
+                                             "--request-timeout", NULL};
         int is_known = 0;
         for (const char *const *k = known; *k; k++) is_known |= strcmp(*k, name) == 0;
         if (!is_known) return sandbox_usage("unknown option '%s'", arg);
@@ -354,6 +387,10 @@ int cmd_sandbox(int argc, char **argv) {
             if (inet_pton(AF_INET, value, tmp) != 1 && inet_pton(AF_INET6, value, tmp) != 1)
                 return sandbox_usage("--bind needs a numeric IPv4 or IPv6 address, got '%s'", value);
             bind = value;
+        } else if (strcmp(name, "--request-timeout") == 0) {
+            if (!sandbox_is_seconds(value) || atof(value) > 86400)
+                return sandbox_usage("--request-timeout needs a positive number of seconds up to 86400, got '%s'", value);
+            request_timeout = atof(value);
         } else if (strcmp(name, "--handler") == 0) {
             FILE *f = fopen(value, "r");
             if (f == NULL) {
@@ -366,31 +403,41 @@ int cmd_sandbox(int argc, char **argv) {
             return EXIT_USAGE;
         }
     }
-    /* SIGINT/SIGTERM are blocked before the server's threads exist (they inherit the mask),
-     * so only sigwait below receives them. A shell starts `vsrun sandbox &` with SIGINT
-     * ignored, and an ignored signal never reaches sigwait: take the default back first. */
+    /* SIGINT/SIGTERM are blocked before any other thread exists (threads inherit the mask),
+     * so only the signal thread's sigwait receives them. A shell starts `vsrun sandbox &` with
+     * SIGINT ignored, and an ignored signal never reaches sigwait: take the default back. */
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
-    sigset_t stop_signals;
-    sigemptyset(&stop_signals);
-    sigaddset(&stop_signals, SIGINT);
-    sigaddset(&stop_signals, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
+    static struct sandbox_signals ss = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+    sigemptyset(&ss.set);
+    sigaddset(&ss.set, SIGINT);
+    sigaddset(&ss.set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &ss.set, NULL);
+    pthread_t sig_thread;
+    if (pthread_create(&sig_thread, NULL, sandbox_signal_thread, &ss) != 0) {
+        fprintf(stderr, "vsrun sandbox: cannot start: cannot create the signal thread\n");
+        pthread_sigmask(SIG_UNBLOCK, &ss.set, NULL);
+        return EXIT_SCRIPT;
+    }
+    pthread_detach(sig_thread);
 
     struct sandbox_buf args = {0};
     char err[1024] = "out of memory";
     struct server *srv = NULL;
     if (sandbox_args_json(&o, &args) == 0) {
         struct server_config cfg = {.module = handler ? NULL : SANDBOX_MODULE, .file = handler,
-                                    .args_json = args.p, .bind = bind, .port = port};
+                                    .args_json = args.p, .bind = bind, .port = port,
+                                    .request_timeout = request_timeout};
         srv = server_start(&cfg, err, sizeof err);
     }
     sandbox_buf_wipe(&args);
     if (srv == NULL) {
         fprintf(stderr, "vsrun sandbox: cannot start: %s\n", err);
-        pthread_sigmask(SIG_UNBLOCK, &stop_signals, NULL);
         return strstr(err, "cannot listen") ? EXIT_NETWORK : EXIT_SCRIPT;
     }
+    pthread_mutex_lock(&ss.lock);
+    ss.serving = 1;
+    pthread_mutex_unlock(&ss.lock);
     int code = EXIT_OK;
     if (as_json) {
         if (sandbox_print_json(srv) != 0) code = EXIT_SCRIPT;
@@ -399,10 +446,18 @@ int cmd_sandbox(int argc, char **argv) {
     }
     fflush(stdout);
     if (code == EXIT_OK) {
-        int sig = 0;
-        sigwait(&stop_signals, &sig);
+        pthread_mutex_lock(&ss.lock);
+        while (!ss.got) pthread_cond_wait(&ss.cond, &ss.lock);
+        pthread_mutex_unlock(&ss.lock);
     }
-    server_stop(srv);
-    pthread_sigmask(SIG_UNBLOCK, &stop_signals, NULL);
+    /* A handler stuck in Lua is interrupted; one stuck in a C function cannot be, and must
+     * not keep the process alive after a signal. */
+    if (server_stop_within(srv, SANDBOX_STOP_WAIT) != 0) {
+        fprintf(stderr, "vsrun sandbox: a request handler did not stop within %g s; exiting without "
+                        "its on_stop (a --state file is not saved)\n", SANDBOX_STOP_WAIT);
+        fflush(stdout);
+        fflush(stderr);
+        _exit(EXIT_SCRIPT);
+    }
     return code;
 }

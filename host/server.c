@@ -7,7 +7,13 @@
  * A thread pool would need suspend/resume and timers for the same effect. The Lua state is
  * shared by all connection threads under `lua_lock`, so the handler runs one request at a
  * time; sleeps happen after the lock is released. Nothing crosses between the script's
- * state and the server's state except copied strings (args and info as JSON text). */
+ * state and the server's state except copied strings (args and info as JSON text).
+ *
+ * Wedging. A client must not be able to hold the server: connections are limited in total
+ * and per client address; a watchdog thread cuts any connection that has not delivered a
+ * complete request within request_timeout of its accept (or of its previous response), which
+ * trickling bytes does not reset (MHD's own timeout is an idle one); and a stop interrupts a
+ * handler stuck in Lua (a count hook) and is bounded for one stuck in C (server_stop_within). */
 #include "server.h"
 
 #include <arpa/inet.h>
@@ -28,12 +34,17 @@
 #include <microhttpd.h>
 
 #include "modules.h"
+#include "vm.h"
 
 #define SERVER_HANDLER_KEY "vsrun.server.handler"
 #define SERVER_ON_STOP_KEY "vsrun.server.on_stop"
 #define SERVER_MAX_SLEEP 3600.0
 #define SERVER_IDLE_TIMEOUT 120u                   /* seconds an idle keep-alive connection lives */
 #define SERVER_CONN_MEMORY ((size_t)256 * 1024)    /* per-connection buffer: request line + headers */
+#define SERVER_MAX_CONNECTIONS 256u                /* one thread each */
+#define SERVER_MAX_PER_IP 128u                     /* a client process uses at most 64 (host/http.c) */
+#define SERVER_HOOK_COUNT 1000                     /* Lua instructions between stop checks */
+#define SERVER_WATCHDOG_NS (200L * 1000 * 1000)    /* how often the watchdog looks */
 
 struct server {
     struct MHD_Daemon *daemon;
@@ -42,6 +53,12 @@ struct server {
     pthread_mutex_t lock;       /* everything below, and sleeps */
     pthread_cond_t wake;        /* broadcast on stop so sleeping delays end at once */
     int stopping;
+    int interrupt;              /* a handler still running must end: read by the hook (atomic) */
+    int shut_down;              /* server_shutdown finished (server_stop_within waits for it) */
+    struct server_conn *conns;  /* every open connection, for the watchdog */
+    double request_timeout;
+    pthread_t watchdog;
+    int has_watchdog;
     struct server_stats stats;
     unsigned long next_conn_id;
     size_t max_body;
@@ -56,6 +73,9 @@ struct server {
 /* One TCP connection (MHD's socket context). */
 struct server_conn {
     unsigned long id;
+    int fd;
+    double deadline;            /* a complete request must be in by then; 0 = none (being answered) */
+    struct server_conn *prev, *next;
     char remote[INET6_ADDRSTRLEN];
     char *raw_uri;              /* of the request being read: MHD only gives us the decoded path */
 };
@@ -97,6 +117,12 @@ struct server_body {
 };
 
 /* ---- small helpers ---- */
+
+static double server_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 static void server_reply_free(struct server_reply *rep) {
     for (size_t i = 0; i < rep->n_headers; i++) {
@@ -440,6 +466,11 @@ static void server_log_error(struct server *s, const char *msg) {
 static void server_call_handler(struct server_dispatch *d) {
     struct server *s = d->s;
     pthread_mutex_lock(&s->lua_lock);
+    if (__atomic_load_n(&s->interrupt, __ATOMIC_ACQUIRE)) {   /* waited for the lock while stopping */
+        pthread_mutex_unlock(&s->lua_lock);
+        server_error_reply(d->rep, 503, "the server is stopping");
+        return;
+    }
     lua_State *L = vm_lua(s->vm);
     lua_settop(L, 0);
     lua_pushcfunction(L, server_dispatch_lua);
@@ -612,6 +643,9 @@ static enum MHD_Result server_access(void *cls, struct MHD_Connection *c, const 
         r->len += n;
         return MHD_YES;
     }
+    pthread_mutex_lock(&s->lock);
+    r->conn->deadline = 0;   /* the request is in: answering it may take as long as it takes */
+    pthread_mutex_unlock(&s->lock);
     if (r->too_large) return server_reply_too_large(s, c);
     struct server_reply rep;
     memset(&rep, 0, sizeof rep);
@@ -633,6 +667,7 @@ static void server_on_completed(void *cls, struct MHD_Connection *c, void **con_
     *con_cls = NULL;
     pthread_mutex_lock(&s->lock);
     s->stats.in_flight--;
+    r->conn->deadline = server_now() + s->request_timeout;   /* for the next request on it */
     pthread_mutex_unlock(&s->lock);
     free(r->body);
     free(r);
@@ -652,14 +687,26 @@ static void server_on_connection(void *cls, struct MHD_Connection *c, void **soc
             else if (sa->sa_family == AF_INET6)
                 inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, conn->remote, sizeof conn->remote);
         }
+        ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        conn->fd = ci ? ci->connect_fd : -1;
         pthread_mutex_lock(&s->lock);
         conn->id = ++s->next_conn_id;
         s->stats.connections++;
+        conn->deadline = server_now() + s->request_timeout;
+        conn->next = s->conns;
+        if (s->conns) s->conns->prev = conn;
+        s->conns = conn;
         pthread_mutex_unlock(&s->lock);
         *socket_context = conn;
     } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
         struct server_conn *conn = *socket_context;
         if (conn) {
+            /* MHD closes the socket after this: the watchdog never sees a reused fd */
+            pthread_mutex_lock(&s->lock);
+            if (conn->prev) conn->prev->next = conn->next;
+            else s->conns = conn->next;
+            if (conn->next) conn->next->prev = conn->prev;
+            pthread_mutex_unlock(&s->lock);
             free(conn->raw_uri);
             free(conn);
         }
@@ -677,6 +724,47 @@ static void *server_on_uri(void *cls, const char *uri, struct MHD_Connection *c)
         conn->raw_uri = strdup(uri ? uri : "");
     }
     return NULL;
+}
+
+/* ---- what keeps a client from wedging the server ---- */
+
+/* Cuts every connection past its deadline: a shutdown wakes its thread, which sees the end of
+ * the stream and closes it. Runs until the server stops. */
+static void *server_watchdog(void *arg) {
+    struct server *s = arg;
+    pthread_mutex_lock(&s->lock);
+    while (!s->stopping) {
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_nsec += SERVER_WATCHDOG_NS;
+        if (until.tv_nsec >= 1000000000L) { until.tv_sec++; until.tv_nsec -= 1000000000L; }
+        pthread_cond_timedwait(&s->wake, &s->lock, &until);
+        double now = server_now();
+        for (struct server_conn *c = s->conns; c; c = c->next)
+            if (c->deadline > 0 && now >= c->deadline && c->fd >= 0) {
+                c->deadline = 0;
+                shutdown(c->fd, SHUT_RDWR);
+                s->stats.timed_out++;
+            }
+    }
+    pthread_mutex_unlock(&s->lock);
+    return NULL;
+}
+
+static const char server_key = 0;   /* its address: the registry key of the struct server */
+
+/* The server state's count hook: once a stop interrupts the handler, it raises at every
+ * instruction (so a pcall in the handler cannot swallow it); otherwise the vm's own limits. */
+static void server_hook(lua_State *L, lua_Debug *ar) {
+    (void)ar;
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &server_key);
+    struct server *s = lua_touserdata(L, -1);
+    lua_pop(L, 1);
+    if (s && __atomic_load_n(&s->interrupt, __ATOMIC_ACQUIRE)) {
+        lua_sethook(L, server_hook, LUA_MASKCOUNT, 1);
+        luaL_error(L, "the server is stopping");
+    }
+    vm_check_limits(L);
 }
 
 /* ---- start and stop ---- */
@@ -758,7 +846,14 @@ static struct vm *server_new_vm(struct server *s, const struct vm_options *from)
         for (int i = 0; i < from->n_lib_dirs && i < VM_MAX_LIBS; i++)
             if ((s->lib_dirs[i] = strdup(from->lib_dirs[i])) != NULL) o.lib_dirs[o.n_lib_dirs++] = s->lib_dirs[i];
     }
-    return vm_new(&o);
+    struct vm *vm = vm_new(&o);
+    if (vm) {   /* before the module loads: coroutines copy their creator's hook */
+        lua_State *L = vm_lua(vm);
+        lua_pushlightuserdata(L, s);
+        lua_rawsetp(L, LUA_REGISTRYINDEX, &server_key);
+        lua_sethook(L, server_hook, LUA_MASKCOUNT, SERVER_HOOK_COUNT);
+    }
+    return vm;
 }
 
 struct server *server_start(const struct server_config *cfg, char *err, size_t errlen) {
@@ -802,6 +897,7 @@ struct server *server_start(const struct server_config *cfg, char *err, size_t e
     pthread_cond_init(&s->wake, &ca);
     pthread_condattr_destroy(&ca);
     s->max_body = cfg->max_body ? cfg->max_body : SERVER_DEFAULT_MAX_BODY;
+    s->request_timeout = cfg->request_timeout > 0 ? cfg->request_timeout : SERVER_DEFAULT_REQUEST_TIMEOUT;
 
     s->vm = server_new_vm(s, cfg->vm);
     if (s->vm == NULL) {
@@ -832,6 +928,8 @@ struct server *server_start(const struct server_config *cfg, char *err, size_t e
                                  MHD_OPTION_URI_LOG_CALLBACK, server_on_uri, s,
                                  MHD_OPTION_CONNECTION_TIMEOUT, SERVER_IDLE_TIMEOUT,
                                  MHD_OPTION_CONNECTION_MEMORY_LIMIT, SERVER_CONN_MEMORY,
+                                 MHD_OPTION_CONNECTION_LIMIT, SERVER_MAX_CONNECTIONS,
+                                 MHD_OPTION_PER_IP_CONNECTION_LIMIT, SERVER_MAX_PER_IP,
                                  MHD_OPTION_END);
     if (s->daemon == NULL) {
         snprintf(err, errlen, "cannot listen on %s port %d%s%s", bind, cfg->port, errno ? ": " : "",
@@ -839,6 +937,13 @@ struct server *server_start(const struct server_config *cfg, char *err, size_t e
         server_free(s);
         return NULL;
     }
+    if (pthread_create(&s->watchdog, NULL, server_watchdog, s) != 0) {
+        snprintf(err, errlen, "cannot start the connection watchdog thread");
+        MHD_stop_daemon(s->daemon);
+        server_free(s);
+        return NULL;
+    }
+    s->has_watchdog = 1;
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
     s->port = di ? di->port : cfg->port;
     /* a wildcard bind is reached through loopback */
@@ -862,21 +967,75 @@ static int server_on_stop_lua(lua_State *L) {  /* protected: the module's on_sto
     return 0;
 }
 
-void server_stop(struct server *s) {
-    if (s == NULL) return;
+/* Wakes sleeping delays and the watchdog, and makes a running handler end. */
+static void server_begin_stop(struct server *s) {
     pthread_mutex_lock(&s->lock);
     s->stopping = 1;
+    __atomic_store_n(&s->interrupt, 1, __ATOMIC_RELEASE);
     pthread_cond_broadcast(&s->wake);
     pthread_mutex_unlock(&s->lock);
+}
+
+/* Everything a stop waits for: the watchdog, every connection thread (so every handler),
+ * then the module's on_stop. */
+static void server_shutdown(struct server *s) {
+    server_begin_stop(s);
+    if (s->has_watchdog) pthread_join(s->watchdog, NULL);
+    s->has_watchdog = 0;
     MHD_stop_daemon(s->daemon);   /* joins every connection thread */
+    s->daemon = NULL;
     lua_State *L = vm_lua(s->vm);
+    __atomic_store_n(&s->interrupt, 0, __ATOMIC_RELEASE);   /* on_stop itself runs normally */
+    lua_sethook(L, server_hook, LUA_MASKCOUNT, SERVER_HOOK_COUNT);
     lua_settop(L, 0);
     lua_pushcfunction(L, server_on_stop_lua);
     if (vm_pcall(L, 0, 0) != LUA_OK) {
         fprintf(stderr, "vsrun server: on_stop error: %s\n", lua_tostring(L, -1) ? lua_tostring(L, -1) : "?");
         lua_pop(L, 1);
     }
+}
+
+void server_stop(struct server *s) {
+    if (s == NULL) return;
+    server_shutdown(s);
     server_free(s);
+}
+
+static void *server_shutdown_thread(void *arg) {
+    struct server *s = arg;
+    server_shutdown(s);
+    pthread_mutex_lock(&s->lock);
+    s->shut_down = 1;
+    pthread_cond_broadcast(&s->wake);
+    pthread_mutex_unlock(&s->lock);
+    return NULL;
+}
+
+int server_stop_within(struct server *s, double seconds) {
+    if (s == NULL) return 0;
+    server_begin_stop(s);
+    pthread_t t;
+    if (pthread_create(&t, NULL, server_shutdown_thread, s) != 0) {
+        server_stop(s);
+        return 0;
+    }
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    long long ns = (long long)until.tv_nsec + (long long)((seconds - (double)(long long)seconds) * 1e9);
+    until.tv_sec += (time_t)seconds + (time_t)(ns / 1000000000LL);
+    until.tv_nsec = (long)(ns % 1000000000LL);
+    pthread_mutex_lock(&s->lock);
+    while (!s->shut_down)
+        if (pthread_cond_timedwait(&s->wake, &s->lock, &until) == ETIMEDOUT) break;
+    int done = s->shut_down;
+    pthread_mutex_unlock(&s->lock);
+    if (!done) {   /* a handler stuck in C: leave it all running, the caller exits */
+        pthread_detach(t);
+        return -1;
+    }
+    pthread_join(t, NULL);
+    server_free(s);
+    return 0;
 }
 
 /* ---- module vsrun.server: the binding for Lua scripts and tests ---- */
@@ -915,7 +1074,7 @@ static const char *server_opt_str(lua_State *L, int t, const char *field) {
 }
 
 /* server.start{ module = name | file = path, args = table, port = 0, bind = "127.0.0.1",
- * max_body = bytes } -> server */
+ * max_body = bytes, request_timeout = seconds } -> server */
 static int server_l_start(lua_State *L) {
     luaL_checktype(L, 1, LUA_TTABLE);
     if (vm_options(L)->strict) return luaL_error(L, "server.start is not available under --strict");
@@ -930,6 +1089,13 @@ static int server_l_start(lua_State *L) {
         if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) <= 0)
             return luaL_error(L, "server.start: max_body must be a positive integer");
         cfg.max_body = (size_t)lua_tointeger(L, -1);
+    }
+    lua_pop(L, 1);
+    lua_getfield(L, 1, "request_timeout");
+    if (!lua_isnil(L, -1)) {
+        if (!lua_isnumber(L, -1) || !(lua_tonumber(L, -1) > 0) || lua_tonumber(L, -1) > 86400)
+            return luaL_error(L, "server.start: request_timeout must be a number of seconds from 0 to 86400");
+        cfg.request_timeout = lua_tonumber(L, -1);
     }
     lua_pop(L, 1);
     if ((cfg.module == NULL) == (cfg.file == NULL))
@@ -972,7 +1138,9 @@ static int server_l_stats(lua_State *L) {
     struct server_ud *ud = server_check(L);
     struct server_stats st = ud->final;
     if (ud->s) server_get_stats(ud->s, &st);
-    lua_createtable(L, 0, 4);
+    lua_createtable(L, 0, 5);
+    lua_pushinteger(L, (lua_Integer)st.timed_out);
+    lua_setfield(L, -2, "timed_out");
     lua_pushinteger(L, (lua_Integer)st.requests);
     lua_setfield(L, -2, "requests");
     lua_pushinteger(L, (lua_Integer)st.connections);

@@ -8,6 +8,7 @@
 #include "vm.h"
 
 #define SERVER_DEFAULT_MAX_BODY ((size_t)16 * 1024 * 1024)
+#define SERVER_DEFAULT_REQUEST_TIMEOUT 30.0
 
 struct server;
 
@@ -18,6 +19,9 @@ struct server_config {
     const char *bind;         /* numeric IPv4 or IPv6 address; NULL = 127.0.0.1 */
     int port;                 /* 0 = an ephemeral port */
     size_t max_body;          /* request bodies above this get 413; 0 = default */
+    double request_timeout;   /* seconds a connection has to send each complete request (from
+                                 its accept or its previous response; trickling does not
+                                 extend it); then it is closed. 0 = default */
     const struct vm_options *vm; /* require path (--lib, script dir) for the server's state; may be NULL */
 };
 
@@ -26,6 +30,7 @@ struct server_stats {
     unsigned long connections;   /* TCP connections accepted */
     unsigned long in_flight;     /* requests received and not yet completed */
     unsigned long max_in_flight; /* the most in flight at once */
+    unsigned long timed_out;     /* connections cut for not sending a request in time */
 };
 
 /* Starts serving; returns NULL with a message in err on failure. */
@@ -38,5 +43,9 @@ void server_get_stats(struct server *s, struct server_stats *out);
 /* Stops the daemon (waking sleeping delays), runs the module's on_stop, closes its Lua
  * state and frees s. */
 void server_stop(struct server *s);
+/* The same, but waits at most `seconds` for the handlers to end (one stuck in Lua is
+ * interrupted; one stuck in a C function cannot be). Returns 0 when stopped and freed, or
+ * -1 when not: then the server is left running and the caller must end the process. */
+int server_stop_within(struct server *s, double seconds);
 
 #endif

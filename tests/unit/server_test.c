@@ -1,9 +1,14 @@
 /* The C API of host/server.c (what host/sandbox.c uses): start with args as JSON text, serve
- * real requests from several threads at once, stats, info, on_stop, and the start errors. */
+ * real requests from several threads at once, stats, info, on_stop, and the start errors;
+ * a silent connection cut at request_timeout; a stop that interrupts a handler looping in Lua. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -42,6 +47,61 @@ static void *get(void *ud) {
     if (curl_easy_perform(c) == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &f->status);
     curl_easy_cleanup(c);
     return NULL;
+}
+
+/* A connection that sends nothing: returns 1 when the server closes it within `wait` s (a
+ * liveness bound far above the timeout under test). */
+static int closed_by_server(int port, int wait) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int closed = 0;
+    if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        char c;
+        closed = poll(&p, 1, wait * 1000) == 1 && recv(fd, &c, 1, 0) <= 0;
+    }
+    if (fd >= 0) close(fd);
+    return closed;
+}
+
+/* request_timeout, and server_stop_within with a handler in an endless Lua loop. */
+static void wedge_checks(void) {
+    char file[] = "/tmp/vsrun_server_spinXXXXXX";
+    int fd = mkstemp(file);
+    static const char code[] =
+        "return function() return function(req)\n"
+        "  if req.path == '/spin' then while true do pcall(function() while true do end end) end end\n"
+        "  return { status = 200, body = 'ok' }\n"
+        "end end\n";
+    if (fd < 0 || write(fd, code, sizeof code - 1) != (ssize_t)(sizeof code - 1)) {
+        CHECK(0, "write the spinning handler");
+        return;
+    }
+    close(fd);
+    char err[512];
+    struct server_config cfg = {.file = file, .request_timeout = 0.5};
+    struct server *s = server_start(&cfg, err, sizeof err);
+    unlink(file);
+    CHECK(s != NULL, "server_start with request_timeout");
+    if (s == NULL) return;
+    CHECK(closed_by_server(server_port(s), 20), "a connection that sends nothing is closed at request_timeout");
+    struct server_stats st;
+    server_get_stats(s, &st);
+    CHECK(st.timed_out == 1, "stats count it as timed_out");
+    struct fetch ok = {0}, spin = {0};
+    char okurl[128], spinurl[128];
+    snprintf(okurl, sizeof okurl, "%s/", server_url(s));
+    snprintf(spinurl, sizeof spinurl, "%s/spin", server_url(s));
+    ok.url = okurl;
+    spin.url = spinurl;
+    get(&ok);
+    CHECK(ok.status == 200, "a prompt request is answered under a short request_timeout");
+    pthread_t t;
+    pthread_create(&t, NULL, get, &spin);
+    usleep(300 * 1000);
+    CHECK(server_stop_within(s, 10) == 0, "a stop interrupts a handler looping in Lua (through pcall)");
+    pthread_join(t, NULL);
 }
 
 int main(void) {
@@ -123,6 +183,7 @@ int main(void) {
     CHECK(server_start(&bad4, err, sizeof err) == NULL, "args that are not JSON");
     struct server_config bad5 = {.file = FIXTURE, .module = "x"};
     CHECK(server_start(&bad5, err, sizeof err) == NULL && strstr(err, "exactly one"), "module and file together");
+    wedge_checks();
     curl_global_cleanup();
     return check_done();
 }
