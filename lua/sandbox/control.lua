@@ -165,9 +165,15 @@ function M.handle(app, req)
     local q = req.query or {}
     local method, path = web.one(q, "method"), web.one(q, "path")
     local after = tonumber(web.one(q, "since_seq") or "0") or 0
+    -- the same bounded matcher as faults: a backtracking pattern must not pin the server
+    if path then
+      local okp, perr = pcall(faults.path_matches, path, "")
+      if not okp then return bad((tostring(perr):gsub("^.-match%.path", "path"))) end
+    end
     local out = {}
     for _, e in ipairs(app.requests) do
-      if e.seq > after and (not method or e.method == method:upper()) and (not path or e.path:find(path)) then
+      if e.seq > after and (not method or e.method == method:upper())
+          and (not path or faults.path_matches(path, e.path)) then
         out[#out + 1] = e
       end
     end

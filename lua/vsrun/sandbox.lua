@@ -41,7 +41,7 @@ function M.reset() return call("POST", "reset").incidents end
 -- seed{ incidents = n, seed = s, months = m }: replace all data with freshly seeded data
 function M.seed(opts) return call("POST", "seed", opt_table(opts, "seed")).incidents end
 
--- fault{ kind = ..., count = n, match = { method = "GET", path = "lua pattern" }, ... }
+-- fault{ kind = ..., count = n, match = { method = "GET", path = "restricted lua pattern" }, ... }
 function M.fault(spec)
   spec = opt_table(spec, "fault")
   if type(spec.kind) ~= "string" then errors.raise("invalid_argument", "sandbox.fault: kind is required") end

@@ -66,3 +66,11 @@ t.test("through the sandbox: refused with 400, and a fault with a normal pattern
   t.eq(http.get(sandbox.url() .. "/abilities").status, 503)
   sandbox.clear_faults()
 end)
+
+t.test("the request log filter uses the same bounded matcher", function()
+  http.get(sandbox.url() .. "/incidents/" .. string.rep("a", 1000))   -- a long path in the log
+  t.ok(#sandbox.requests { path = "^/incidents/a" } >= 1)              -- control: a plain pattern matches
+  -- 20 x ".-" then "x" backtracks exponentially with string.find; here it answers at once
+  t.eq(#sandbox.requests { path = string.rep(".-", 20) .. "x" }, 0)
+  t.raises("captures", sandbox.requests, { path = "(a)%1" })
+end)
