@@ -162,6 +162,14 @@ function Response.json(self)
   return v
 end
 
+-- Starts the transfer, or raises the refusal of host/http_policy.c (a credential origin,
+-- --allow-net, a framing header): nothing was sent.
+local function start(req, shown)
+  local id, kind, message = http_core.start(req)
+  if not id then errors.raise(kind, message, { url = shown, method = req.method }) end
+  return id
+end
+
 local function not_yieldable()
   error(core.user_where() .. " http: cannot wait for I/O here: the call is inside a C function that " ..
     "called back into Lua (a table.sort comparator, a string.gsub function, __gc, or __tostring " ..
@@ -173,7 +181,7 @@ function M.request(opts)
   local req = build(opts)
   if not coroutine.isyieldable() then not_yieldable() end
   local shown = http_core.redact_url(req.url)
-  local res = sched.wait_io(http_core.start(req))
+  local res = sched.wait_io(start(req, shown))
   if res.error_kind then
     errors.raise(res.error_kind, req.method .. " " .. shown .. ": " .. res.error_message,
       { url = shown, method = req.method, status = res.status, sent = res.sent })
