@@ -19,6 +19,7 @@
 #include <curl/curl.h>
 
 #include "http.h"
+#include "secrets.h"
 #include "vm.h"
 
 #define POLICY_MAX_PROTECTED 64
@@ -102,6 +103,11 @@ void http_protect_origin(const char *url) { http_policy_protect(url); }
 static int is_credential_origin(const struct origin *o) {
     for (const char *const *h = pd_credential_hosts; *h; h++)
         if (strcmp(o->host, *h) == 0) return 1;
+    /* PAGERDUTY_TOKEN's origin, before the script has even connected */
+    struct origin env;
+    const char *env_url = getenv("PAGERDUTY_API_URL");
+    if (secrets_get(SECRET_PAGERDUTY_TOKEN) && env_url && origin_parse(env_url, &env, NULL) == 0 && same_server(o, &env))
+        return 1;
     for (int i = 0; i < n_protected; i++)
         if (same_server(o, &protected_origins[i])) return 1;
     return 0;
