@@ -10,12 +10,13 @@ import socket
 import sys
 import threading
 
-BODY = b'{"incident":{"id":"P1","status":"triggered","title":"forged by the far end"}}'
+ORIGIN_BODY = b'{"incident":{"id":"P1","status":"triggered","title":"from the origin"}}'
+PROXY_BODY = b'{"incident":{"id":"PFORGED","status":"triggered","title":"forged by the proxy"}}'
 
 
-def answer(status):
-    return b"HTTP/1.1 %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (
-        status, len(BODY), BODY)
+def answer(body):
+    return b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (
+        len(body), body)
 
 
 def serve(conn, path, proxy):
@@ -43,7 +44,7 @@ def serve(conn, path, proxy):
                 if proxy and head.startswith(b"CONNECT "):
                     conn.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
                     return
-                conn.sendall(answer(b"200 OK"))
+                conn.sendall(answer(PROXY_BODY if proxy else ORIGIN_BODY))
 
 
 def main():
