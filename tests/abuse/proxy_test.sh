@@ -65,3 +65,22 @@ expect "--sandbox works with a proxy set" 0 '"client": true'
 [ -z "$(seen_by_proxy)" ] && echo "ok nothing of a --sandbox run reaches the proxy" \
     || _fail "sandbox via proxy" "the proxy saw sandbox traffic"
 grep -q "$CANARY" <<<"$OUT$ERR" && _fail "canary in output" "leaked" || echo "ok no token in output"
+
+# The OAuth token endpoint (code exchange, refresh) carries secrets too: `vsrun auth login`
+# against a loopback identity server never sends them to the proxy.
+export VSRUN_HOME=$TMP/home VSRUN_KEY=$(head -c 32 /dev/urandom | base64 -w0)
+unset BROWSER VSRUN_CLIENT_ID VSRUN_PASSPHRASE VSRUN_CLIENT_SECRET_FILE
+"$VSRUN" sandbox --json >"$TMP/sandbox.json" 2>"$TMP/sandbox.err" &
+FAR_PIDS+=("$!")
+for _ in $(seq 200); do [ -s "$TMP/sandbox.json" ] && break; sleep 0.05; done
+SB_URL=$(sed -n '1s/.*"url":"\([^"]*\)".*/\1/p' "$TMP/sandbox.json")
+SB_CID=$(sed -n '1s/.*"client_id":"\([^"]*\)".*/\1/p' "$TMP/sandbox.json")
+# a browser that approves at once (it does not use the proxy: the browser is not under test)
+printf '%s\n' '#!/bin/sh' 'loc=$(curl --noproxy "*" -s -o /dev/null -w "%{redirect_url}" "$1")' \
+    'curl --noproxy "*" -s -o /dev/null "$loc"' >"$TMP/browser.sh"
+chmod +x "$TMP/browser.sh"
+forget_proxy_log
+BROWSER=$TMP/browser.sh run auth login --connection p --client-id "$SB_CID" --api-url "$SB_URL" --identity-url "$SB_URL" --timeout 20
+expect "auth login works with a proxy set" 0 "Connected 'p'"
+[ -z "$(seen_by_proxy)" ] && echo "ok the proxy never sees the code exchange" \
+    || _fail "oauth via proxy" "the proxy saw: $(seen_by_proxy | head -c 200)"
