@@ -19,7 +19,10 @@ static const struct help_topic topics[] = {
      "  -- hello.lua\n"
      "  local input = ...\n"
      "  return { greeting = \"hello \" .. (input.name or \"world\") }\n"
-     "  $ vsrun hello.lua name=ops\n"},
+     "  $ vsrun hello.lua name=ops\n"
+     "Untrusted code: --strict, and --allow-net for each host its http calls need:\n"
+     "  $ vsrun --strict --allow-net hooks.slack.com,api.openai.com:443 triage.lua\n"
+     "http never reaches the PagerDuty API or identity hosts: use the pagerduty module.\n"},
     {"inputs",
      "Inputs come from name=value arguments (values are strings) and from\n"
      "--input-file F, a JSON object (types are kept; '-' reads stdin). Both are merged into\n"
