@@ -41,7 +41,8 @@ static const struct help_topic topics[] = {
      "1 the script raised an error (or a test failed under vsrun test)\n"
      "2 usage: bad option, missing file, bad input\n"
      "3 a PagerDuty connection must be reconnected (vsrun auth reconnect NAME)\n"
-     "4 permission denied (scope or role)\n"
+     "4 permission denied (scope or role; http to a host --allow-net does not grant or to a\n"
+     "  PagerDuty credential origin)\n"
      "5 rate limited past the retry budget\n"
      "6 network or timeout errors that retries did not cure\n"
      "7 limit reached: --timeout or --max-memory, or interrupted (Ctrl-C)\n"},

@@ -89,7 +89,7 @@ static int same_server(const struct origin *a, const struct origin *b) {
     return strcmp(a->host, b->host) == 0;
 }
 
-void http_policy_protect(const char *url) {
+void http_protect_origin(const char *url) {
     struct origin o;
     if (url == NULL || url[0] == '\0' || origin_parse(url, &o, NULL) != 0) return;
     for (int i = 0; i < n_protected; i++)
@@ -97,8 +97,6 @@ void http_policy_protect(const char *url) {
     if (n_protected == POLICY_MAX_PROTECTED) n_protected--;  /* a run opens a handful; keep the newest */
     protected_origins[n_protected++] = o;
 }
-
-void http_protect_origin(const char *url) { http_policy_protect(url); }
 
 static int is_credential_origin(const struct origin *o) {
     for (const char *const *h = pd_credential_hosts; *h; h++)

@@ -23,9 +23,6 @@ struct http_verdict {
 void http_policy_check(lua_State *L, const char *url, const struct http_header *headers,
                        const size_t *name_lens, const size_t *value_lens, size_t n, struct http_verdict *v);
 
-/* Records an origin that carries a credential (a connection's API or identity URL). */
-void http_policy_protect(const char *url);
-
 /* Validates an --allow-net list ("host[:port],..."); 0, or -1 with a message in err. */
 int http_policy_check_allow_list(const char *list, char *err, size_t errlen);
 

@@ -46,8 +46,9 @@ static int start_from_c(lua_State *L) {
 /* ---- a raw far end that notes which requests share a connection ---- */
 
 #define RAW_MAX 16
+static volatile int raw_stop;  /* set by the main thread */
 static struct {
-    int listen_fd, port, stop, n;
+    int listen_fd, port, n;
     int fd[RAW_MAX];
     int token[RAW_MAX], script[RAW_MAX], requests[RAW_MAX];
 } raw;
@@ -55,7 +56,7 @@ static struct {
 static void *raw_serve(void *unused) {
     (void)unused;
     char buf[8192];
-    while (!raw.stop) {
+    while (!raw_stop) {
         struct pollfd p[RAW_MAX + 1];
         p[0] = (struct pollfd){raw.listen_fd, POLLIN, 0};
         for (int i = 0; i < raw.n; i++) p[i + 1] = (struct pollfd){raw.fd[i], POLLIN, 0};
@@ -111,6 +112,7 @@ static int raw_sequence(lua_State *L, const int *secret, int n) {
 
 static void raw_start(void) {
     memset(&raw, 0, sizeof raw);
+    raw_stop = 0;
     raw.listen_fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t len = sizeof a;
@@ -129,7 +131,7 @@ static void check_pools(lua_State *L) {
     static const int plain[] = {0, 0};
     CHECK(raw_sequence(L, plain, 2) == 0 && raw.n == 1 && raw.requests[0] == 2,
           "http unit: two script requests share one kept-alive connection (control: reuse is visible)");
-    raw.stop = 1;
+    raw_stop = 1;
     pthread_join(th, NULL);
     close(raw.listen_fd);
 
@@ -137,7 +139,7 @@ static void check_pools(lua_State *L) {
     pthread_create(&th, NULL, raw_serve, NULL);
     static const int mixed[] = {1, 0, 1, 0};
     int rc = raw_sequence(L, mixed, 4);
-    raw.stop = 1;
+    raw_stop = 1;
     pthread_join(th, NULL);
     close(raw.listen_fd);
     int shared = 0, token_reqs = 0;
