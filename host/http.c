@@ -5,7 +5,11 @@
  * __gc frees them, so a script that dies with transfers in flight leaks nothing. */
 #include "http.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
+#include <netinet/in.h>
+#include <stdint.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +48,7 @@ struct http_transfer {
     CURL *easy;
     struct curl_slist *req_headers;
     int has_secret;            /* cleanse req_headers before freeing them */
+    int refused_socket;        /* the socket would have reached a credential origin */
     char *req_body;
     size_t req_body_len;
     struct http_buf body;      /* response body */
@@ -300,6 +305,35 @@ static int http_valid_header(const struct http_header *h) {
 
 static struct http_ctx *http_ctx_get(lua_State *L);
 
+static int http_loopback_port(const struct sockaddr *sa, long *port) {
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+        uint32_t a = ntohl(in->sin_addr.s_addr);
+        *port = ntohs(in->sin_port);
+        return (a >> 24) == 127 || a == 0;
+    }
+    if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+        const struct in6_addr *a = &in6->sin6_addr;
+        *port = ntohs(in6->sin6_port);
+        return IN6_IS_ADDR_LOOPBACK(a) || IN6_IS_ADDR_UNSPECIFIED(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+    }
+    return 0;
+}
+
+/* A script's socket: names were checked before the transfer, but any host name may resolve
+ * to loopback, so the address itself must not be a credential origin's. */
+static curl_socket_t http_open_script_socket(void *ud, curlsocktype purpose, struct curl_sockaddr *a) {
+    struct http_transfer *t = ud;
+    long port = 0;
+    (void)purpose;
+    if (http_loopback_port(&a->addr, &port) && http_policy_loopback_port_guarded(port)) {
+        t->refused_socket = 1;
+        return CURL_SOCKET_BAD;
+    }
+    return socket(a->family, a->socktype, a->protocol);
+}
+
 void http_secret_transport(void *curl_easy, const char *url) {
     CURL *e = curl_easy;
     if (strncasecmp(url, "https://", 8) == 0) {
@@ -375,6 +409,10 @@ static const char *http_setup(struct http_ctx *ctx, struct http_transfer *t, con
     curl_easy_setopt(e, CURLOPT_SHARE, t->has_secret ? ctx->token_share : NULL);
     if (t->has_secret) http_secret_transport(e, t->url);
     else if (req->no_proxy) curl_easy_setopt(e, CURLOPT_NOPROXY, "*");
+    if (req->script && !req->no_proxy) {
+        curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, http_open_script_socket);
+        curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, t);
+    }
 
     const char *m = t->method;
     int wants_body = t->req_body != NULL || strcmp(m, "POST") == 0 || strcmp(m, "PUT") == 0 ||
@@ -440,6 +478,7 @@ long http_start(lua_State *L, const struct http_request *req) {
 /* ---- results ---- */
 
 static const char *http_error_kind(struct http_transfer *t, CURLcode rc) {
+    if (t->refused_socket) return "permission_denied";
     if (t->too_large || rc == CURLE_FILESIZE_EXCEEDED) return "too_large";
     switch (rc) {
     case CURLE_OPERATION_TIMEDOUT:
@@ -540,7 +579,10 @@ static void http_push_result(lua_State *L, struct http_ctx *ctx, struct http_tra
         const char *kind = http_error_kind(t, rc);
         lua_pushstring(L, kind);
         lua_setfield(L, -2, "error_kind");
-        if (strcmp(kind, "too_large") == 0)
+        if (t->refused_socket)
+            lua_pushliteral(L, "the host resolves to the loopback port that receives your PagerDuty "
+                               "credential, so http never connects there: use the pagerduty module");
+        else if (strcmp(kind, "too_large") == 0)
             lua_pushfstring(L, "response larger than the limit of %I bytes (max_body)", (lua_Integer)t->max_body);
         else if (t->errbuf[0])
             lua_pushstring(L, t->errbuf);
@@ -678,6 +720,7 @@ static int http_lua_start(lua_State *L) {
             return 3;
         }
         req.no_proxy = v.in_process;
+        req.script = 1;
     }
     long id = http_start(L, &req);
     if (id < 0) return luaL_error(L, "http: %s", http_start_error());

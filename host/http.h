@@ -24,6 +24,7 @@ struct http_request {
     size_t max_body;          /* response body limit in bytes; 0 = default */
     int attempt;              /* 1 = first try; > 1 is logged as a retry */
     int no_proxy;             /* the in-process sandbox: never through a proxy */
+    int script;               /* a script's request: its socket may not reach a credential port */
 };
 
 /* A request with a secret header is a credential transfer: it runs on a connection pool of

@@ -111,6 +111,17 @@ static int is_credential_origin(const struct origin *o) {
     return 0;
 }
 
+int http_policy_loopback_port_guarded(long port) {
+    struct origin env;
+    const char *env_url = getenv("PAGERDUTY_API_URL");
+    if (secrets_get(SECRET_PAGERDUTY_TOKEN) && env_url && origin_parse(env_url, &env, NULL) == 0 &&
+        is_loopback(env.host) && env.port == port)
+        return 1;
+    for (int i = 0; i < n_protected; i++)
+        if (is_loopback(protected_origins[i].host) && protected_origins[i].port == port) return 1;
+    return 0;
+}
+
 /* ---- --allow-net ---- */
 
 /* Splits one entry "host", "host:port" or "[v6]:port" into o; 0 or -1. */

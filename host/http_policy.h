@@ -23,6 +23,10 @@ struct http_verdict {
 void http_policy_check(lua_State *L, const char *url, const struct http_header *headers,
                        const size_t *name_lens, const size_t *value_lens, size_t n, struct http_verdict *v);
 
+/* Whether a loopback address on this port is a credential origin: a script's socket is
+ * checked at connect time too, since any name (an /etc/hosts alias) may resolve there. */
+int http_policy_loopback_port_guarded(long port);
+
 /* Validates an --allow-net list ("host[:port],..."); 0, or -1 with a message in err. */
 int http_policy_check_allow_list(const char *list, char *err, size_t errlen);
 

@@ -98,3 +98,25 @@ for mode in "" "--strict --allow-net 127.0.0.1,localhost" "--dry-run"; do
         || echo "ok no script byte reached the API origin ${mode:-default}"
     grep -q "$CANARY" <<<"$OUT$ERR" && _fail "canary in output ${mode:-default}" "leaked" || echo "ok no token in output ${mode:-default}"
 done
+
+# A host name that resolves to loopback (an /etc/hosts alias) passes the name check; the
+# socket itself is checked. Control: the alias reaches a far end that is not the API.
+ALIAS=$(hostname)
+if getent ahostsv4 "$ALIAS" 2>/dev/null | grep -q '^127\.0\.0\.1 ' && [ "$ALIAS" != localhost ]; then
+    run -e 'return require("http").post("http://'"$ALIAS"':'"$(cat "$TMP/other/port")"'/x", { body = "alias" }).status'
+    expect "the host name $ALIAS reaches a loopback far end (control)" 0 '^200$'
+    dir="$TMP/api_alias"
+    start_far_end "$dir"
+    API="http://127.0.0.1:$FAR_PORT"
+    PAGERDUTY_TOKEN=$CANARY PAGERDUTY_API_URL=$API run -e '
+      local pd, http = require "pagerduty", require "http"
+      pcall(pd.get_incident, "P1")
+      local ok, err = pcall(http.post, "http://'"$ALIAS:$FAR_PORT"'/x", { body = "DELETE /services/P'"$MARK"' HTTP/1.1\r\nX: " })
+      pcall(pd.get_incident, "P2")
+      return { kind = err.kind, sent = err.sent }'
+    expect "a loopback alias of the API origin is refused at connect" 0 '"kind": "permission_denied"'
+    [ -z "$(mixed "$dir")" ] && ! grep -aqs "$MARK" "$dir"/conn-* && echo "ok no script byte reached the API through the alias" \
+        || _fail "alias" "script bytes reached the API through $ALIAS"
+else
+    echo "ok no host name resolves to 127.0.0.1 here: the alias case is covered by the C check alone"
+fi
