@@ -720,7 +720,7 @@ static int http_lua_start(lua_State *L) {
             return 3;
         }
         req.no_proxy = v.in_process;
-        req.script = 1;
+        req.script = !v.loopback_control;  /* its socket goes to the control API's own port */
     }
     long id = http_start(L, &req);
     if (id < 0) return luaL_error(L, "http: %s", http_start_error());

@@ -235,13 +235,15 @@ void http_policy_check(lua_State *L, const char *url, const struct http_header *
     if (o.explicit_port) snprintf(shown, sizeof shown, "%s:%ld", o.host, o.port);
     else snprintf(shown, sizeof shown, "%s", o.host);
 
+    /* a sandbox's control API carries no credential (no escapes: the path is what it says) */
+    int clean = strchr(path, '%') == NULL;
+    int control = clean && strncmp(path, "/__sandbox/", 11) == 0;
+    int ai = clean && strncmp(path, "/v1/", 4) == 0;
+    free(path);
     if (sandbox_origin(L, &sb) && same_server(&o, &sb)) {
         /* `vsrun test` files exercise the sandbox's whole HTTP surface; a --sandbox run may
          * reach only what carries no credential */
-        int control = strncmp(path, "/__sandbox/", 11) == 0 || strncmp(path, "/v1/", 4) == 0;
-        int clean = strchr(path, '%') == NULL;
-        free(path);
-        if (vm_options(L)->sandbox_mode == 2 || (control && clean)) {
+        if (vm_options(L)->sandbox_mode == 2 || control || ai) {
             v->in_process = 1;
             return;
         }
@@ -249,8 +251,9 @@ void http_policy_check(lua_State *L, const char *url, const struct http_header *
                       "http: %s is the in-process sandbox's API: use the pagerduty module (http may reach "
                       "only its /__sandbox/ control API and /v1/ AI stand-in)%s", shown, "");
     }
-    free(path);
-    if (is_credential_origin(&o))
+    /* a `vsrun sandbox` on loopback as PAGERDUTY_API_URL: tests drive its control API */
+    v->loopback_control = control && is_loopback(o.host);
+    if (is_credential_origin(&o) && !v->loopback_control)
         return refuse(v, "permission_denied",
                       "http: %s receives your PagerDuty credential, so http never sends to it: use the "
                       "pagerduty module%s", shown, "");

@@ -8,12 +8,13 @@
 struct http_header;
 
 /* The verdict on a script request. kind is NULL when it may go, else an error kind
- * ("permission_denied", "invalid_argument") with a message in why. *in_process is set when
+ * ("permission_denied", "invalid_argument") with a message in why. in_process is set when
  * the request goes to the in-process sandbox's control API or AI stand-in (never proxied). */
 struct http_verdict {
     const char *kind;
     char why[1024];
     int in_process;
+    int loopback_control;   /* /__sandbox/ of a loopback sandbox: allowed on a credential origin */
 };
 
 /* Checks a script request (`http` module) before anything is sent: the URL's origin
