@@ -1,7 +1,8 @@
 -- http: requests to any HTTP(S) service from a pipeline. Each call reads top to bottom; the
 -- calling task yields while the transfer runs (host/http.c), so other tasks (vs.spawn,
 -- vs.map) keep going. An HTTP error status is a response; a transfer that fails raises an
--- error object with kind network | timeout | tls | too_large.
+-- error object with kind network | timeout | tls | too_large. Where a request may go and
+-- which headers it may set is host/http_policy.c's (permission_denied, invalid_argument).
 local http_core = require "vsrun.http_core"
 local sched = require "vsrun.sched"
 local errors = require "vsrun.errors"
