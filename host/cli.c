@@ -11,6 +11,7 @@
 
 #include "commands.h"
 #include "exitcodes.h"
+#include "http_policy.h"
 
 static int cli_usage(const char *fmt, const char *arg) {
     fprintf(stderr, "vsrun: ");
@@ -34,7 +35,7 @@ static int cli_positive(const char *opt, const char *s, double *out) {
 /* Options that take a value; "--name=value" is accepted too. */
 static const char *const value_options[] = {
     "-e", "--input-file", "--output", "--connection", "--timeout", "--max-memory", "--lib",
-    "--incidents", "--seed", "--token-ttl", "--rate-limit", NULL};
+    "--incidents", "--seed", "--token-ttl", "--rate-limit", "--allow-net", NULL};
 static const char *const sandbox_value_options[] = {"--incidents", "--seed", "--token-ttl", "--rate-limit", NULL};
 
 static int cli_in(const char *const *list, const char *s) {
@@ -42,8 +43,35 @@ static int cli_in(const char *const *list, const char *s) {
     return 0;
 }
 
+/* Adds a "host[:port],..." list to run->allow_net (from --allow-net or VSRUN_ALLOW_NET). */
+static int cli_allow_net(struct cli_run *run, const char *from, const char *list) {
+    char err[300];
+    if (http_policy_check_allow_list(list, err, sizeof err) != 0) {
+        fprintf(stderr, "vsrun: %s%s\n(try 'vsrun help run')\n", err, from);
+        return EXIT_USAGE;
+    }
+    size_t old = run->allow_net ? strlen(run->allow_net) : 0;
+    char *joined = malloc(old + strlen(list) + 2);
+    if (joined == NULL) return cli_usage("out of memory%s", "");
+    snprintf(joined, old + strlen(list) + 2, "%s%s%s", old ? run->allow_net : "", old ? "," : "", list);
+    free(run->allow_net);
+    run->allow_net = joined;
+    run->vm.allow_net = joined;
+    return EXIT_OK;
+}
+
+static int cli_parse_run_options(int argc, char **argv, struct cli_run *run);
+
 int cli_parse_run(int argc, char **argv, struct cli_run *run) {
     memset(run, 0, sizeof *run);
+    int rc = cli_parse_run_options(argc, argv, run);
+    const char *env = getenv("VSRUN_ALLOW_NET");
+    if (rc == EXIT_OK && env && *env) rc = cli_allow_net(run, " (in VSRUN_ALLOW_NET)", env);
+    if (rc != EXIT_OK) cli_free_run(run);
+    return rc;
+}
+
+static int cli_parse_run_options(int argc, char **argv, struct cli_run *run) {
     int options_done = 0;
     for (int i = 0; i < argc; i++) {
         char *arg = argv[i];
@@ -68,6 +96,9 @@ int cli_parse_run(int argc, char **argv, struct cli_run *run) {
             else if (strcmp(name, "--input-file") == 0) run->input_file = value;
             else if (strcmp(name, "--output") == 0) run->output = value;
             else if (strcmp(name, "--connection") == 0) run->vm.connection = value;
+            else if (strcmp(name, "--allow-net") == 0) {
+                if (cli_allow_net(run, "", value) != EXIT_OK) return EXIT_USAGE;
+            }
             else if (strcmp(name, "--timeout") == 0) {
                 if (cli_positive(name, value, &d)) return EXIT_USAGE;
                 run->vm.timeout_sec = d;
@@ -129,6 +160,9 @@ int cli_parse_run(int argc, char **argv, struct cli_run *run) {
 void cli_free_run(struct cli_run *run) {
     free(run->script_dir);
     run->script_dir = NULL;
+    free(run->allow_net);
+    run->allow_net = NULL;
+    run->vm.allow_net = NULL;
 }
 
 static char *cli_read_all(FILE *f, size_t *len) {

@@ -21,6 +21,7 @@ struct cli_run {
     int n_sandbox_args;
     void *sandbox_handle;               /* owned by sandbox.c while it runs */
     char *script_dir;                   /* allocated */
+    char *allow_net;                    /* --allow-net values and VSRUN_ALLOW_NET joined; allocated */
 };
 
 struct cli_command {

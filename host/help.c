@@ -19,7 +19,10 @@ static const struct help_topic topics[] = {
      "  -- hello.lua\n"
      "  local input = ...\n"
      "  return { greeting = \"hello \" .. (input.name or \"world\") }\n"
-     "  $ vsrun hello.lua name=ops\n"},
+     "  $ vsrun hello.lua name=ops\n"
+     "Untrusted code: --strict, and --allow-net for each host its http calls need:\n"
+     "  $ vsrun --strict --allow-net hooks.slack.com,api.openai.com:443 triage.lua\n"
+     "http never reaches the PagerDuty API or identity hosts: use the pagerduty module.\n"},
     {"inputs",
      "Inputs come from name=value arguments (values are strings) and from\n"
      "--input-file F, a JSON object (types are kept; '-' reads stdin). Both are merged into\n"
@@ -38,7 +41,8 @@ static const struct help_topic topics[] = {
      "1 the script raised an error (or a test failed under vsrun test)\n"
      "2 usage: bad option, missing file, bad input\n"
      "3 a PagerDuty connection must be reconnected (vsrun auth reconnect NAME)\n"
-     "4 permission denied (scope or role)\n"
+     "4 permission denied (scope or role; http to a host --allow-net does not grant or to a\n"
+     "  PagerDuty credential origin)\n"
      "5 rate limited past the retry budget\n"
      "6 network or timeout errors that retries did not cure\n"
      "7 limit reached: --timeout or --max-memory, or interrupted (Ctrl-C)\n"},

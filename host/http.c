@@ -5,7 +5,11 @@
  * __gc frees them, so a script that dies with transfers in flight leaks nothing. */
 #include "http.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
+#include <netinet/in.h>
+#include <stdint.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +19,7 @@
 #include <lauxlib.h>
 #include <openssl/crypto.h>
 
+#include "http_policy.h"
 #include "modules.h"
 #include "vm.h"
 
@@ -43,6 +48,7 @@ struct http_transfer {
     CURL *easy;
     struct curl_slist *req_headers;
     int has_secret;            /* cleanse req_headers before freeing them */
+    int refused_socket;        /* the socket would have reached a credential origin */
     char *req_body;
     size_t req_body_len;
     struct http_buf body;      /* response body */
@@ -59,6 +65,7 @@ struct http_transfer {
 
 struct http_ctx {
     CURLM *multi;
+    CURLSH *token_share;       /* the connection pool of credential transfers only */
     struct http_transfer *head;
     long next_id;
     long active;
@@ -122,6 +129,37 @@ static int http_secret_name(const char *name, size_t len) {
     return 0;
 }
 
+/* A path segment that looks like a credential: webhook URLs carry theirs in the path
+ * (hooks.slack.com/services/T…/B…/SECRET, discord.com/api/webhooks/ID/SECRET,
+ * api.telegram.org/botID:SECRET/…). Long and random-looking: 16+ characters mixing letters
+ * and digits, or 20+ mixing upper and lower case. PagerDuty IDs (7-14) stay readable. */
+static int http_secret_segment(const char *s, size_t n) {
+    int digit = 0, upper = 0, lower = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        digit |= isdigit(c) != 0;
+        upper |= isupper(c) != 0;
+        lower |= islower(c) != 0;
+    }
+    return (n >= 16 && digit && (upper || lower)) || (n >= 20 && upper && lower);
+}
+
+/* Adds the path url[from, to) with secret-looking segments, and any segment after one named
+ * like a secret (/token/VALUE), replaced by REDACTED. */
+static void http_add_redacted_path(luaL_Buffer *b, const char *url, size_t from, size_t to) {
+    int after_secret_name = 0;
+    size_t p = from;
+    while (p < to) {
+        if (url[p] == '/') { luaL_addchar(b, '/'); p++; continue; }
+        size_t n = 0;
+        while (p + n < to && url[p + n] != '/') n++;
+        if (after_secret_name || http_secret_segment(url + p, n)) luaL_addstring(b, "REDACTED");
+        else luaL_addlstring(b, url + p, n);
+        after_secret_name = http_secret_name(url + p, n);
+        p += n;
+    }
+}
+
 void http_push_redacted_url(lua_State *L, const char *url) {
     luaL_Buffer b;
     luaL_buffinit(L, &b);
@@ -142,7 +180,7 @@ void http_push_redacted_url(lua_State *L, const char *url) {
     }
     const char *q = memchr(url + i, '?', end - i);
     size_t qpos = q ? (size_t)(q - url) : end;
-    luaL_addlstring(&b, url + i, qpos - i);
+    http_add_redacted_path(&b, url, i, qpos);
     if (q) {
         luaL_addchar(&b, '?');
         size_t p = qpos + 1;
@@ -154,6 +192,8 @@ void http_push_redacted_url(lua_State *L, const char *url) {
             if (eq && http_secret_name(url + p, nlen)) {
                 luaL_addlstring(&b, url + p, nlen);
                 luaL_addstring(&b, "=REDACTED");
+            } else if (!eq && plen > 0) {
+                luaL_addstring(&b, "REDACTED");  /* a bare value (?SECRET): no name to judge it by */
             } else {
                 luaL_addlstring(&b, url + p, plen);
             }
@@ -205,6 +245,7 @@ static size_t http_on_header(char *data, size_t size, size_t nmemb, void *ud) {
 
 static void http_release_easy(struct http_ctx *ctx, CURL *easy) {
     if (easy == NULL) return;
+    curl_easy_setopt(easy, CURLOPT_SHARE, NULL);  /* curl_easy_reset keeps a share */
     if (ctx->n_pool < HTTP_EASY_POOL) {
         curl_easy_reset(easy);
         ctx->pool[ctx->n_pool++] = easy;
@@ -263,6 +304,45 @@ static int http_valid_header(const struct http_header *h) {
 }
 
 static struct http_ctx *http_ctx_get(lua_State *L);
+
+static int http_loopback_port(const struct sockaddr *sa, long *port) {
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+        uint32_t a = ntohl(in->sin_addr.s_addr);
+        *port = ntohs(in->sin_port);
+        return (a >> 24) == 127 || a == 0;
+    }
+    if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+        const struct in6_addr *a = &in6->sin6_addr;
+        *port = ntohs(in6->sin6_port);
+        return IN6_IS_ADDR_LOOPBACK(a) || IN6_IS_ADDR_UNSPECIFIED(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+    }
+    return 0;
+}
+
+/* A script's socket: names were checked before the transfer, but any host name may resolve
+ * to loopback, so the address itself must not be a credential origin's. */
+static curl_socket_t http_open_script_socket(void *ud, curlsocktype purpose, struct curl_sockaddr *a) {
+    struct http_transfer *t = ud;
+    long port = 0;
+    (void)purpose;
+    if (http_loopback_port(&a->addr, &port) && http_policy_loopback_port_guarded(port)) {
+        t->refused_socket = 1;
+        return CURL_SOCKET_BAD;
+    }
+    return socket(a->family, a->socktype, a->protocol);
+}
+
+void http_secret_transport(void *curl_easy, const char *url) {
+    CURL *e = curl_easy;
+    if (strncasecmp(url, "https://", 8) == 0) {
+        curl_easy_setopt(e, CURLOPT_HTTPPROXYTUNNEL, 1L);  /* a proxy sees CONNECT host:443, then TLS */
+    } else {
+        curl_easy_setopt(e, CURLOPT_NOPROXY, "*");         /* clear text (loopback only): never a proxy */
+        curl_easy_setopt(e, CURLOPT_PROXY, "");
+    }
+}
 
 /* Builds the easy handle of t from req. Returns NULL or a static error message. */
 static const char *http_setup(struct http_ctx *ctx, struct http_transfer *t, const struct http_request *req) {
@@ -323,6 +403,16 @@ static const char *http_setup(struct http_ctx *ctx, struct http_transfer *t, con
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, http_on_header);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->req_headers);
+    /* Script requests and credential transfers never share a connection: a script that
+     * left a half-written request on a kept-alive connection would otherwise have the next
+     * PagerDuty request, Authorization and all, complete it (request smuggling). */
+    curl_easy_setopt(e, CURLOPT_SHARE, t->has_secret ? ctx->token_share : NULL);
+    if (t->has_secret) http_secret_transport(e, t->url);
+    else if (req->no_proxy) curl_easy_setopt(e, CURLOPT_NOPROXY, "*");
+    if (req->script && !req->no_proxy) {
+        curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, http_open_script_socket);
+        curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, t);
+    }
 
     const char *m = t->method;
     int wants_body = t->req_body != NULL || strcmp(m, "POST") == 0 || strcmp(m, "PUT") == 0 ||
@@ -388,6 +478,7 @@ long http_start(lua_State *L, const struct http_request *req) {
 /* ---- results ---- */
 
 static const char *http_error_kind(struct http_transfer *t, CURLcode rc) {
+    if (t->refused_socket) return "permission_denied";
     if (t->too_large || rc == CURLE_FILESIZE_EXCEEDED) return "too_large";
     switch (rc) {
     case CURLE_OPERATION_TIMEDOUT:
@@ -488,7 +579,10 @@ static void http_push_result(lua_State *L, struct http_ctx *ctx, struct http_tra
         const char *kind = http_error_kind(t, rc);
         lua_pushstring(L, kind);
         lua_setfield(L, -2, "error_kind");
-        if (strcmp(kind, "too_large") == 0)
+        if (t->refused_socket)
+            lua_pushliteral(L, "the host resolves to the loopback port that receives your PagerDuty "
+                               "credential, so http never connects there: use the pagerduty module");
+        else if (strcmp(kind, "too_large") == 0)
             lua_pushfstring(L, "response larger than the limit of %I bytes (max_body)", (lua_Integer)t->max_body);
         else if (t->errbuf[0])
             lua_pushstring(L, t->errbuf);
@@ -582,7 +676,8 @@ static double http_opt_number(lua_State *L, int idx, const char *field) {
 }
 
 /* start{ method, url, headers = { [name] = value }, body, timeout, connect_timeout,
- * max_body, attempt } -> id */
+ * max_body, attempt } -> id | nil, error kind, message (refused by http_policy: nothing sent).
+ * This is the script's entry point: it never carries a secret header. */
 static int http_lua_start(lua_State *L) {
     luaL_checktype(L, 1, LUA_TTABLE);
     struct http_request req = {0};
@@ -596,22 +691,36 @@ static int http_lua_start(lua_State *L) {
     req.max_body = (size_t)http_opt_number(L, 1, "max_body");
     req.attempt = (int)http_opt_number(L, 1, "attempt");
     size_t n = 0;
+    size_t *lens = NULL;
     if (lua_getfield(L, 1, "headers") == LUA_TTABLE) {
         int ht = lua_gettop(L);
         for (lua_pushnil(L); lua_next(L, ht); lua_pop(L, 1)) n++;
         struct http_header *hs = lua_newuserdatauv(L, (n ? n : 1) * sizeof *hs, 0);
+        lens = lua_newuserdatauv(L, (n ? n : 1) * 2 * sizeof *lens, 0);
         size_t i = 0;
         for (lua_pushnil(L); lua_next(L, ht) && i < n; lua_pop(L, 1)) {
             /* strings only: they stay anchored by the table (a converted number would not) */
             if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
                 return luaL_error(L, "http: header names and values must be strings");
-            hs[i].name = lua_tostring(L, -2);
-            hs[i].value = lua_tostring(L, -1);
+            hs[i].name = lua_tolstring(L, -2, &lens[i]);
+            hs[i].value = lua_tolstring(L, -1, &lens[n + i]);
             hs[i].secret = 0;
             i++;
         }
         req.headers = hs;
         req.n_headers = i;
+    }
+    if (req.method && req.url && http_valid_method(req.method) && http_valid_url(req.url)) {
+        struct http_verdict v;
+        http_policy_check(L, req.url, req.headers, lens, lens ? lens + n : NULL, req.n_headers, &v);
+        if (v.kind) {
+            lua_pushnil(L);
+            lua_pushstring(L, v.kind);
+            lua_pushstring(L, v.why);
+            return 3;
+        }
+        req.no_proxy = v.in_process;
+        req.script = !v.loopback_control;  /* its socket goes to the control API's own port */
     }
     long id = http_start(L, &req);
     if (id < 0) return luaL_error(L, "http: %s", http_start_error());
@@ -650,6 +759,8 @@ static int http_ctx_gc(lua_State *L) {
     ctx->n_pool = 0;
     if (ctx->multi) curl_multi_cleanup(ctx->multi);
     ctx->multi = NULL;
+    if (ctx->token_share) curl_share_cleanup(ctx->token_share);
+    ctx->token_share = NULL;
     return 0;
 }
 
@@ -668,7 +779,10 @@ static struct http_ctx *http_ctx_new(lua_State *L) {
     }
     lua_setmetatable(L, -2);
     ctx->multi = curl_multi_init();
-    if (ctx->multi == NULL) luaL_error(L, "http: cannot initialise libcurl");
+    ctx->token_share = curl_share_init();
+    if (ctx->multi == NULL || ctx->token_share == NULL ||
+        curl_share_setopt(ctx->token_share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT) != CURLSHE_OK)
+        luaL_error(L, "http: cannot initialise libcurl");
     curl_multi_setopt(ctx->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)HTTP_DEFAULT_MAX_PER_HOST);
     curl_multi_setopt(ctx->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)HTTP_DEFAULT_MAX_TOTAL);
     curl_multi_setopt(ctx->multi, CURLMOPT_MAXCONNECTS, (long)HTTP_DEFAULT_MAX_TOTAL);

@@ -23,7 +23,13 @@ struct http_request {
     double connect_timeout;   /* seconds; 0 = default */
     size_t max_body;          /* response body limit in bytes; 0 = default */
     int attempt;              /* 1 = first try; > 1 is logged as a retry */
+    int no_proxy;             /* the in-process sandbox: never through a proxy */
+    int script;               /* a script's request: its socket may not reach a credential port */
 };
+
+/* A request with a secret header is a credential transfer: it runs on a connection pool of
+ * its own (script requests can never write to its connections, nor it to theirs) and never
+ * through a proxy in clear text (see http_secret_transport). */
 
 /* Adds a transfer to the state's curl multi and returns its id (wait for it with
  * sched.wait_io). Copies everything it needs from req. An invalid request (bad method,
@@ -33,6 +39,15 @@ struct http_request {
  * curl multi, can raise: a Lua memory error.) */
 long http_start(lua_State *L, const struct http_request *req);
 const char *http_start_error(void);
+
+/* Proxy rule for any transfer that carries a credential (also used by host/oauth.c for
+ * its own easy handles): an http:// URL never goes through a proxy; an https:// one may
+ * only be CONNECT-tunnelled, so a proxy sees neither the credential nor can it answer. */
+void http_secret_transport(void *curl_easy, const char *url);
+
+/* Marks the origin of url (a connection's API or identity URL) as one that carries a
+ * PagerDuty credential: the http module refuses to send anything to it. */
+void http_protect_origin(const char *url);
 
 /* Pushes url with userinfo, fragment and secret-looking query values redacted. */
 void http_push_redacted_url(lua_State *L, const char *url);

@@ -22,6 +22,7 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
+#include "http.h"
 #include "jsontext.h"
 #include "oauth_callback.h"
 #include "oauth_client.h"
@@ -197,6 +198,7 @@ static long http_call(const char *url, const char *form, const char *bearer, str
         sb_free(&auth);
     }
     curl_easy_setopt(h, CURLOPT_URL, url);
+    http_secret_transport(h, url);  /* secrets in every request here: no clear-text proxy */
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
     curl_easy_setopt(h, CURLOPT_USERAGENT, "vsrun/0.1");
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");

@@ -201,6 +201,9 @@ static int pd_connect(lua_State *L) {
         lua_pushstring(L, rc == -3 ? "network" : "reconnect_required");
         return 3;
     }
+    /* from now on the http module refuses both origins: only this module sends there */
+    http_protect_origin(pc->c->api_url);
+    http_protect_origin(pc->c->identity_url);
     return 1;
 }
 

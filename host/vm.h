@@ -16,7 +16,8 @@ struct vm_options {
     int n_lib_dirs;
     int verbose;              /* -v: request log on stderr */
     int dry_run;              /* --dry-run: PagerDuty writes are printed, not sent */
-    int sandbox_mode;         /* running under --sandbox / vsrun test: vsrun.sandbox is allowed */
+    int sandbox_mode;         /* 1 = --sandbox, 2 = vsrun test: vsrun.sandbox is allowed */
+    const char *allow_net;    /* --allow-net/VSRUN_ALLOW_NET "host[:port],..."; NULL = not given */
     const char *connection;   /* --connection NAME; NULL = the default connection */
 };
 

@@ -1,7 +1,8 @@
 -- http: requests to any HTTP(S) service from a pipeline. Each call reads top to bottom; the
 -- calling task yields while the transfer runs (host/http.c), so other tasks (vs.spawn,
 -- vs.map) keep going. An HTTP error status is a response; a transfer that fails raises an
--- error object with kind network | timeout | tls | too_large.
+-- error object with kind network | timeout | tls | too_large. Where a request may go and
+-- which headers it may set is host/http_policy.c's (permission_denied, invalid_argument).
 local http_core = require "vsrun.http_core"
 local sched = require "vsrun.sched"
 local errors = require "vsrun.errors"
@@ -162,6 +163,14 @@ function Response.json(self)
   return v
 end
 
+-- Starts the transfer, or raises the refusal of host/http_policy.c (a credential origin,
+-- --allow-net, a framing header): nothing was sent.
+local function start(req, shown)
+  local id, kind, message = http_core.start(req)
+  if not id then errors.raise(kind, message, { url = shown, method = req.method }) end
+  return id
+end
+
 local function not_yieldable()
   error(core.user_where() .. " http: cannot wait for I/O here: the call is inside a C function that " ..
     "called back into Lua (a table.sort comparator, a string.gsub function, __gc, or __tostring " ..
@@ -173,7 +182,7 @@ function M.request(opts)
   local req = build(opts)
   if not coroutine.isyieldable() then not_yieldable() end
   local shown = http_core.redact_url(req.url)
-  local res = sched.wait_io(http_core.start(req))
+  local res = sched.wait_io(start(req, shown))
   if res.error_kind then
     errors.raise(res.error_kind, req.method .. " " .. shown .. ": " .. res.error_message,
       { url = shown, method = req.method, status = res.status, sent = res.sent })

@@ -27,6 +27,9 @@ function Response:json() end
 local http = {}
 
 --- A transfer failure raises network | timeout | tls | too_large; an HTTP error status is a response.
+--- permission_denied: a PagerDuty credential origin, or a host --allow-net does not grant
+--- (under --strict, every host until granted); invalid_argument: bad options or a framing
+--- header (Content-Length, Transfer-Encoding, Host, Connection, ...). Nothing is sent then.
 ---@param opts http.Options
 ---@return http.Response
 function http.request(opts) end

@@ -12,9 +12,11 @@ expect "verbose: an HTTP error status is logged as such" 0 '' '^vsrun http: POST
 expect "verbose: userinfo and code redacted, fragment dropped" 0 '' '^vsrun http: GET http://REDACTED@127\.0\.0\.1:[0-9]+/u\?code=REDACTED -> 200 '
 expect "verbose: a retry shows its number" 0 '' '^vsrun http: PUT http://127\.0\.0\.1:[0-9]+/again -> 200 \([0-9]+ ms, [0-9]+ bytes, retry 2\)$'
 expect "verbose: a failed transfer shows its kind" 0 '' 'reset=1&signature=REDACTED -> network '
+expect "verbose: a webhook's secret path segment is redacted" 0 '' '^vsrun http: POST http://127\.0\.0\.1:[0-9]+/services/T0001ABCD/B0002EFGH/REDACTED -> 200 '
+expect "verbose: a query value without a name is redacted" 0 '' '^vsrun http: GET http://127\.0\.0\.1:[0-9]+/hook\?REDACTED&limit=2 -> 200 '
 expect "verbose: a timeout shows its kind" 0 '' '/slow\?delay=10 -> timeout '
 n=$(grep -c '^vsrun http: ' <<<"$ERR")
-[ "$n" -eq 6 ] && echo "ok verbose: one line per transfer" || _fail "verbose: one line per transfer" "$n lines"
+[ "$n" -eq 8 ] && echo "ok verbose: one line per transfer" || _fail "verbose: one line per transfer" "$n lines"
 
 run $F/http_verbose.lua
 expect "without -v nothing is logged" 0 '"done": true'

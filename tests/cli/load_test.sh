@@ -56,7 +56,8 @@ done
 
 # the checker's own credential, unthrottled now
 curl -s -X POST -d '{"rate_limit":1000000,"create_rate_limit":1000000}' "$URL/__sandbox/config" >/dev/null
-PAGERDUTY_TOKEN=$(key 5) PAGERDUTY_API_URL=$URL run tests/cli/fixtures/load_check.lua url="$URL" \
+curl -s "$URL/__sandbox/requests" >"$TMP/requests.json"
+PAGERDUTY_TOKEN=$(key 5) PAGERDUTY_API_URL=$URL run tests/cli/fixtures/load_check.lua requests="$TMP/requests.json" \
     results="$RESULTS" inflight=$((TASKS - 1))
 expect "load: checked the log and the incidents" 0 '"n429"'
 echo "# check: $(tr -d ' \n' <<<"$OUT" | sed 's/"not_attempted":\[\]//')"

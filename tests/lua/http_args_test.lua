@@ -71,7 +71,7 @@ end)
 
 t.test("redact_url: secret-looking query values, userinfo and fragment", function()
   t.eq(http_core.redact_url("https://u:p@h.example/p?a=1&api_key=K&Token=T&x&sig=s#frag"),
-    "https://REDACTED@h.example/p?a=1&api_key=REDACTED&Token=REDACTED&x&sig=REDACTED")
+    "https://REDACTED@h.example/p?a=1&api_key=REDACTED&Token=REDACTED&REDACTED&sig=REDACTED")
   t.eq(http_core.redact_url("http://h/p?client_secret=1&password=2&code=3&session_id=4&limit=5"),
     "http://h/p?client_secret=REDACTED&password=REDACTED&code=REDACTED&session_id=REDACTED&limit=5")
   t.eq(http_core.redact_url("http://h/p?access%5Ftoken=z"), "http://h/p?access%5Ftoken=REDACTED",
@@ -80,6 +80,21 @@ t.test("redact_url: secret-looking query values, userinfo and fragment", functio
   t.eq(http_core.redact_url("http://me@corp:p@ss@h/x"), "http://REDACTED@h/x", "an @ inside userinfo")
   t.eq(http_core.redact_url("http://h/x?" .. string.rep("n", 200) .. "=v&a=1"),
     "http://h/x?" .. string.rep("n", 200) .. "=REDACTED&a=1", "a name too long to check is redacted")
+end)
+
+t.test("redact_url: secrets in the path and bare query values", function()
+  t.eq(http_core.redact_url("https://hooks.slack.com/services/T0001ABCD/B0002EFGH/abcdEFGHijklMNOPqrstUVWX"),
+    "https://hooks.slack.com/services/T0001ABCD/B0002EFGH/REDACTED", "a Slack webhook's secret (mixed case)")
+  t.eq(http_core.redact_url("https://discord.com/api/webhooks/123456789012345678/AbC-dEf_123xyzAbC"),
+    "https://discord.com/api/webhooks/123456789012345678/REDACTED", "letters and digits, 16+ characters")
+  t.eq(http_core.redact_url("https://api.telegram.org/bot123456:ABCdefGHIjklMNOpqr/sendMessage"),
+    "https://api.telegram.org/REDACTED/sendMessage")
+  t.eq(http_core.redact_url("https://h/api/token/short/x"), "https://h/api/token/REDACTED/x",
+    "the segment after one named like a secret")
+  t.eq(http_core.redact_url("https://h/hook?c2VjcmV0dG9rZW4&limit=5&pretty"), "https://h/hook?REDACTED&limit=5&REDACTED",
+    "a query item without = has no name to judge it by")
+  t.eq(http_core.redact_url("https://api.pagerduty.com/incidents/Q0RIJJZL24RC6W/notes?limit=5"),
+    "https://api.pagerduty.com/incidents/Q0RIJJZL24RC6W/notes?limit=5", "PagerDuty IDs stay readable")
 end)
 
 t.test("connection refused is a network error object with the redacted URL", function()

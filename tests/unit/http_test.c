@@ -1,6 +1,12 @@
 /* The C API of host/http.c (what host/pagerduty.c uses): http_start with a secret header
  * against the server binding, its validation, and URL redaction. */
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 #include <lauxlib.h>
@@ -35,6 +41,115 @@ static int start_from_c(lua_State *L) {
     if (id < 0) return luaL_error(L, "refused: %s", http_start_error());
     lua_pushinteger(L, id);
     return 1;
+}
+
+/* ---- a raw far end that notes which requests share a connection ---- */
+
+#define RAW_MAX 16
+static volatile int raw_stop;  /* set by the main thread */
+static struct {
+    int listen_fd, port, n;
+    int fd[RAW_MAX];
+    int token[RAW_MAX], script[RAW_MAX], requests[RAW_MAX];
+} raw;
+
+static void *raw_serve(void *unused) {
+    (void)unused;
+    char buf[8192];
+    while (!raw_stop) {
+        struct pollfd p[RAW_MAX + 1];
+        p[0] = (struct pollfd){raw.listen_fd, POLLIN, 0};
+        for (int i = 0; i < raw.n; i++) p[i + 1] = (struct pollfd){raw.fd[i], POLLIN, 0};
+        if (poll(p, (nfds_t)raw.n + 1, 50) <= 0) continue;
+        if ((p[0].revents & POLLIN) && raw.n < RAW_MAX) raw.fd[raw.n++] = accept(raw.listen_fd, NULL, NULL);
+        for (int i = 0; i < raw.n; i++) {
+            if (!(p[i + 1].revents & POLLIN) || raw.fd[i] < 0) continue;
+            ssize_t got = read(raw.fd[i], buf, sizeof buf - 1);
+            if (got <= 0) { close(raw.fd[i]); raw.fd[i] = -1; continue; }
+            buf[got] = '\0';  /* requests here are small GETs: one read holds whole ones */
+            raw.token[i] |= strstr(buf, "Bearer raw-token") != NULL;
+            raw.script[i] |= strstr(buf, "X-Script") != NULL;
+            for (char *q = buf; (q = strstr(q, "\r\n\r\n")) != NULL; q += 4) {
+                raw.requests[i]++;
+                const char ok[] = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+                if (write(raw.fd[i], ok, sizeof ok - 1) < 0) break;
+            }
+        }
+    }
+    for (int i = 0; i < raw.n; i++) if (raw.fd[i] >= 0) close(raw.fd[i]);
+    return NULL;
+}
+
+/* start_raw(secret): a GET to the raw far end, with the token header or a script's header */
+static int start_raw(lua_State *L) {
+    int secret = lua_toboolean(L, 1);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/r", raw.port);
+    struct http_header h = secret ? (struct http_header){"Authorization", "Bearer raw-token", 1}
+                                  : (struct http_header){"X-Script", "1", 0};
+    struct http_request req = {.method = "GET", .url = url, .headers = &h, .n_headers = 1, .timeout = 10};
+    long id = http_start(L, &req);
+    if (id < 0) return luaL_error(L, "refused: %s", http_start_error());
+    lua_pushinteger(L, id);
+    return 1;
+}
+
+/* Runs requests in order (1 = with the token, 0 = a script's), each finished before the next. */
+static int raw_sequence(lua_State *L, const int *secret, int n) {
+    for (int i = 0; i < n; i++) {
+        lua_settop(L, 0);
+        lua_pushcfunction(L, start_raw);
+        lua_pushboolean(L, secret[i]);
+        if (lua_pcall(L, 1, 1, 0) != LUA_OK) return -1;
+        lua_setglobal(L, "ID");
+        const char *r = eval(L, "local hc = require 'vsrun.http_core' "
+                                "for _ = 1, 100 do local done = hc.poll(0.1) "
+                                "  for i = 1, #done, 2 do if done[i] == ID then return done[i + 1].status end end end");
+        if (r == NULL || strcmp(r, "200") != 0) return -1;
+    }
+    return 0;
+}
+
+static void raw_start(void) {
+    memset(&raw, 0, sizeof raw);
+    raw_stop = 0;
+    raw.listen_fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    if (bind(raw.listen_fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(raw.listen_fd, 8) != 0 ||
+        getsockname(raw.listen_fd, (struct sockaddr *)&a, &len) != 0)
+        return;
+    raw.port = ntohs(a.sin_port);
+}
+
+/* Separate pools: a connection that carried the token never carries a script's request,
+ * so a script's half-written request can never be completed by an authenticated one. */
+static void check_pools(lua_State *L) {
+    pthread_t th;
+    raw_start();
+    pthread_create(&th, NULL, raw_serve, NULL);
+    static const int plain[] = {0, 0};
+    CHECK(raw_sequence(L, plain, 2) == 0 && raw.n == 1 && raw.requests[0] == 2,
+          "http unit: two script requests share one kept-alive connection (control: reuse is visible)");
+    raw_stop = 1;
+    pthread_join(th, NULL);
+    close(raw.listen_fd);
+
+    raw_start();
+    pthread_create(&th, NULL, raw_serve, NULL);
+    static const int mixed[] = {1, 0, 1, 0};
+    int rc = raw_sequence(L, mixed, 4);
+    raw_stop = 1;
+    pthread_join(th, NULL);
+    close(raw.listen_fd);
+    int shared = 0, token_reqs = 0;
+    for (int i = 0; i < raw.n; i++) {
+        shared |= raw.token[i] && raw.script[i];
+        if (raw.token[i]) token_reqs = raw.requests[i];
+    }
+    CHECK(rc == 0 && raw.n == 2, "http unit: token and script requests to one origin use two connections");
+    CHECK(!shared, "http unit: no connection carries both the token and a script's request");
+    CHECK(token_reqs == 2, "http unit: token transfers still reuse their own connection");
 }
 
 int main(void) {
@@ -80,6 +195,8 @@ int main(void) {
     lua_settop(L, 0);
     http_push_redacted_url(L, "https://h/p?refresh_token=abc&q=1");
     CHECK(strcmp(lua_tostring(L, -1), "https://h/p?refresh_token=REDACTED&q=1") == 0, "http unit: redacted URL");
+
+    check_pools(L);
 
     eval(L, "far:stop()");
     vm_free(vm);
