@@ -75,7 +75,7 @@ static void print_version(void) {
 
 /* Exit code for an error value raised by the script. */
 static int exit_code_for(lua_State *L, int idx, struct vm *vm) {
-    if (vm_limit_hit(vm) != VM_LIMIT_NONE) return EXIT_LIMIT;
+    if (vm_limit_for_error(vm, L, idx) != VM_LIMIT_NONE) return EXIT_LIMIT;
     if (lua_type(L, idx) != LUA_TTABLE) return EXIT_SCRIPT;
     lua_getfield(L, idx, "kind");
     const char *kind = lua_tostring(L, -1);
@@ -94,7 +94,7 @@ static int exit_code_for(lua_State *L, int idx, struct vm *vm) {
 static void print_limit_error(struct vm *vm, const struct vm_options *o) {
     switch (vm_limit_hit(vm)) {
     case VM_LIMIT_MEMORY:
-        fprintf(stderr, "vsrun: memory limit exceeded (--max-memory %zu MB)\n", (o->max_memory ? o->max_memory : (size_t)1024 << 20) >> 20);
+        fprintf(stderr, "vsrun: memory limit exceeded (--max-memory %g MB)\n", cli_max_memory_mb(o));
         break;
     case VM_LIMIT_TIMEOUT:
         fprintf(stderr, "vsrun: timeout: the script ran longer than --timeout %g s\n", o->timeout_sec);
@@ -105,6 +105,11 @@ static void print_limit_error(struct vm *vm, const struct vm_options *o) {
     default:
         break;
     }
+}
+
+static void print_memory_too_small(const struct vm_options *o) {
+    fprintf(stderr, "vsrun: --max-memory %g MB is too small to start a script (the libraries need about 0.1 MB)\n",
+            cli_max_memory_mb(o));
 }
 
 /* Writes text to path atomically (temp file + rename), or to stdout when path is NULL. */
@@ -136,17 +141,20 @@ static int write_output(const char *path, const char *text, size_t len) {
 static int run_script(struct cli_run *run) {
     struct vm *vm = vm_new(&run->vm);
     if (vm == NULL) {
-        fprintf(stderr, "vsrun: out of memory\n");
+        if (run->vm.max_memory) print_memory_too_small(&run->vm);
+        else fprintf(stderr, "vsrun: out of memory\n");
         return EXIT_LIMIT;
     }
     lua_State *L = vm_lua(vm);
-    int code = EXIT_OK;
-    if (cli_build_inputs(L, run) != 0) { vm_free(vm); return EXIT_USAGE; }
+    int code = cli_build_inputs(L, run);
+    if (code != EXIT_OK) { vm_free(vm); return code; }
     int inputs = lua_gettop(L);
     if (vm_load_embedded(L, "vsrun.runner") != LUA_OK || vm_pcall(L, 0, 1) != LUA_OK) {
-        fprintf(stderr, "vsrun: internal error: %s\n", lua_tostring(L, -1));
+        if (vm_limit_for_error(vm, L, -1) == VM_LIMIT_MEMORY) print_memory_too_small(&run->vm);
+        else fprintf(stderr, "vsrun: internal error: %s\n", lua_tostring(L, -1));
+        code = vm_limit_hit(vm) == VM_LIMIT_MEMORY ? EXIT_LIMIT : EXIT_SCRIPT;
         vm_free(vm);
-        return EXIT_SCRIPT;
+        return code;
     }
     lua_getfield(L, -1, "run");
     lua_pushstring(L, run->code ? "code" : "file");
@@ -156,7 +164,7 @@ static int run_script(struct cli_run *run) {
     vm_start_clock(vm);
     int status = vm_pcall(L, 3, 4);
     if (status != LUA_OK) {
-        if (vm_limit_hit(vm) != VM_LIMIT_NONE) print_limit_error(vm, &run->vm);
+        if (vm_limit_for_error(vm, L, -1) != VM_LIMIT_NONE) print_limit_error(vm, &run->vm);
         else fprintf(stderr, "vsrun: %s\n", lua_tostring(L, -1) ? lua_tostring(L, -1) : "error");
         code = vm_limit_hit(vm) != VM_LIMIT_NONE ? EXIT_LIMIT : EXIT_SCRIPT;
     } else if (lua_toboolean(L, -4)) {
