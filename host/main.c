@@ -10,6 +10,7 @@
 #include <lauxlib.h>
 #include <openssl/crypto.h>
 
+#include "atomic_file.h"
 #include "cli.h"
 #include "exitcodes.h"
 #include "secrets.h"
@@ -112,29 +113,16 @@ static void print_memory_too_small(const struct vm_options *o) {
             cli_max_memory_mb(o));
 }
 
-/* Writes text to path atomically (temp file + rename), or to stdout when path is NULL. */
+/* Writes text to path atomically (see atomic_file.h), or to stdout when path is NULL. */
 static int write_output(const char *path, const char *text, size_t len) {
     if (path == NULL) {
         fwrite(text, 1, len, stdout);
         fputc('\n', stdout);
         return fflush(stdout) == 0 ? 0 : -1;
     }
-    size_t n = strlen(path) + 16;
-    char *tmp = malloc(n);
-    if (!tmp) return -1;
-    snprintf(tmp, n, "%s.tmp%d", path, (int)getpid());
-    FILE *f = fopen(tmp, "w");
-    int rc = -1;
-    if (f) {
-        int ok = fwrite(text, 1, len, f) == len && fputc('\n', f) != EOF;
-        ok = (fflush(f) == 0) && ok && fsync(fileno(f)) == 0;
-        ok = (fclose(f) == 0) && ok;
-        if (ok && rename(tmp, path) == 0) rc = 0;
-        else unlink(tmp);
-    }
-    if (rc != 0) fprintf(stderr, "vsrun: cannot write --output %s: %s\n", path, strerror(errno));
-    free(tmp);
-    return rc;
+    if (atomic_file_write(path, text, len, "\n") == 0) return 0;
+    fprintf(stderr, "vsrun: cannot write --output %s: %s\n", path, strerror(errno));
+    return -1;
 }
 
 /* Runs the script (or -e code) through lua/vsrun/runner.lua. */
