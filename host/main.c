@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -172,7 +174,22 @@ static int run_script(struct cli_run *run) {
     return code;
 }
 
+/* A crash must not write a core file holding the vault key or a token, and other
+ * processes of the same user must not ptrace vsrun or read its /proc/PID/mem and environ
+ * (not dumpable: those files belong to root). The process itself still reads its own
+ * /proc/self files. Only the soft core limit is lowered, so the user's shell settings for
+ * programs a script starts stay theirs to choose; they are not dumpable-0 after exec. */
+static void harden_process(void) {
+    struct rlimit core;
+    if (getrlimit(RLIMIT_CORE, &core) == 0) {
+        core.rlim_cur = 0;
+        setrlimit(RLIMIT_CORE, &core);
+    }
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+}
+
 int main(int argc, char **argv) {
+    harden_process();
     signal(SIGPIPE, SIG_IGN);
     secrets_capture_env();
     /* curl_global_init runs when the HTTP module is first loaded: it costs ~1.5 ms of
@@ -196,6 +213,7 @@ int main(int argc, char **argv) {
             struct cli_run run;
             code = cli_parse_run(argc - 1, argv + 1, &run);
             if (code == EXIT_OK) {
+                secrets_wipe_after_use(1);
                 vm_install_sigint();
                 code = run_script(&run);
             }
