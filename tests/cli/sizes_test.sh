@@ -42,3 +42,30 @@ expect "input-file: {} is an empty object of inputs (name=value still merged)" 0
 printf '{"x":1}' >"$TMP/in.json"
 run --input-file "$TMP/in.json" -e 'return 1' x=2
 expect "input-file: an input given twice is refused" 2 '' "input 'x' is given twice"
+
+# Out-of-range numbers that would become C integers (undefined behaviour before): refused
+for f in 'timeout = 1e300' 'timeout = math.huge' 'connect_timeout = 1e300' 'max_body = 1e300'; do
+    run -e "return require('http').request{url = 'http://127.0.0.1:1/', $f}"
+    expect "numbers: http.request{$f} is invalid_argument" 1 '' '^vsrun: invalid_argument: http: .* must be a positive number'
+done
+for f in 'attempt = 1e300' 'max_body = 1e300' 'timeout = 1e300' 'max_body = 0/0'; do
+    run -e "return require('vsrun.http_core').start{method = 'GET', url = 'http://127.0.0.1:1/', $f}"
+    expect "numbers: http_core.start{$f} is refused" 1 '' 'must be a positive number up to [0-9]+$'
+done
+run -e "return require('vsrun.http_core').configure{max_total = 1e300}"
+expect "numbers: http_core.configure{max_total = 1e300} is refused" 1 '' 'max_total must be a positive number up to 1000000$'
+for f in 'timeout = 1e300' 'timeout = 0/0' 'attempt = 1e300' 'attempt = 1.5'; do
+    run --sandbox -e "local pd = require('vsrun.pd_core')
+local id, why = pd.request(pd.connect(), {method = 'GET', path = '/incidents', $f})
+return {id = tostring(id), why = why}"
+    expect "numbers: pd_core.request{$f} is refused before sending" 0 '"why": ".*(timeout|attempt) must be'
+done
+run --sandbox -e "local pd = require('vsrun.pd_core')
+return math.type(pd.request(pd.connect(), {method = 'GET', path = '/incidents', max_body = 1e300}))"
+expect "numbers: pd_core.request{max_body = 1e300} falls back to the default limit" 0 '^"integer"$'
+for v in 1e300 'math.huge'; do
+    run --sandbox -e "require('pagerduty').configure{timeout = $v}"
+    expect "numbers: pagerduty.configure{timeout = $v} is invalid_argument" 1 '' 'invalid_argument: configure: `timeout` must be a number from 0 to 1e9'
+done
+run --sandbox -e "require('pagerduty').configure{timeout = 5, max_body = 1e6} return #require('pagerduty').list_incidents{limit = 3}:collect(3)"
+expect "numbers: pagerduty.configure with ordinary values still works" 0 '^3$'
