@@ -213,7 +213,6 @@ int main(int argc, char **argv) {
             struct cli_run run;
             code = cli_parse_run(argc - 1, argv + 1, &run);
             if (code == EXIT_OK) {
-                secrets_wipe_after_use(1);
                 vm_install_sigint();
                 code = run_script(&run);
             }

@@ -8,7 +8,6 @@
 
 static const char *const secret_names[SECRET_COUNT] = {"VSRUN_KEY", "VSRUN_PASSPHRASE", "PAGERDUTY_TOKEN"};
 static char *secret_values[SECRET_COUNT];
-static int wipe_after_use;
 static unsigned generation;
 
 /* Wipes the value of every NAME=value entry: the environment may hold a name twice, and
@@ -39,10 +38,8 @@ static void wipe_one(int i) {
     }
 }
 
-void secrets_wipe_after_use(int on) { wipe_after_use = on; }
-
 void secrets_used(enum secret_id id) {
-    if (wipe_after_use && id < SECRET_COUNT) wipe_one(id);
+    if (id < SECRET_COUNT) wipe_one(id);
 }
 
 const char *secrets_get(enum secret_id id) {

@@ -9,11 +9,9 @@ enum secret_id { SECRET_VSRUN_KEY, SECRET_VSRUN_PASSPHRASE, SECRET_PAGERDUTY_TOK
 void secrets_capture_env(void);
 /* The value, or NULL when unset. Owned by this module; do not free. */
 const char *secrets_get(enum secret_id id);
-/* With on, secrets_used wipes a key's text: a script run needs VSRUN_KEY or
- * VSRUN_PASSPHRASE only until its connection's key is derived. (auth commands read many
- * records, each with its own salt, so they keep the passphrase until exit.) */
-void secrets_wipe_after_use(int on);
-/* Called by the vault once a key was derived from the secret (and remembered). */
+/* Wipes the secret's text: the vault calls it once it has decoded (and remembered) the
+ * key from VSRUN_KEY. VSRUN_PASSPHRASE is kept until exit: each vault record has its own
+ * salt, so a run that opens several connections may derive another key from it. */
 void secrets_used(enum secret_id id);
 /* Changes whenever the secrets are captured or wiped, not when one is used: keys derived
  * from an older generation are stale. */

@@ -329,8 +329,8 @@ static int scrypt_derive(const char *pass, const unsigned char *salt, unsigned l
 }
 
 /* One derived passphrase key is remembered (with its salt), so a refresh's read and write
- * run scrypt once; and the key decoded from VSRUN_KEY. Once a key is derived its text is
- * no longer needed: secrets_used lets a script run wipe it. Wiped at exit. */
+ * run scrypt once; and the key decoded from VSRUN_KEY, whose text is then wiped (the
+ * passphrase is kept: another record may have another salt). Wiped at exit. */
 static struct {
     int valid;
     unsigned char pass_hash[32];
@@ -370,20 +370,18 @@ static int env_key(unsigned char key[KEY_LEN]) {
     return 0;
 }
 
-/* pass is NULL once the passphrase text was wiped: only the remembered key is left. */
 static int passphrase_key(const char *pass, const unsigned char *salt, unsigned log2n, unsigned r, unsigned p,
                           unsigned char key[KEY_LEN]) {
     kcache_check();
     unsigned char h[32];
-    if (pass) SHA256((const unsigned char *)pass, strlen(pass), h);
+    SHA256((const unsigned char *)pass, strlen(pass), h);
     int std = log2n == SCRYPT_LOG2N && r == SCRYPT_R && p == SCRYPT_P;
-    if (std && kcache.valid && (!pass || CRYPTO_memcmp(h, kcache.pass_hash, 32) == 0) &&
-        memcmp(salt, kcache.salt, SALT_LEN) == 0) {
+    if (std && kcache.valid && CRYPTO_memcmp(h, kcache.pass_hash, 32) == 0 && memcmp(salt, kcache.salt, SALT_LEN) == 0) {
         memcpy(key, kcache.key, KEY_LEN);
         OPENSSL_cleanse(h, sizeof h);
         return 0;
     }
-    if (!pass || scrypt_derive(pass, salt, log2n, r, p, key) != 0) {
+    if (scrypt_derive(pass, salt, log2n, r, p, key) != 0) {
         OPENSSL_cleanse(h, sizeof h);
         return -1;
     }
@@ -393,7 +391,6 @@ static int passphrase_key(const char *pass, const unsigned char *salt, unsigned 
         memcpy(kcache.salt, salt, SALT_LEN);
         memcpy(kcache.key, key, KEY_LEN);
         kcache.valid = 1;
-        secrets_used(SECRET_VSRUN_PASSPHRASE);
     }
     OPENSSL_cleanse(h, sizeof h);
     return 0;
@@ -412,14 +409,14 @@ static int key_for_write(unsigned char header[HEADER_LEN], unsigned char key[KEY
         header[6] = VAULT_KDF_RAW;
         return 0;
     }
-    if (pass || kcache.valid) { /* the remembered key came from the (now wiped) passphrase */
+    if (pass) {
         header[6] = VAULT_KDF_SCRYPT;
         header[7] = SCRYPT_LOG2N;
         header[8] = SCRYPT_R;
         header[9] = SCRYPT_P;
-        unsigned char h[32] = {0};
-        if (pass) SHA256((const unsigned char *)pass, strlen(pass), h);
-        if (kcache.valid && (!pass || CRYPTO_memcmp(h, kcache.pass_hash, 32) == 0)) memcpy(header + SALT_OFF, kcache.salt, SALT_LEN);
+        unsigned char h[32];
+        SHA256((const unsigned char *)pass, strlen(pass), h);
+        if (kcache.valid && CRYPTO_memcmp(h, kcache.pass_hash, 32) == 0) memcpy(header + SALT_OFF, kcache.salt, SALT_LEN);
         else if (RAND_bytes(header + SALT_OFF, SALT_LEN) != 1) return -1;
         OPENSSL_cleanse(h, sizeof h);
         if (passphrase_key(pass, header + SALT_OFF, SCRYPT_LOG2N, SCRYPT_R, SCRYPT_P, key) != 0) {
@@ -556,14 +553,12 @@ int vault_load(const char *name, struct vault_record *r, char *err, size_t errle
     }
     if (data[6] == VAULT_KDF_SCRYPT) {
         const char *pass = secrets_get(SECRET_VSRUN_PASSPHRASE);
-        kcache_check();
-        if (!pass && !kcache.valid) {
+        if (!pass) {
             seterr(err, errlen, "vault record '%s' is sealed with a passphrase: set VSRUN_PASSPHRASE%s", name, "");
             goto out;
         }
         if (passphrase_key(pass, data + SALT_OFF, data[7], data[8], data[9], key) != 0) {
-            if (pass) damaged(err, errlen, name);
-            else seterr(err, errlen, "vault record '%s' was sealed again since VSRUN_PASSPHRASE was used and wiped: run the script again%s", name, "");
+            damaged(err, errlen, name);
             goto out;
         }
     } else {
