@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <libgen.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -165,61 +166,81 @@ void cli_free_run(struct cli_run *run) {
     run->vm.allow_net = NULL;
 }
 
-static char *cli_read_all(FILE *f, size_t *len) {
-    size_t cap = 4096, n = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        n += fread(buf + n, 1, cap - n, f);
-        if (n < cap) break;
-        if (cap > (size_t)256 << 20) { free(buf); errno = EFBIG; return NULL; }
-        char *nb = realloc(buf, cap *= 2);
-        if (!nb) { free(buf); buf = NULL; }
-        else buf = nb;
+#define CLI_MAX_INPUT_FILE ((size_t)256 << 20)
+
+struct cli_inputs {
+    struct cli_run *run;
+    FILE *file;               /* --input-file, opened by the caller (closed there too) */
+    const char *file_name;
+};
+
+/* Reads the whole file into a Lua string (counted against --max-memory); nil after an
+ * error message. */
+static int cli_read_input_file(lua_State *L, struct cli_inputs *in) {
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    size_t total = 0, n;
+    do {
+        char *p = luaL_prepbuffsize(&b, LUAL_BUFFERSIZE);
+        n = fread(p, 1, LUAL_BUFFERSIZE, in->file);
+        luaL_addsize(&b, n);
+        total += n;
+        if (total > CLI_MAX_INPUT_FILE) {
+            fprintf(stderr, "vsrun: --input-file %s is larger than 256 MB\n", in->file_name);
+            return 0;
+        }
+    } while (n == LUAL_BUFFERSIZE);
+    if (ferror(in->file)) {
+        fprintf(stderr, "vsrun: cannot read --input-file %s: %s\n", in->file_name, strerror(errno));
+        return 0;
     }
-    if (buf && ferror(f)) { free(buf); return NULL; }
-    *len = n;
-    return buf;
+    luaL_pushresult(&b);
+    return 1;
 }
 
-/* Decodes the --input-file text with the json module into a table on the stack. */
-static int cli_decode_inputs(lua_State *L, const char *name, const char *text, size_t len) {
+/* Only a JSON object can hold named inputs; an array (even []) or a scalar cannot. */
+static int cli_is_json_object(const char *text, size_t len) {
+    size_t i = 0;
+    while (i < len && (text[i] == ' ' || text[i] == '\t' || text[i] == '\r' || text[i] == '\n')) i++;
+    return i < len && text[i] == '{';
+}
+
+/* Decodes the --input-file text (on the stack top) into a table, replacing the text;
+ * 0 after an error message. A memory error is raised, not reported. */
+static int cli_decode_inputs(lua_State *L, const char *name) {
+    size_t len;
+    const char *text = lua_tolstring(L, -1, &len);
+    if (!cli_is_json_object(text, len)) {
+        fprintf(stderr, "vsrun: --input-file %s: expected a JSON object of inputs, like {\"name\": \"value\"}\n", name);
+        return 0;
+    }
     lua_getglobal(L, "require");
     lua_pushliteral(L, "json");
-    if (lua_pcall(L, 1, 1, 0) != LUA_OK) return -1;
+    lua_call(L, 1, 1);
     lua_getfield(L, -1, "decode");
     lua_remove(L, -2);
-    lua_pushlstring(L, text, len);
-    if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
+    lua_insert(L, -2);
+    int status = lua_pcall(L, 1, 1, 0);
+    if (status == LUA_ERRMEM || (status != LUA_OK && vm_limit_for_error(vm_from_lua(L), L, -1) != VM_LIMIT_NONE))
+        return lua_error(L);
+    if (status != LUA_OK) {
         fprintf(stderr, "vsrun: --input-file %s: invalid JSON: %s\n", name, lua_tostring(L, -1));
-        lua_pop(L, 1);
-        return -1;
+        return 0;
     }
-    if (!lua_istable(L, -1) || lua_rawlen(L, -1) > 0) {
+    if (!lua_istable(L, -1)) {
         fprintf(stderr, "vsrun: --input-file %s: expected a JSON object of inputs\n", name);
-        lua_pop(L, 1);
-        return -1;
+        return 0;
     }
-    return 0;
+    return 1;
 }
 
-int cli_build_inputs(lua_State *L, struct cli_run *run) {
-    if (run->input_file) {
-        int from_stdin = strcmp(run->input_file, "-") == 0;
-        FILE *f = from_stdin ? stdin : fopen(run->input_file, "rb");
-        if (f == NULL) {
-            fprintf(stderr, "vsrun: cannot open --input-file %s: %s\n", run->input_file, strerror(errno));
-            return -1;
-        }
-        size_t len = 0;
-        char *text = cli_read_all(f, &len);
-        if (!from_stdin) fclose(f);
-        if (text == NULL) {
-            fprintf(stderr, "vsrun: cannot read --input-file %s: %s\n", run->input_file, strerror(errno));
-            return -1;
-        }
-        int rc = cli_decode_inputs(L, from_stdin ? "(stdin)" : run->input_file, text, len);
-        free(text);
-        if (rc != 0) return -1;
+/* The protected part of cli_build_inputs: returns the inputs table, or nil after an
+ * error message. */
+static int cli_inputs_protected(lua_State *L) {
+    struct cli_inputs *in = lua_touserdata(L, 1);
+    struct cli_run *run = in->run;
+    if (in->file) {
+        if (!cli_read_input_file(L, in) || !cli_decode_inputs(L, in->file_name)) return 0;
     } else {
         lua_createtable(L, 0, run->n_inputs);
     }
@@ -228,16 +249,57 @@ int cli_build_inputs(lua_State *L, struct cli_run *run) {
         const char *eq = strchr(arg, '=');
         lua_pushlstring(L, arg, (size_t)(eq - arg));
         if (lua_rawget(L, -2) != LUA_TNIL) {
-            lua_pop(L, 2);
             fprintf(stderr, "vsrun: input '%.*s' is given twice\n", (int)(eq - arg), arg);
-            return -1;
+            return 0;
         }
         lua_pop(L, 1);
         lua_pushlstring(L, arg, (size_t)(eq - arg));
         lua_pushstring(L, eq + 1);
         lua_rawset(L, -3);
     }
-    return 0;
+    return 1;
+}
+
+double cli_max_memory_mb(const struct vm_options *o) {
+    double mb = (double)(o->max_memory ? o->max_memory : VM_DEFAULT_MAX_MEMORY) / (1024 * 1024);
+    return round(mb * 1000) / 1000; /* the MB the user typed, not the byte count's last digits */
+}
+
+/* Built under lua_pcall (like lua.c's pmain), so inputs that do not fit under
+ * --max-memory end in a message and exit 7, not an abort. */
+int cli_build_inputs(lua_State *L, struct cli_run *run) {
+    struct cli_inputs in = {run, NULL, NULL};
+    if (run->input_file) {
+        int from_stdin = strcmp(run->input_file, "-") == 0;
+        in.file_name = from_stdin ? "(stdin)" : run->input_file;
+        in.file = from_stdin ? stdin : fopen(run->input_file, "rb");
+        if (in.file == NULL) {
+            fprintf(stderr, "vsrun: cannot open --input-file %s: %s\n", run->input_file, strerror(errno));
+            return EXIT_USAGE;
+        }
+    }
+    lua_pushcfunction(L, cli_inputs_protected);
+    lua_pushlightuserdata(L, &in);
+    int status = lua_pcall(L, 1, 1, 0);
+    if (in.file && in.file != stdin) fclose(in.file);
+    if (status != LUA_OK) {
+        struct vm *vm = vm_from_lua(L);
+        if (status == LUA_ERRMEM || vm_limit_for_error(vm, L, -1) != VM_LIMIT_NONE) {
+            fprintf(stderr, "vsrun: the inputs%s%s do not fit in --max-memory %g MB\n",
+                    in.file_name ? " from --input-file " : "", in.file_name ? in.file_name : "",
+                    cli_max_memory_mb(&run->vm));
+            lua_pop(L, 1);
+            return EXIT_LIMIT;
+        }
+        fprintf(stderr, "vsrun: cannot build the inputs: %s\n", lua_tostring(L, -1));
+        lua_pop(L, 1);
+        return EXIT_USAGE;
+    }
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        return EXIT_USAGE;
+    }
+    return EXIT_OK;
 }
 
 const struct cli_command *cli_find_command(const char *name) {

@@ -34,9 +34,13 @@ struct cli_command {
 int cli_parse_run(int argc, char **argv, struct cli_run *run);
 void cli_free_run(struct cli_run *run);
 
-/* Pushes the inputs table (name=value and --input-file merged); prints the error and
- * returns -1 on bad input. */
+/* Pushes the inputs table (name=value and --input-file merged) and returns EXIT_OK; on
+ * bad input (EXIT_USAGE) or inputs larger than --max-memory (EXIT_LIMIT) prints why and
+ * pushes nothing. */
 int cli_build_inputs(lua_State *L, struct cli_run *run);
+
+/* The --max-memory cap in MB, for messages. */
+double cli_max_memory_mb(const struct vm_options *o);
 
 const struct cli_command *cli_find_command(const char *name);
 int cli_help(int argc, char **argv, const char *usage, const char *help);

@@ -7,6 +7,7 @@
 #include <lauxlib.h>
 #include <openssl/rand.h>
 
+#include "atomic_file.h"
 #include "modules.h"
 #include "vm.h"
 
@@ -148,7 +149,8 @@ int luaopen_vsrun_core(lua_State *L) {
         {"check_limits", core_check_limits}, {"deadline_ms", core_deadline_ms},
         {"isatty", core_isatty},       {"random_hex", core_random_hex},
         {"stderr", core_stderr},        {"sleep", core_sleep},
-        {"sandbox_url", core_sandbox_url}, {"loadfile", core_loadfile},       {NULL, NULL}};
+        {"sandbox_url", core_sandbox_url}, {"loadfile", core_loadfile},
+        {"write_file_atomic", atomic_file_lua_write}, {NULL, NULL}};
     luaL_newlib(L, fns);
     return 1;
 }

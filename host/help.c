@@ -26,7 +26,7 @@ static const struct help_topic topics[] = {
     {"inputs",
      "Inputs come from name=value arguments (values are strings) and from\n"
      "--input-file F, a JSON object (types are kept; '-' reads stdin). Both are merged into\n"
-     "one table; a name given twice is an error. Example:\n"
+     "one table; a name given twice is an error, and an array (even []) is refused. Example:\n"
      "  echo '{\"hours\": 4}' | vsrun stale.lua --input-file - service=PSVC001\n"},
     {"errors",
      "Errors are raised as error objects with fields kind, message, status, code, action,\n"
@@ -45,7 +45,8 @@ static const struct help_topic topics[] = {
      "  PagerDuty credential origin)\n"
      "5 rate limited past the retry budget\n"
      "6 network or timeout errors that retries did not cure\n"
-     "7 limit reached: --timeout or --max-memory, or interrupted (Ctrl-C)\n"},
+     "7 limit reached: --timeout or --max-memory (or inputs that do not fit in it),\n"
+     "  or interrupted (Ctrl-C)\n"},
     {"test",
      "vsrun test [-v] [--filter PATTERN] [--junit FILE] [--lib DIR] [paths...]\n"
      "Finds *_test.lua files under the paths (default: the current directory), runs each\n"

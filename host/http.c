@@ -4,6 +4,7 @@
  * inside curl callbacks. The multi and every in-flight handle belong to a userdata whose
  * __gc frees them, so a script that dies with transfers in flight leaks nothing. */
 #include "http.h"
+#include "checked_number.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -664,12 +665,13 @@ static int http_cancel(lua_State *L) {
     return 0;
 }
 
-static double http_opt_number(lua_State *L, int idx, const char *field) {
+/* An optional positive field, at most max (see checked_number.h); 0 when absent. */
+static double http_opt_number(lua_State *L, int idx, const char *field, double max) {
     double v = 0;
     if (lua_getfield(L, idx, field) != LUA_TNIL) {
         int ok;
         v = lua_tonumberx(L, -1, &ok);
-        if (!ok || !(v > 0)) luaL_error(L, "http: %s must be a positive number", field);
+        if (!ok || !checked_positive(v, max)) luaL_error(L, "http: %s must be a positive number up to %I", field, (lua_Integer)max);
     }
     lua_pop(L, 1);
     return v;
@@ -686,10 +688,10 @@ static int http_lua_start(lua_State *L) {
     lua_getfield(L, 1, "url");
     req.url = lua_tostring(L, -1);
     if (lua_getfield(L, 1, "body") == LUA_TSTRING) req.body = lua_tolstring(L, -1, &req.body_len);
-    req.timeout = http_opt_number(L, 1, "timeout");
-    req.connect_timeout = http_opt_number(L, 1, "connect_timeout");
-    req.max_body = (size_t)http_opt_number(L, 1, "max_body");
-    req.attempt = (int)http_opt_number(L, 1, "attempt");
+    req.timeout = http_opt_number(L, 1, "timeout", CHECKED_MAX_SECONDS);
+    req.connect_timeout = http_opt_number(L, 1, "connect_timeout", CHECKED_MAX_SECONDS);
+    req.max_body = (size_t)http_opt_number(L, 1, "max_body", CHECKED_MAX_BYTES);
+    req.attempt = (int)http_opt_number(L, 1, "attempt", CHECKED_MAX_COUNT);
     size_t n = 0;
     size_t *lens = NULL;
     if (lua_getfield(L, 1, "headers") == LUA_TTABLE) {
@@ -732,8 +734,8 @@ static int http_lua_start(lua_State *L) {
 static int http_configure(lua_State *L) {
     struct http_ctx *ctx = http_ctx_of(L);
     luaL_checktype(L, 1, LUA_TTABLE);
-    double per_host = http_opt_number(L, 1, "max_per_host");
-    double total = http_opt_number(L, 1, "max_total");
+    double per_host = http_opt_number(L, 1, "max_per_host", CHECKED_MAX_COUNT);
+    double total = http_opt_number(L, 1, "max_total", CHECKED_MAX_COUNT);
     if (per_host > 0) curl_multi_setopt(ctx->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)per_host);
     if (total > 0) {
         curl_multi_setopt(ctx->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)total);

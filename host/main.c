@@ -4,12 +4,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
 #include <lauxlib.h>
 #include <openssl/crypto.h>
 
+#include "atomic_file.h"
 #include "cli.h"
 #include "exitcodes.h"
 #include "secrets.h"
@@ -77,7 +80,7 @@ static void print_version(void) {
 
 /* Exit code for an error value raised by the script. */
 static int exit_code_for(lua_State *L, int idx, struct vm *vm) {
-    if (vm_limit_hit(vm) != VM_LIMIT_NONE) return EXIT_LIMIT;
+    if (vm_limit_for_error(vm, L, idx) != VM_LIMIT_NONE) return EXIT_LIMIT;
     if (lua_type(L, idx) != LUA_TTABLE) return EXIT_SCRIPT;
     lua_getfield(L, idx, "kind");
     const char *kind = lua_tostring(L, -1);
@@ -96,7 +99,7 @@ static int exit_code_for(lua_State *L, int idx, struct vm *vm) {
 static void print_limit_error(struct vm *vm, const struct vm_options *o) {
     switch (vm_limit_hit(vm)) {
     case VM_LIMIT_MEMORY:
-        fprintf(stderr, "vsrun: memory limit exceeded (--max-memory %zu MB)\n", (o->max_memory ? o->max_memory : (size_t)1024 << 20) >> 20);
+        fprintf(stderr, "vsrun: memory limit exceeded (--max-memory %g MB)\n", cli_max_memory_mb(o));
         break;
     case VM_LIMIT_TIMEOUT:
         fprintf(stderr, "vsrun: timeout: the script ran longer than --timeout %g s\n", o->timeout_sec);
@@ -109,46 +112,41 @@ static void print_limit_error(struct vm *vm, const struct vm_options *o) {
     }
 }
 
-/* Writes text to path atomically (temp file + rename), or to stdout when path is NULL. */
+static void print_memory_too_small(const struct vm_options *o) {
+    fprintf(stderr, "vsrun: --max-memory %g MB is too small to start a script (the libraries need about 0.1 MB)\n",
+            cli_max_memory_mb(o));
+}
+
+/* Writes text to path atomically (see atomic_file.h), or to stdout when path is NULL. */
 static int write_output(const char *path, const char *text, size_t len) {
     if (path == NULL) {
         fwrite(text, 1, len, stdout);
         fputc('\n', stdout);
         return fflush(stdout) == 0 ? 0 : -1;
     }
-    size_t n = strlen(path) + 16;
-    char *tmp = malloc(n);
-    if (!tmp) return -1;
-    snprintf(tmp, n, "%s.tmp%d", path, (int)getpid());
-    FILE *f = fopen(tmp, "w");
-    int rc = -1;
-    if (f) {
-        int ok = fwrite(text, 1, len, f) == len && fputc('\n', f) != EOF;
-        ok = (fflush(f) == 0) && ok && fsync(fileno(f)) == 0;
-        ok = (fclose(f) == 0) && ok;
-        if (ok && rename(tmp, path) == 0) rc = 0;
-        else unlink(tmp);
-    }
-    if (rc != 0) fprintf(stderr, "vsrun: cannot write --output %s: %s\n", path, strerror(errno));
-    free(tmp);
-    return rc;
+    if (atomic_file_write(path, text, len, "\n") == 0) return 0;
+    fprintf(stderr, "vsrun: cannot write --output %s: %s\n", path, strerror(errno));
+    return -1;
 }
 
 /* Runs the script (or -e code) through lua/vsrun/runner.lua. */
 static int run_script(struct cli_run *run) {
     struct vm *vm = vm_new(&run->vm);
     if (vm == NULL) {
-        fprintf(stderr, "vsrun: out of memory\n");
+        if (run->vm.max_memory) print_memory_too_small(&run->vm);
+        else fprintf(stderr, "vsrun: out of memory\n");
         return EXIT_LIMIT;
     }
     lua_State *L = vm_lua(vm);
-    int code = EXIT_OK;
-    if (cli_build_inputs(L, run) != 0) { vm_free(vm); return EXIT_USAGE; }
+    int code = cli_build_inputs(L, run);
+    if (code != EXIT_OK) { vm_free(vm); return code; }
     int inputs = lua_gettop(L);
     if (vm_load_embedded(L, "vsrun.runner") != LUA_OK || vm_pcall(L, 0, 1) != LUA_OK) {
-        fprintf(stderr, "vsrun: internal error: %s\n", lua_tostring(L, -1));
+        if (vm_limit_for_error(vm, L, -1) == VM_LIMIT_MEMORY) print_memory_too_small(&run->vm);
+        else fprintf(stderr, "vsrun: internal error: %s\n", lua_tostring(L, -1));
+        code = vm_limit_hit(vm) == VM_LIMIT_MEMORY ? EXIT_LIMIT : EXIT_SCRIPT;
         vm_free(vm);
-        return EXIT_SCRIPT;
+        return code;
     }
     lua_getfield(L, -1, "run");
     lua_pushstring(L, run->code ? "code" : "file");
@@ -158,7 +156,7 @@ static int run_script(struct cli_run *run) {
     vm_start_clock(vm);
     int status = vm_pcall(L, 3, 4);
     if (status != LUA_OK) {
-        if (vm_limit_hit(vm) != VM_LIMIT_NONE) print_limit_error(vm, &run->vm);
+        if (vm_limit_for_error(vm, L, -1) != VM_LIMIT_NONE) print_limit_error(vm, &run->vm);
         else fprintf(stderr, "vsrun: %s\n", lua_tostring(L, -1) ? lua_tostring(L, -1) : "error");
         code = vm_limit_hit(vm) != VM_LIMIT_NONE ? EXIT_LIMIT : EXIT_SCRIPT;
     } else if (lua_toboolean(L, -4)) {
@@ -178,7 +176,22 @@ static int run_script(struct cli_run *run) {
     return code;
 }
 
+/* A crash must not write a core file holding the vault key or a token, and other
+ * processes of the same user must not ptrace vsrun or read its /proc/PID/mem and environ
+ * (not dumpable: those files belong to root). The process itself still reads its own
+ * /proc/self files. Only the soft core limit is lowered, so the user's shell settings for
+ * programs a script starts stay theirs to choose; they are not dumpable-0 after exec. */
+static void harden_process(void) {
+    struct rlimit core;
+    if (getrlimit(RLIMIT_CORE, &core) == 0) {
+        core.rlim_cur = 0;
+        setrlimit(RLIMIT_CORE, &core);
+    }
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+}
+
 int main(int argc, char **argv) {
+    harden_process();
     signal(SIGPIPE, SIG_IGN);
     secrets_capture_env();
     /* curl_global_init runs when the HTTP module is first loaded: it costs ~1.5 ms of

@@ -12,6 +12,7 @@
 #include <lauxlib.h>
 #include <openssl/crypto.h>
 
+#include "checked_number.h"
 #include "connection.h"
 #include "http.h"
 #include "modules.h"
@@ -237,10 +238,15 @@ static int pd_request(lua_State *L) {
     const char *query = lua_tostring(L, 5);
     size_t body_len = 0;
     const char *body = lua_tolstring(L, 6, &body_len);
-    int attempt = (int)luaL_optinteger(L, 7, 1);
+    double attempt = luaL_optnumber(L, 7, 1);
     double timeout = luaL_optnumber(L, 8, 30);
-    lua_Integer max_body = luaL_optinteger(L, 9, PD_MAX_BODY);
-    if (max_body < 1 || max_body > PD_MAX_BODY) max_body = PD_MAX_BODY;
+    double max_body = luaL_optnumber(L, 9, PD_MAX_BODY);
+    /* range-checked before any conversion to an integer (see checked_number.h) */
+    if (!checked_positive(attempt, CHECKED_MAX_COUNT) || attempt != (double)(int)attempt)
+        return pd_refuse(L, "attempt must be a whole number from 1 to 1000000");
+    if (timeout != 0 && !checked_positive(timeout, CHECKED_MAX_SECONDS)) /* 0: the default */
+        return pd_refuse(L, "timeout must be a number of seconds from 0 (the default) to 1e9");
+    if (!(max_body >= 1 && max_body <= (double)PD_MAX_BODY)) max_body = (double)PD_MAX_BODY; /* 0, NaN, huge */
     if (method == NULL || path == NULL) return pd_refuse(L, "method and path are required");
     char why[300];
     if (!pd_route_allowed(method, path, why, sizeof why)) return pd_refuse(L, why);
@@ -287,7 +293,7 @@ static int pd_request(lua_State *L) {
     req.timeout = timeout;
     req.connect_timeout = 10;
     req.max_body = (size_t)max_body;
-    req.attempt = attempt;
+    req.attempt = (int)attempt;
     long id = http_start(L, &req);   /* cannot raise: the curl multi exists (luaopen) */
     OPENSSL_cleanse(auth, sizeof auth);
     if (id < 0) return luaL_error(L, "cannot start the request: %s", http_start_error());

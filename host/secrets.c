@@ -2,33 +2,53 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 
 static const char *const secret_names[SECRET_COUNT] = {"VSRUN_KEY", "VSRUN_PASSPHRASE", "PAGERDUTY_TOKEN"};
 static char *secret_values[SECRET_COUNT];
+static unsigned generation;
+
+/* Wipes the value of every NAME=value entry: the environment may hold a name twice, and
+ * /proc/self/environ shows the original strings, which unsetenv leaves in place. */
+static void cleanse_env_entries(const char *name) {
+    size_t n = strlen(name);
+    for (char **e = environ; *e; e++)
+        if (strncmp(*e, name, n) == 0 && (*e)[n] == '=') OPENSSL_cleanse(*e + n + 1, strlen(*e + n + 1));
+}
 
 void secrets_capture_env(void) {
+    generation++;
     for (int i = 0; i < SECRET_COUNT; i++) {
         const char *v = getenv(secret_names[i]);
         if (v && *v && secret_values[i] == NULL) secret_values[i] = strdup(v);
         if (v) {
-            OPENSSL_cleanse((void *)v, strlen(v)); /* the copy in environ too */
-            unsetenv(secret_names[i]);
+            cleanse_env_entries(secret_names[i]);
+            unsetenv(secret_names[i]); /* removes every entry of the name */
         }
     }
+}
+
+static void wipe_one(int i) {
+    if (secret_values[i]) {
+        OPENSSL_cleanse(secret_values[i], strlen(secret_values[i]));
+        free(secret_values[i]);
+        secret_values[i] = NULL;
+    }
+}
+
+void secrets_used(enum secret_id id) {
+    if (id < SECRET_COUNT) wipe_one(id);
 }
 
 const char *secrets_get(enum secret_id id) {
     return id < SECRET_COUNT ? secret_values[id] : NULL;
 }
 
+unsigned secrets_generation(void) { return generation; }
+
 void secrets_wipe(void) {
-    for (int i = 0; i < SECRET_COUNT; i++) {
-        if (secret_values[i]) {
-            OPENSSL_cleanse(secret_values[i], strlen(secret_values[i]));
-            free(secret_values[i]);
-            secret_values[i] = NULL;
-        }
-    }
+    generation++;
+    for (int i = 0; i < SECRET_COUNT; i++) wipe_one(i);
 }

@@ -9,6 +9,13 @@ enum secret_id { SECRET_VSRUN_KEY, SECRET_VSRUN_PASSPHRASE, SECRET_PAGERDUTY_TOK
 void secrets_capture_env(void);
 /* The value, or NULL when unset. Owned by this module; do not free. */
 const char *secrets_get(enum secret_id id);
+/* Wipes the secret's text: the vault calls it once it has decoded (and remembered) the
+ * key from VSRUN_KEY. VSRUN_PASSPHRASE is kept until exit: each vault record has its own
+ * salt, so a run that opens several connections may derive another key from it. */
+void secrets_used(enum secret_id id);
+/* Changes whenever the secrets are captured or wiped, not when one is used: keys derived
+ * from an older generation are stale. */
+unsigned secrets_generation(void);
 /* Wipes every captured secret (at exit). */
 void secrets_wipe(void);
 

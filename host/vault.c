@@ -183,9 +183,10 @@ static int atomic_write(const char *path, const unsigned char *data, size_t len,
 }
 
 /* Reads a whole regular file opened without following links, checking owner and mode.
- * Returns 0, VAULT_NOT_FOUND or -1. */
+ * O_NONBLOCK: opening a FIFO planted in the vault directory must not hang; it is then
+ * refused as not a regular file. Returns 0, VAULT_NOT_FOUND or -1. */
 static int read_private_file(const char *path, unsigned char **data, size_t *len, size_t max, char *err, size_t errlen) {
-    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
         if (errno == ENOENT) return VAULT_NOT_FOUND;
         seterr(err, errlen, "cannot read %s: %s", path, strerror(errno));
@@ -328,18 +329,50 @@ static int scrypt_derive(const char *pass, const unsigned char *salt, unsigned l
 }
 
 /* One derived passphrase key is remembered (with its salt), so a refresh's read and write
- * run scrypt once. Wiped at exit. */
+ * run scrypt once; and the key decoded from VSRUN_KEY, whose text is then wiped (the
+ * passphrase is kept: another record may have another salt). Wiped at exit. */
 static struct {
     int valid;
     unsigned char pass_hash[32];
     unsigned char salt[SALT_LEN];
     unsigned char key[KEY_LEN];
+    int env_valid;
+    unsigned char env_key[KEY_LEN];
+    unsigned generation;      /* secrets_generation() the keys came from */
 } kcache;
 
 static void kcache_wipe(void) { OPENSSL_cleanse(&kcache, sizeof kcache); }
 
+/* Forgets keys derived from secrets that were since wiped or captured anew. */
+static void kcache_check(void) {
+    if (kcache.generation == secrets_generation()) return;
+    kcache_wipe();
+    kcache.generation = secrets_generation();
+}
+
+static void kcache_register_wipe(void) {
+    static int registered;
+    if (!registered) registered = atexit(kcache_wipe) == 0;
+}
+
+/* The key from VSRUN_KEY: 0 with key filled, 1 when VSRUN_KEY is not set, -1 if malformed. */
+static int env_key(unsigned char key[KEY_LEN]) {
+    kcache_check();
+    if (!kcache.env_valid) {
+        const char *env = secrets_get(SECRET_VSRUN_KEY);
+        if (!env) return 1;
+        if (decode_env_key(env, kcache.env_key) != 0) return -1;
+        kcache_register_wipe();
+        kcache.env_valid = 1;
+        secrets_used(SECRET_VSRUN_KEY);
+    }
+    memcpy(key, kcache.env_key, KEY_LEN);
+    return 0;
+}
+
 static int passphrase_key(const char *pass, const unsigned char *salt, unsigned log2n, unsigned r, unsigned p,
                           unsigned char key[KEY_LEN]) {
+    kcache_check();
     unsigned char h[32];
     SHA256((const unsigned char *)pass, strlen(pass), h);
     int std = log2n == SCRYPT_LOG2N && r == SCRYPT_R && p == SCRYPT_P;
@@ -353,8 +386,7 @@ static int passphrase_key(const char *pass, const unsigned char *salt, unsigned 
         return -1;
     }
     if (std) {
-        static int registered;
-        if (!registered) registered = atexit(kcache_wipe) == 0;
+        kcache_register_wipe();
         memcpy(kcache.pass_hash, h, 32);
         memcpy(kcache.salt, salt, SALT_LEN);
         memcpy(kcache.key, key, KEY_LEN);
@@ -370,10 +402,10 @@ static int key_for_write(unsigned char header[HEADER_LEN], unsigned char key[KEY
     memcpy(header, VAULT_MAGIC, 4);
     header[4] = VAULT_VERSION;
     header[5] = VAULT_ALG_AES256GCM;
-    const char *env = secrets_get(SECRET_VSRUN_KEY);
     const char *pass = secrets_get(SECRET_VSRUN_PASSPHRASE);
-    if (env) {
-        if (decode_env_key(env, key) != 0) goto badkey;
+    int env = env_key(key); /* also drops stale remembered keys */
+    if (env < 0) goto badkey;
+    if (env == 0) {
         header[6] = VAULT_KDF_RAW;
         return 0;
     }
@@ -530,15 +562,12 @@ int vault_load(const char *name, struct vault_record *r, char *err, size_t errle
             goto out;
         }
     } else {
-        const char *env = secrets_get(SECRET_VSRUN_KEY);
-        if (env) {
-            if (decode_env_key(env, key) != 0) {
-                seterr(err, errlen, "VSRUN_KEY must be the base64 of 32 bytes (make one with: openssl rand -base64 32)%s%s", "", "");
-                goto out;
-            }
-        } else if (key_file(key, 0, err, errlen) != 0) {
+        int env = env_key(key);
+        if (env < 0) {
+            seterr(err, errlen, "VSRUN_KEY must be the base64 of 32 bytes (make one with: openssl rand -base64 32)%s%s", "", "");
             goto out;
         }
+        if (env == 1 && key_file(key, 0, err, errlen) != 0) goto out;
     }
     clen = len - HEADER_LEN - NONCE_LEN - TAG_LEN;
     plain = malloc(clen + 1);

@@ -13,13 +13,14 @@
 #include "embedded.h"
 #include "modules.h"
 
-#define VM_DEFAULT_MAX_MEMORY ((size_t)1024 * 1024 * 1024)
 #define VM_HOOK_COUNT 1000
 
 struct vm {
     lua_State *L;
     struct vm_options opts;
     size_t used, peak, cap;
+    int refused;              /* the last growth was refused and nothing has grown since */
+    int ever_refused;         /* some growth was refused */
     enum vm_limit limit;
     double deadline;          /* CLOCK_MONOTONIC seconds; 0 = none */
 };
@@ -32,7 +33,11 @@ static double vm_monotonic(void) {
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Counting allocator: refuses growth past the cap so Lua raises a memory error. */
+/* Counting allocator: refuses growth past the cap so Lua raises a memory error.
+ * When an allocation fails Lua runs an emergency full GC and asks once more; only a
+ * second refusal in a row (nothing grew in between, as the GC only frees) means the live
+ * data really does not fit, so only then is the limit marked. A first refusal that Lua
+ * cannot retry (while the state is built or inside a GC step) is an ordinary memory error. */
 static void *vm_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
     struct vm *vm = ud;
     if (ptr == NULL) osize = 0;
@@ -42,11 +47,13 @@ static void *vm_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
         return NULL;
     }
     if (nsize > osize && vm->used + (nsize - osize) > vm->cap) {
-        vm->limit = VM_LIMIT_MEMORY;
+        if (vm->refused) vm->limit = VM_LIMIT_MEMORY;
+        vm->refused = vm->ever_refused = 1;
         return NULL;
     }
     void *p = realloc(ptr, nsize);
     if (p == NULL) return NULL;
+    if (nsize > osize) vm->refused = 0;
     vm->used = vm->used - osize + nsize;
     if (vm->used > vm->peak) vm->peak = vm->used;
     return p;
@@ -61,6 +68,16 @@ struct vm *vm_from_lua(lua_State *L) {
 const struct vm_options *vm_options(lua_State *L) { return &vm_from_lua(L)->opts; }
 lua_State *vm_lua(struct vm *vm) { return vm->L; }
 enum vm_limit vm_limit_hit(struct vm *vm) { return vm->limit; }
+
+/* lauxlib's buffers (string.rep, table.concat, ...) call the allocator without Lua's GC
+ * retry and raise the plain string "not enough memory"; when that ends the script after
+ * the cap refused an allocation, the memory limit is what ended it. */
+enum vm_limit vm_limit_for_error(struct vm *vm, lua_State *L, int idx) {
+    if (vm->limit == VM_LIMIT_NONE && vm->ever_refused && lua_type(L, idx) == LUA_TSTRING &&
+        strncmp(lua_tostring(L, idx), "not enough memory", 17) == 0)
+        vm->limit = VM_LIMIT_MEMORY;
+    return vm->limit;
+}
 size_t vm_memory_used(struct vm *vm) { return vm->used; }
 size_t vm_memory_peak(struct vm *vm) { return vm->peak; }
 
@@ -329,6 +346,16 @@ static void vm_open_libs(lua_State *L, const struct vm_options *o) {
     lua_pop(L, 1);
 }
 
+/* The state's set-up, run under lua_pcall (as lua.c's pmain) so a cap too small for the
+ * libraries is an error, not an abort. */
+static int vm_setup(lua_State *L) {
+    lua_gc(L, LUA_GCGEN, 0, 0);
+    /* Set before any coroutine exists: threads copy their creator's hook. */
+    lua_sethook(L, vm_hook, LUA_MASKCOUNT, VM_HOOK_COUNT);
+    vm_open_libs(L, vm_options(L));
+    return 0;
+}
+
 struct vm *vm_new(const struct vm_options *opts) {
     struct vm *vm = calloc(1, sizeof *vm);
     if (vm == NULL) return NULL;
@@ -337,10 +364,11 @@ struct vm *vm_new(const struct vm_options *opts) {
     vm->L = lua_newstate(vm_alloc, vm);
     if (vm->L == NULL) { free(vm); return NULL; }
     lua_atpanic(vm->L, NULL);
-    lua_gc(vm->L, LUA_GCGEN, 0, 0);
-    /* Set before any coroutine exists: threads copy their creator's hook. */
-    lua_sethook(vm->L, vm_hook, LUA_MASKCOUNT, VM_HOOK_COUNT);
-    vm_open_libs(vm->L, opts);
+    lua_pushcfunction(vm->L, vm_setup);
+    if (lua_pcall(vm->L, 0, 0, 0) != LUA_OK) {
+        vm_free(vm);
+        return NULL;
+    }
     return vm;
 }
 

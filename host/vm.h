@@ -6,6 +6,7 @@
 #include <lua.h>
 
 #define VM_MAX_LIBS 32
+#define VM_DEFAULT_MAX_MEMORY ((size_t)1024 * 1024 * 1024)  /* without --max-memory */
 
 struct vm_options {
     int strict;               /* --strict: no io, no os.execute/exit/getenv..., require limited */
@@ -25,7 +26,8 @@ enum vm_limit { VM_LIMIT_NONE, VM_LIMIT_TIMEOUT, VM_LIMIT_MEMORY, VM_LIMIT_INTER
 
 struct vm;
 
-struct vm *vm_new(const struct vm_options *opts);  /* NULL only if out of memory */
+/* NULL only if out of memory (or the max_memory cap is too small for the libraries). */
+struct vm *vm_new(const struct vm_options *opts);
 void vm_free(struct vm *vm);
 lua_State *vm_lua(struct vm *vm);
 struct vm *vm_from_lua(lua_State *L);
@@ -39,6 +41,9 @@ int vm_pcall(lua_State *L, int nargs, int nresults);
 void vm_start_clock(struct vm *vm);
 /* Which limit ended the script, if any. */
 enum vm_limit vm_limit_hit(struct vm *vm);
+/* Like vm_limit_hit, for a script that ended with the error value at idx: a memory
+ * error from a refused allocation Lua could not retry counts as the memory limit. */
+enum vm_limit vm_limit_for_error(struct vm *vm, lua_State *L, int idx);
 /* Milliseconds until the deadline (or -1 when there is none); I/O waits are capped by it. */
 long vm_deadline_ms(lua_State *L);
 /* Raises the limit error if a limit was hit (call from C loops that wait). */

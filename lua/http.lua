@@ -88,8 +88,11 @@ end
 
 local function positive(opts, name)
   local v = opts[name]
-  if v ~= nil and (type(v) ~= "number" or v ~= v or v <= 0 or v == math.huge) then
-    invalid(name .. " must be a positive number of " .. (name == "max_body" and "bytes" or "seconds"))
+  -- the upper bounds are host/checked_number.h's: larger values cannot become C integers
+  local max = name == "max_body" and 2 ^ 53 or 1e9
+  if v ~= nil and (type(v) ~= "number" or v ~= v or v <= 0 or v > max) then
+    invalid(name .. " must be a positive number of " .. (name == "max_body" and "bytes" or "seconds") ..
+      (" up to %.0f"):format(max))
   end
   return v
 end

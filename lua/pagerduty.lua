@@ -490,7 +490,7 @@ function M.configure(opts)
   local allowed = set("max_attempts", "retry_budget", "backoff_base", "backoff_cap", "backoff_429", "timeout", "max_body")
   opts = check_fields("configure", opts, allowed, "options")  -- configure() reads the settings
   for k, v in pairs(opts) do
-    if type(v) ~= "number" or v < 0 or v ~= v then bad("configure", k, "must be a non-negative number") end
+    if type(v) ~= "number" or v < 0 or v ~= v or v > 1e9 then bad("configure", k, "must be a number from 0 to 1e9") end
     request.settings[k] = v
   end
   return request.settings

@@ -1,20 +1,17 @@
 -- --state FILE: the whole state (data, counters, token hashes, clients, clock offset) as
--- JSON, written atomically (temp file + rename) after each change and read at start.
+-- JSON, written atomically after each change and read at start. The write goes through
+-- core.write_file_atomic: an unpredictable temp name created with O_EXCL, so a link
+-- another user plants next to the state file is never followed.
 local json = require "json"
+local core = require "vsrun.core"
 
 local M = {}
 
 function M.save(app, path)
-  if not (io and io.open and os and os.rename) then return false end
+  if not (io and io.open) then return false end -- under --strict scripts write no files
   local doc = { version = 1, data = app.store.data, tokens = app.state.tokens, refresh = app.state.refresh,
                 clients = app.state.clients, clock_offset = app.clock_offset }
-  local text = json.encode(doc)
-  local tmp = path .. ".tmp"
-  local f = io.open(tmp, "wb")
-  if not f then return false end
-  f:write(text)
-  f:close()
-  return os.rename(tmp, path) == true
+  return core.write_file_atomic(path, json.encode(doc)) == true
 end
 
 local function arrays(t, names)

@@ -230,6 +230,16 @@ expect "auth login with VSRUN_PASSPHRASE" 0 "Connected 'p1'"
 VSRUN_HOME=$TMP/home-pass VSRUN_KEY='' VSRUN_PASSPHRASE=$PASS vs auth status --check
 expect "auth status with VSRUN_PASSPHRASE" 0 'Health: +Healthy'
 say "auth passphrase vault has no key file" '[ ! -e "$TMP/home-pass/key" ]'
+# a script run on a passphrase vault: a refresh mid-run reads and reseals the record
+# (with the passphrase key, not a new key file)
+base=$(token_posts "$SB_URL")
+curl -s -X POST -d '{"match":{"method":"GET","path":"^/incidents$"},"count":1,"kind":"expire_token"}' "$SB_URL/__sandbox/faults" >/dev/null
+VSRUN_HOME=$TMP/home-pass VSRUN_KEY='' VSRUN_PASSPHRASE=$PASS vs -e 'return #require("pagerduty").list_incidents{date_range = "all", limit = 30}:collect()'
+expect "auth passphrase script run refreshes its connection" 0 '^30$'
+say "auth passphrase script run made exactly 1 refresh grant" '[ "$(token_posts "$SB_URL")" -eq $((base + 1)) ]'
+VSRUN_HOME=$TMP/home-pass VSRUN_KEY='' VSRUN_PASSPHRASE=$PASS vs auth status --check
+expect "auth passphrase record resealed by the script run still opens" 0 'Health: +Healthy'
+say "auth passphrase record resealed with the passphrase key (still no key file)" '[ ! -e "$TMP/home-pass/key" ]'
 VSRUN_HOME=$TMP/home-pass VSRUN_KEY='' vs auth status
 expect "auth passphrase needed" 1 '' "sealed with a passphrase: set VSRUN_PASSPHRASE"
 VSRUN_HOME=$TMP/home-pass VSRUN_KEY='' VSRUN_PASSPHRASE=wrong vs auth status

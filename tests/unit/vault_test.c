@@ -95,6 +95,13 @@ static int is_damaged(const char *name, char *err) {
 
 static void die_now(void) { raise(SIGKILL); }
 
+static void on_hang(int sig) {
+    (void)sig;
+    static const char msg[] = "FAIL vault FIFO: opening a FIFO in the vault directory hung\n";
+    if (write(1, msg, sizeof msg - 1) < 0) _exit(1);
+    _exit(1);
+}
+
 int main(void) {
     snprintf(root, sizeof root, "/tmp/vsrun-vault-test-XXXXXX");
     if (!mkdtemp(root)) return 1;
@@ -361,6 +368,59 @@ int main(void) {
     spit(path, fp, len1);
     CHECK(is_damaged("work", err), "vault scrypt memory bounded");
     free(fp);
+
+    /* the VSRUN_KEY text is wiped once the key is decoded; records still open and save
+     * with the remembered key */
+    use_keys(KEY_A, NULL);
+    fresh_home();
+    CHECK(vault_save(&r, err, sizeof err) == 0 && secrets_get(SECRET_VSRUN_KEY) == NULL,
+          "vault VSRUN_KEY text wiped once the key is decoded");
+    CHECK(vault_load("work", &got, err, sizeof err) == 0 && strcmp(got.access_token, TOKEN) == 0,
+          "vault opens records after the VSRUN_KEY text is wiped");
+    vault_record_clear(&got);
+    CHECK(vault_save(&r, err, sizeof err) == 0 && vault_load("work", &got, err, sizeof err) == 0,
+          "vault saves again after the VSRUN_KEY text is wiped");
+    vault_record_clear(&got);
+    use_keys(KEY_B, NULL);
+    CHECK(is_damaged("work", err), "vault forgets the decoded key when the secrets change");
+    use_keys(NULL, NULL);
+    CHECK(vault_load("work", &got, err, sizeof err) == -1, "vault without VSRUN_KEY does not use a forgotten one");
+    vault_record_clear(&got);
+    /* the passphrase is kept: two records sealed by different runs have different salts,
+     * and one run may open both */
+    use_keys(NULL, "correct horse battery staple");
+    fresh_home();
+    vault_record_clear(&r);
+    sample(&r, "one");
+    CHECK(vault_save(&r, err, sizeof err) == 0, "vault passphrase: first record");
+    use_keys(NULL, "correct horse battery staple"); /* another run: a new salt */
+    vault_record_clear(&r);
+    sample(&r, "two");
+    CHECK(vault_save(&r, err, sizeof err) == 0, "vault passphrase: second record");
+    use_keys(NULL, "correct horse battery staple");
+    CHECK(vault_load("one", &got, err, sizeof err) == 0, "vault passphrase: one run opens the first record");
+    vault_record_clear(&got);
+    CHECK(vault_load("two", &got, err, sizeof err) == 0, "vault passphrase: and the second, with its own salt");
+    vault_record_clear(&got);
+    vault_record_clear(&r);
+    sample(&r, "work");
+
+    /* a FIFO planted in the vault directory is refused, not waited on (alarm: hang guard) */
+    signal(SIGALRM, on_hang);
+    alarm(30);
+    use_keys(KEY_A, NULL);
+    fresh_home();
+    CHECK(vault_save(&r, err, sizeof err) == 0, "vault FIFO: home created");
+    path_of(path, sizeof path, "fifo.conn");
+    CHECK(mkfifo(path, 0600) == 0, "vault FIFO: mkfifo");
+    CHECK(vault_load("fifo", &got, err, sizeof err) == -1 && strstr(err, "not a regular file"),
+          "vault FIFO record refused as not a regular file");
+    path_of(path, sizeof path, "config");
+    unlink(path);
+    CHECK(mkfifo(path, 0600) == 0, "vault FIFO: mkfifo config");
+    char def[64];
+    CHECK(vault_config_get("default", def, sizeof def) != 0, "vault FIFO config refused");
+    alarm(0);
 
     vault_record_clear(&r);
     use_keys(NULL, NULL);
