@@ -195,7 +195,16 @@ int cli_build_inputs(lua_State *L, struct cli_run *run) {
         lua_pushlstring(L, arg, (size_t)(eq - arg));
         if (lua_rawget(L, -2) != LUA_TNIL) {
             lua_pop(L, 2);
-            fprintf(stderr, "vsrun: input '%.*s' is given twice\n", (int)(eq - arg), arg);
+            /* name which two sources gave it: an earlier name=value, or --input-file */
+            int len = (int)(eq - arg), earlier = -1;
+            for (int j = 0; j < i && earlier < 0; j++)
+                if (strncmp(run->inputs[j], arg, (size_t)len) == 0 && run->inputs[j][len] == '=') earlier = j;
+            if (earlier >= 0)
+                fprintf(stderr, "vsrun: input '%.*s' is given twice: as name=value arguments %d and %d\n",
+                        len, arg, earlier + 1, i + 1);
+            else
+                fprintf(stderr, "vsrun: input '%.*s' is given twice: in --input-file %s and as the argument %.*s=...\n",
+                        len, arg, strcmp(run->input_file, "-") == 0 ? "(stdin)" : run->input_file, len, arg);
             return -1;
         }
         lua_pop(L, 1);

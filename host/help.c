@@ -32,7 +32,8 @@ static const struct help_topic topics[] = {
      "  if not ok and err.kind == \"not_found\" then ... end\n"
      "Kinds: invalid_argument not_found permission_denied reconnect_required rate_limited\n"
      "conflict server timeout network tls too_large bad_response cancelled.\n"
-     "An uncaught error prints one line and a traceback, and sets the exit code.\n"},
+     "An uncaught error prints one line and a traceback of the script's own frames (-v: the\n"
+     "full traceback, vsrun's frames too), and sets the exit code.\n"},
     {"exit-codes",
      "0 success\n"
      "1 the script raised an error (or a test failed under vsrun test)\n"

@@ -65,8 +65,12 @@ function M.connection(client)
       errors.raise("network", "could not refresh the token of connection" ..
         (name and (" '" .. name .. "'") or "") .. ": " .. tostring(why))
     end
-    errors.raise("reconnect_required", "no PagerDuty connection" ..
-      (client.name and (" '" .. client.name .. "'") or "") .. ": " .. tostring(why))
+    -- the host's message usually says "no PagerDuty connection..." itself: do not repeat it
+    why = tostring(why)
+    if not why:find("^no PagerDuty connection") then
+      why = "no PagerDuty connection" .. (client.name and (" '" .. client.name .. "'") or "") .. ": " .. why
+    end
+    errors.raise("reconnect_required", why)
   end
   client.conn = conn
   return conn
@@ -131,8 +135,14 @@ local function http_error(spec, res)
     fields.code = info.code
     fields.errors = info.errors
     detail = info.message or ""
-    if info.errors and #info.errors > 0 then
-      detail = (detail ~= "" and (detail .. ": ") or "") .. table.concat(info.errors, "; ")
+    -- PagerDuty often repeats its message as the only entry of `errors`: say it once
+    local extra = {}
+    for _, e in ipairs(info.errors or {}) do if e ~= detail then extra[#extra + 1] = e end end
+    if #extra > 0 then
+      detail = (detail ~= "" and (detail .. ": ") or "") .. table.concat(extra, "; ")
+    end
+    if detail:find('From"? header') then
+      detail = detail .. " (with an account API key, set PAGERDUTY_FROM to the email of a user on the account)"
     end
   end
   local function msg(prefix)
