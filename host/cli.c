@@ -86,6 +86,7 @@ int cli_parse_run(int argc, char **argv, struct cli_run *run) {
             else if (strcmp(name, "--strict") == 0) run->vm.strict = 1;
             else if (strcmp(name, "--sandbox") == 0) run->sandbox = run->vm.sandbox_mode = 1;
             else if (strcmp(name, "-v") == 0 || strcmp(name, "--verbose") == 0) run->vm.verbose = 1;
+            else if (strcmp(name, "-q") == 0 || strcmp(name, "--quiet") == 0) run->vm.quiet = 1;
             else return cli_usage("unknown option '%s'", arg);
             continue;
         }

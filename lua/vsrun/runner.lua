@@ -74,6 +74,8 @@ function M.run(kind, source, inputs)
   end
   if not chunk then return false, "syntax", msg end
   local r = table.pack(sched.run(chunk, inputs))
+  local progress = package.loaded["vsrun.progress"]
+  if progress then progress.clear() end   -- a listing left by `break` may still show its line
   if not r[1] then return false, "error", r[2], M.script_traceback(r[3]) end
   if r.n < 2 or r[2] == nil then return true, nil end
   local ok, text = pcall(json.encode, r[2], { indent = 2 })
