@@ -29,7 +29,7 @@ static const struct help_topic topics[] = {
      "Errors are raised as error objects with fields kind, message, status, code, action,\n"
      "request_id. Catch them with pcall and branch on err.kind:\n"
      "  local ok, err = pcall(pd.get_incident, \"PNOPE\")\n"
-     "  if not ok and err.kind == \"not_found\" then ... end\n"
+     "  if not ok and err.kind == \"not_found\" then print(\"no such incident\") end\n"
      "Kinds: invalid_argument not_found permission_denied reconnect_required rate_limited\n"
      "conflict server timeout network tls too_large bad_response cancelled.\n"
      "An uncaught error prints one line and a traceback of the script's own frames (-v: the\n"
