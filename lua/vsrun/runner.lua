@@ -46,6 +46,16 @@ end
 
 -- The traceback people read: the script's own frames only (vsrun's embedded modules and C
 -- functions are noise to them); -v keeps the whole trace.
+-- whether a traceback's "lua/x/y.lua" is one of vsrun's embedded modules (and not a script
+-- of the same path): the embedded searcher (host/vm.c) finds module "x.y"
+local function embedded_file(file)
+  local name = file:match("^lua/(.-)%.lua$")
+  if not name then return false end
+  name = name:gsub("/init$", ""):gsub("/", ".")
+  local search_embedded = package.searchers[2]
+  return type(search_embedded) == "function" and type((search_embedded(name))) == "function"
+end
+
 function M.script_traceback(tb)
   if core.options().verbose or type(tb) ~= "string" then return tb end
   local out, hidden = {}, false
@@ -53,7 +63,8 @@ function M.script_traceback(tb)
   for line in (tb .. "\n"):gmatch("(.-)\n") do
     if line == "stack traceback:" then in_trace = true end
     local frame = in_trace and line:match("^\t(.*)")
-    if frame and (frame:find("^lua/") or frame:find("^%[C%]") or frame:find("^%(%.%.%.tail calls")) then
+    local file = frame and frame:match("^([^:]+%.lua):")
+    if frame and ((file and embedded_file(file)) or frame:find("^%[C%]") or frame:find("^%(%.%.%.tail calls")) then
       hidden = hidden or not frame:find("^%(")
     else
       out[#out + 1] = line

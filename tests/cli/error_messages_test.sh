@@ -66,3 +66,9 @@ run -e 'return 1' --input-file "$TMP/in.json" status=b
 expect "input twice: file and argument named" 2 '' "input 'status' is given twice: in --input-file $TMP/in.json and as the argument status="
 run_stdin '{"status": "x"}' -e 'return 1' --input-file - status=b
 expect "input twice: stdin named" 2 '' "in --input-file \\(stdin\\) and as the argument"
+
+# a script of the user's own under a lua/ directory keeps its frames (only vsrun's are hidden)
+mkdir -p "$TMP/proj/lua"
+printf 'local function boom() error("from my lua dir") end\nboom()\n' >"$TMP/proj/lua/mine.lua"
+(cd "$TMP/proj" && "$VSRUN" lua/mine.lua) >"$TMP/out" 2>"$TMP/err"; RC=$?; OUT=$(cat "$TMP/out"); ERR=$(cat "$TMP/err")
+expect "traceback: a user's lua/ script keeps its frames" 1 '' $'\tlua/mine.lua:1: in (local|upvalue) \'boom\''
