@@ -23,8 +23,11 @@ static const struct help_topic topics[] = {
     {"inputs",
      "Inputs come from name=value arguments (values are strings) and from\n"
      "--input-file F, a JSON object (types are kept; '-' reads stdin). Both are merged into\n"
-     "one table; a name given twice is an error. Example:\n"
-     "  echo '{\"hours\": 4}' | vsrun stale.lua --input-file - service=PSVC001\n"},
+     "one table; a name given twice is an error (the message names both sources). Example:\n"
+     "  -- stale.lua\n"
+     "  local input = ...\n"
+     "  return { hours = input.hours, service = input.service }\n"
+     "  $ echo '{\"hours\": 4}' | vsrun stale.lua --input-file - service=PSVC001\n"},
     {"errors",
      "Errors are raised as error objects with fields kind, message, status, code, action,\n"
      "request_id. Catch them with pcall and branch on err.kind:\n"
