@@ -111,10 +111,13 @@ fuzz: deps fuzz-build
 	@for f in $(FUZZ_BIN); do n=$$(basename $$f _fuzz); mkdir -p build/fuzz/corpus-$$n; \
 	  echo "== $$n"; $$f -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 build/fuzz/corpus-$$n tests/fuzz/corpus/$$n || exit 1; done
 
+# scripts/lib goes to PREFIX/share/vsrun/lib, which vsrun finds next to its own binary.
+LIB_MODULES := $(filter-out %_test.lua,$(wildcard scripts/lib/*.lua))
 install: vsrun
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/vsrun/lib
 	install -m 0755 vsrun $(DESTDIR)$(PREFIX)/bin/vsrun
 	install -m 0644 docs/vsrun.1 $(DESTDIR)$(PREFIX)/share/man/man1/vsrun.1
+	install -m 0644 $(LIB_MODULES) $(DESTDIR)$(PREFIX)/share/vsrun/lib/
 
 clean:
 	rm -rf build vsrun

@@ -7,8 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 
 #include "connection.h"
 #include "exitcodes.h"
@@ -56,9 +58,12 @@ static const char auth_help[] =
     "  VSRUN_CLIENT_SECRET_FILE.\n"
     "\n"
     "Machines without a browser (CI, servers):\n"
-    "  - sign in on a workstation, copy the vault directory ($VSRUN_HOME, default\n"
-    "    ~/.config/vsrun) and pass its key as VSRUN_KEY=$(base64 -w0 ~/.config/vsrun/key),\n"
-    "    or use VSRUN_PASSPHRASE on both machines;\n"
+    "  - run `vsrun auth login --no-browser` on the server itself: open the printed address\n"
+    "    in any browser, sign in, and paste the address the browser ends on back into the\n"
+    "    server's terminal. The server gets its own grant.\n"
+    "  - do not copy a vault between machines: every refresh rotates the refresh token, so\n"
+    "    after one refresh on each machine both copies are dead (exit 3). `auth status`\n"
+    "    says when a record was written on another machine.\n"
     "  - or set PAGERDUTY_TOKEN to a PagerDuty REST API key (and PAGERDUTY_FROM for account\n"
     "    keys); scripts then use it instead of a connection.\n"
     "\n"
@@ -203,6 +208,29 @@ static void print_connected(const struct vault_record *r, const char *verb) {
                         "Check the app's scopes in PagerDuty.\n", r->scope);
 }
 
+/* A short hash naming this machine (/etc/machine-id, else the host name; VSRUN_MACHINE_ID
+ * overrides both, for tests and for containers cloned with one machine-id). Stored at login
+ * so `auth status` can tell a record that was copied from another machine. */
+static void machine_tag(char *out, size_t outlen) {
+    char id[256] = "";
+    const char *env = getenv("VSRUN_MACHINE_ID");
+    if (env && *env) {
+        snprintf(id, sizeof id, "%s", env);
+    } else {
+        FILE *f = fopen("/etc/machine-id", "r");
+        if (f) {
+            if (!fgets(id, sizeof id, f)) id[0] = '\0';
+            fclose(f);
+        }
+        if (id[0] == '\0' || id[0] == '\n') gethostname(id, sizeof id - 1);
+    }
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    out[0] = '\0';
+    if (!EVP_Digest(id, strlen(id), md, &mdlen, EVP_sha256(), NULL)) return;
+    for (unsigned i = 0; i < 8 && 2 * i + 2 < outlen; i++) snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
 /* Runs the browser login and saves the record. keep: the record being reconnected, or NULL. */
 static int login_and_save(struct oauth_login *lo, const struct vault_record *keep) {
     char err[1024];
@@ -221,6 +249,7 @@ static int login_and_save(struct oauth_login *lo, const struct vault_record *kee
     int first = 0;
     char def[VAULT_NAME_MAX];
     if (vault_config_get("default", def, sizeof def) != 0 || !*def) first = 1;
+    machine_tag(r.machine, sizeof r.machine);
     if (vault_save(&r, err, sizeof err) != 0) {
         vault_record_clear(&r);
         vault_record_clear(&prev);
@@ -445,6 +474,12 @@ static int cmd_status(int argc, char **argv) {
     relative(r.last_refresh, when, sizeof when);
     utc(r.last_refresh, abs, sizeof abs);
     printf("Last refresh: %s (%s)\n", when, abs);
+    char here[sizeof r.machine];
+    machine_tag(here, sizeof here);
+    if (r.machine[0] && strcmp(r.machine, here) != 0)
+        printf("Copied:       this record was written on another machine. Refreshes rotate the refresh\n"
+               "              token, so only one copy keeps working: log in here with\n"
+               "              `vsrun auth login --no-browser --connection %s` instead.\n", r.name);
     if (f[0]) fputs(health, stdout);
     else printf("Health:       not checked (add --check for a live call)\n");
     if (!r.connected && code == EXIT_OK) code = EXIT_RECONNECT;

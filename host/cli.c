@@ -118,6 +118,7 @@ static int cli_parse_run_options(int argc, char **argv, struct cli_run *run) {
             else if (strcmp(name, "--strict") == 0) run->vm.strict = 1;
             else if (strcmp(name, "--sandbox") == 0) run->sandbox = run->vm.sandbox_mode = 1;
             else if (strcmp(name, "-v") == 0 || strcmp(name, "--verbose") == 0) run->vm.verbose = 1;
+            else if (strcmp(name, "-q") == 0 || strcmp(name, "--quiet") == 0) run->vm.quiet = 1;
             else return cli_usage("unknown option '%s'", arg);
             continue;
         }
@@ -249,7 +250,16 @@ static int cli_inputs_protected(lua_State *L) {
         const char *eq = strchr(arg, '=');
         lua_pushlstring(L, arg, (size_t)(eq - arg));
         if (lua_rawget(L, -2) != LUA_TNIL) {
-            fprintf(stderr, "vsrun: input '%.*s' is given twice\n", (int)(eq - arg), arg);
+            /* name which two sources gave it: an earlier name=value, or --input-file */
+            int len = (int)(eq - arg), earlier = -1;
+            for (int j = 0; j < i && earlier < 0; j++)
+                if (strncmp(run->inputs[j], arg, (size_t)len) == 0 && run->inputs[j][len] == '=') earlier = j;
+            if (earlier >= 0)
+                fprintf(stderr, "vsrun: input '%.*s' is given twice: as name=value arguments %d and %d\n",
+                        len, arg, earlier + 1, i + 1);
+            else
+                fprintf(stderr, "vsrun: input '%.*s' is given twice: in --input-file %s and as the argument %.*s=...\n",
+                        len, arg, strcmp(run->input_file, "-") == 0 ? "(stdin)" : run->input_file, len, arg);
             return 0;
         }
         lua_pop(L, 1);

@@ -57,6 +57,7 @@ static int core_options(lua_State *L) {
     lua_createtable(L, 0, 6);
     lua_pushboolean(L, o->strict); lua_setfield(L, -2, "strict");
     lua_pushboolean(L, o->verbose); lua_setfield(L, -2, "verbose");
+    lua_pushboolean(L, o->quiet); lua_setfield(L, -2, "quiet");
     lua_pushboolean(L, o->dry_run); lua_setfield(L, -2, "dry_run");
     lua_pushboolean(L, o->sandbox_mode); lua_setfield(L, -2, "sandbox_mode");
     lua_pushnumber(L, o->timeout_sec); lua_setfield(L, -2, "timeout");

@@ -26,16 +26,20 @@ static const struct help_topic topics[] = {
     {"inputs",
      "Inputs come from name=value arguments (values are strings) and from\n"
      "--input-file F, a JSON object (types are kept; '-' reads stdin). Both are merged into\n"
-     "one table; a name given twice is an error, and an array (even []) is refused. Example:\n"
-     "  echo '{\"hours\": 4}' | vsrun stale.lua --input-file - service=PSVC001\n"},
+     "one table; a name given twice is an error (the message names both sources), and an array (even []) is refused. Example:\n"
+     "  -- stale.lua\n"
+     "  local input = ...\n"
+     "  return { hours = input.hours, service = input.service }\n"
+     "  $ echo '{\"hours\": 4}' | vsrun stale.lua --input-file - service=PSVC001\n"},
     {"errors",
      "Errors are raised as error objects with fields kind, message, status, code, action,\n"
      "request_id. Catch them with pcall and branch on err.kind:\n"
      "  local ok, err = pcall(pd.get_incident, \"PNOPE\")\n"
-     "  if not ok and err.kind == \"not_found\" then ... end\n"
+     "  if not ok and err.kind == \"not_found\" then print(\"no such incident\") end\n"
      "Kinds: invalid_argument not_found permission_denied reconnect_required rate_limited\n"
      "conflict server timeout network tls too_large bad_response cancelled.\n"
-     "An uncaught error prints one line and a traceback, and sets the exit code.\n"},
+     "An uncaught error prints one line and a traceback of the script's own frames (-v: the\n"
+     "full traceback, vsrun's frames too), and sets the exit code.\n"},
     {"exit-codes",
      "0 success\n"
      "1 the script raised an error (or a test failed under vsrun test)\n"

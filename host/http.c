@@ -125,6 +125,7 @@ static int http_secret_name(const char *name, size_t len) {
         low[n++] = (char)tolower(c);
     }
     low[n] = '\0';
+    if (strcmp(low, "incident_key") == 0) return 0;  /* a de-duplication key, needed to debug duplicates */
     for (const char *const *w = http_secret_words; *w; w++)
         if (strstr(low, *w)) return 1;
     return 0;

@@ -8,5 +8,6 @@ const luaL_Reg vsrun_c_modules[] = {
     {"vsrun.http_core", luaopen_vsrun_http_core},
     {"vsrun.pd_core", luaopen_vsrun_pd_core},
     {"vsrun.server", luaopen_vsrun_server},
+    {"vsrun.zoneinfo", luaopen_vsrun_zoneinfo},
     {NULL, NULL},
 };

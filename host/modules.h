@@ -11,5 +11,6 @@ int luaopen_vsrun_digest(lua_State *L); /* digest.c */
 int luaopen_vsrun_http_core(lua_State *L);  /* http.c */
 int luaopen_vsrun_pd_core(lua_State *L);    /* pagerduty.c */
 int luaopen_vsrun_server(lua_State *L); /* server.c */
+int luaopen_vsrun_zoneinfo(lua_State *L);   /* zoneinfo.c */
 
 #endif

@@ -113,12 +113,18 @@ static struct {
 
 void pd_limit_reset(void) { memset(&pd_limit, 0, sizeof pd_limit); }
 
+/* why the last pd_limit_pace asked to wait, for the -v log */
+static const char *pd_limit_why = "";
+
 double pd_limit_pace(double now) {
+    pd_limit_why = "blocked";
     if (now < pd_limit.blocked_until) return pd_limit.blocked_until - now;
     if (pd_limit.known && now >= pd_limit.reset_at) pd_limit.known = 0;
     if (pd_limit.known) {
+        pd_limit_why = "window";
         if (pd_limit.remaining < 1) return pd_limit.reset_at - now;
         if (pd_limit.remaining <= PD_PACE_BELOW) {
+            pd_limit_why = "pace";
             if (now < pd_limit.next_slot) return pd_limit.next_slot - now;
             pd_limit.next_slot = now + (pd_limit.reset_at - now) / pd_limit.remaining;
         }
@@ -342,10 +348,11 @@ static int pd_refresh(lua_State *L) {
     return 3;
 }
 
-/* pace() -> seconds to wait before sending (0: go now, a send is counted) */
-static int pd_pace(lua_State *L) {
+/* pace() -> seconds to wait before sending (0: go now, a send is counted), reason */
+static int pd_pace(lua_State *L) {  /* and why: "blocked" (after a 429) | "window" | "pace" */
     lua_pushnumber(L, pd_limit_pace(pd_monotonic()));
-    return 1;
+    lua_pushstring(L, pd_limit_why);
+    return 2;
 }
 
 /* observe(status, remaining|nil, reset_sec|nil, backoff_sec) */

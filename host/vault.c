@@ -472,6 +472,7 @@ static void record_to_json(const struct vault_record *r, struct jt_writer *w) {
     jt_add_string(w, "user_id", r->user_id);
     jt_add_string(w, "user_name", r->user_name);
     jt_add_string(w, "user_email", r->user_email);
+    jt_add_string(w, "machine", r->machine);
 }
 
 static int record_from_json(const char *s, size_t n, struct vault_record *r) {
@@ -497,6 +498,7 @@ static int record_from_json(const char *s, size_t n, struct vault_record *r) {
     jt_string_to(s, n, "user_id", r->user_id, sizeof r->user_id);
     jt_string_to(s, n, "user_name", r->user_name, sizeof r->user_name);
     jt_string_to(s, n, "user_email", r->user_email, sizeof r->user_email);
+    jt_string_to(s, n, "machine", r->machine, sizeof r->machine);
     return 0;
 }
 

@@ -36,6 +36,7 @@ struct vault_record {
     char user_id[64];
     char user_name[256];
     char user_email[256];
+    char machine[20];         /* hash of the machine that logged in: a copied vault is noticed */
 };
 
 /* Connection names: 1-63 of [A-Za-z0-9._-], not starting with '.' or '-'. 0 or -1 + err. */

@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <lauxlib.h>
 #include <lualib.h>
@@ -272,6 +274,21 @@ static void vm_add_path_list(luaL_Buffer *b, const char *list) {
     }
 }
 
+/* `make install` puts scripts/lib in PREFIX/share/vsrun/lib, next to PREFIX/bin/vsrun:
+ * found from the binary's own path, so any PREFIX works without a rebuild. */
+static void vm_add_installed_lib(luaL_Buffer *b) {
+    char exe[2048], dir[2100];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0) return;
+    exe[n] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (slash == NULL) return;
+    *slash = '\0';
+    snprintf(dir, sizeof dir, "%s/../share/vsrun/lib", exe);
+    struct stat st;
+    if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode)) vm_add_path(b, dir);
+}
+
 static void vm_setup_package(lua_State *L, const struct vm_options *o) {
     lua_getglobal(L, "package");
     luaL_Buffer b;
@@ -280,6 +297,7 @@ static void vm_setup_package(lua_State *L, const struct vm_options *o) {
     for (int i = 0; i < o->n_lib_dirs; i++) vm_add_path(&b, o->lib_dirs[i]);
     if (!o->strict) {
         vm_add_path_list(&b, getenv("VSRUN_PATH"));
+        vm_add_installed_lib(&b);
         const char *lp = getenv("LUA_PATH_5_4");
         if (lp == NULL) lp = getenv("LUA_PATH");
         if (lp) { luaL_addstring(&b, lp); luaL_addchar(&b, ';'); }

@@ -16,6 +16,7 @@ struct vm_options {
     const char *lib_dirs[VM_MAX_LIBS];
     int n_lib_dirs;
     int verbose;              /* -v: request log on stderr */
+    int quiet;                /* -q, --quiet: no progress line on a terminal */
     int dry_run;              /* --dry-run: PagerDuty writes are printed, not sent */
     int sandbox_mode;         /* 1 = --sandbox, 2 = vsrun test: vsrun.sandbox is allowed */
     const char *allow_net;    /* --allow-net/VSRUN_ALLOW_NET "host[:port],..."; NULL = not given */

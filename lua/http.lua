@@ -13,7 +13,7 @@ local M = {}
 
 local METHODS = { GET = true, HEAD = true, POST = true, PUT = true, PATCH = true, DELETE = true, OPTIONS = true }
 local OPTIONS = { method = true, url = true, query = true, headers = true, body = true, json = true,
-  timeout = true, connect_timeout = true, max_body = true }
+  timeout = true, connect_timeout = true, max_body = true, retries = true }
 
 local function invalid(message)
   errors.raise("invalid_argument", "http: " .. message)
@@ -180,18 +180,89 @@ local function not_yieldable()
     "reached from C); move the request out of that callback", 0)
 end
 
--- http.request{ method, url, query, headers, body | json, timeout, connect_timeout, max_body }
+-- ---- opt-in retries (retries = n) for idempotent methods ----
+
+local IDEMPOTENT = { GET = true, HEAD = true, PUT = true, DELETE = true, OPTIONS = true }
+local RETRY_STATUS = { [408] = true, [429] = true, [500] = true, [502] = true, [503] = true, [504] = true }
+M.retry_settings = { base = 0.5, cap = 20, max_retry_after = 120 }
+
+local function check_retries(opts, method)
+  local n = opts.retries
+  if n == nil then return 0 end
+  if math.type(n) ~= "integer" or n < 0 or n > 10 then invalid("retries must be an integer from 0 to 10") end
+  if n > 0 and not IDEMPOTENT[method] then
+    invalid("retries is only for idempotent methods (GET, HEAD, PUT, DELETE, OPTIONS): a " .. method ..
+      " sent twice may act twice")
+  end
+  return n
+end
+
+-- Retry-After: delay-seconds or an HTTP date -> seconds to wait, or nil
+local function retry_after(headers)
+  local v = headers and headers["retry-after"]
+  if not v then return nil end
+  local sec = tonumber(v)
+  if sec then return math.max(0, sec) end
+  local at = require("vsrun.time").parse_http_date(v)
+  return at and math.max(0, at - core.now()) or nil
+end
+
+-- -> seconds to wait and why, or nil when this outcome is final
+local function retry_wait(res, attempt)
+  local cause
+  if res.error_kind then
+    if res.error_kind ~= "network" and res.error_kind ~= "timeout" then return nil end
+    cause = res.error_kind .. " error"
+  elseif RETRY_STATUS[res.status] then
+    cause = "HTTP " .. res.status
+  else
+    return nil
+  end
+  local s = M.retry_settings
+  local after = res.status and retry_after(res.headers)
+  if after then
+    if after > s.max_retry_after then return nil end   -- too long to wait: the answer stands
+    return after, cause .. ", Retry-After " .. string.format("%g", after) .. " s"
+  end
+  -- capped full jitter: uniform in [0, min(cap, base * 2^(attempt-1))]
+  return math.random() * math.min(s.cap, s.base * 2 ^ (attempt - 1)), cause .. ", backoff"
+end
+
+-- Sends req, again up to `retries` times after a transient failure; returns the last result.
+local function send_with_retries(req, retries, shown)
+  local attempt = 1
+  while true do
+    req.attempt = attempt
+    local res = sched.wait_io(start(req, shown))
+    local wait, cause = nil, nil
+    if attempt <= retries then wait, cause = retry_wait(res, attempt) end
+    if not wait then
+      res.attempts = attempt
+      return res
+    end
+    if core.options().verbose then
+      core.stderr(("vsrun http: %s %s: retry %d of %d in %.2f s (%s)\n"):format(req.method, shown,
+        attempt, retries, wait, cause))
+    end
+    sched.sleep(wait)
+    attempt = attempt + 1
+  end
+end
+
+-- http.request{ method, url, query, headers, body | json, timeout, connect_timeout, max_body,
+-- retries }
 function M.request(opts)
   local req = build(opts)
+  local retries = check_retries(opts, req.method)
   if not coroutine.isyieldable() then not_yieldable() end
   local shown = http_core.redact_url(req.url)
-  local res = sched.wait_io(start(req, shown))
+  local res = send_with_retries(req, retries, shown)
   if res.error_kind then
     errors.raise(res.error_kind, req.method .. " " .. shown .. ": " .. res.error_message,
-      { url = shown, method = req.method, status = res.status, sent = res.sent })
+      { url = shown, method = req.method, status = res.status, sent = res.sent, attempts = res.attempts })
   end
   return setmetatable({ status = res.status, headers = res.headers, body = res.body,
-    elapsed = res.elapsed, url = shown }, Response)
+    elapsed = res.elapsed, url = shown, attempts = res.attempts }, Response)
 end
 
 local function shorthand(method)

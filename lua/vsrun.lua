@@ -1,6 +1,7 @@
 -- vsrun: concurrency helpers for pipelines, built on the scheduler (lua/vsrun/sched.lua).
 --   vs.spawn(fn, ...)            -> task; task:wait() returns fn's results or re-raises
 --   vs.map(list, fn, { concurrency = n }) -> { fn(list[1]), fn(list[2]), ... } in input order
+--   vs.map(list, fn, { on_error = "collect" }) -> results, { { index = i, error = e }, ... }
 --   vs.sleep(sec)                yields; other tasks keep running
 --   vs.now()                     wall-clock seconds (float)
 local sched = require "vsrun.sched"
@@ -66,12 +67,20 @@ function M.map(list, fn, opts)
   if not callable(fn) then invalid("vs.map(list, fn, opts): fn must be a function, got " .. type(fn)) end
   if opts ~= nil and type(opts) ~= "table" then invalid("vs.map: opts must be a table, got " .. type(opts)) end
   local concurrency = M.DEFAULT_CONCURRENCY
+  local collect = false
   for k, v in pairs(opts or {}) do
-    if k ~= "concurrency" then invalid("vs.map: unknown option '" .. tostring(k) .. "'") end
-    if math.type(v) ~= "integer" or v < 1 then invalid("vs.map: concurrency must be a positive integer") end
-    concurrency = v
+    if k == "on_error" then
+      if v ~= "raise" and v ~= "collect" then invalid('vs.map: on_error must be "raise" or "collect"') end
+      collect = v == "collect"
+    elseif k == "concurrency" then
+      if math.type(v) ~= "integer" or v < 1 then invalid("vs.map: concurrency must be a positive integer") end
+      concurrency = v
+    else
+      invalid("vs.map: unknown option '" .. tostring(k) .. "'")
+    end
   end
   local n = #list
+  if collect then return M.map_collect(list, fn, concurrency) end
   local results = {}
   if n == 0 then return results end
   must_wait_here("vs.map")
@@ -105,6 +114,30 @@ function M.map(list, fn, opts)
   for _, w in ipairs(workers) do pcall(w.wait, w) end  -- failures are in `failed`
   if failed then raise_item_error(failed.index, failed.err) end
   return results
+end
+
+-- vs.map with on_error = "collect": every item runs whatever the others do; returns the
+-- results in input order (nil where an item failed) and the failures, by index:
+-- { { index = i, error = err }, ... }. Limits (--timeout, memory) and cancellation of the
+-- caller still end the whole map.
+local FAILED = {}   -- metatable marking a failure inside map_collect, never a real result
+
+function M.map_collect(list, fn, concurrency)
+  local results = M.map(list, function(item)
+    local ok, v = pcall(fn, item)
+    if ok then return v end
+    if errors.is(v, "cancelled") then error(v, 0) end   -- the map itself is being stopped
+    return setmetatable({ err = v }, FAILED)
+  end, { concurrency = concurrency })
+  local errs = {}
+  for i = 1, #list do
+    local r = results[i]
+    if getmetatable(r) == FAILED then
+      errs[#errs + 1] = { index = i, error = r.err }
+      results[i] = nil
+    end
+  end
+  return results, errs
 end
 
 -- is_terminal("stdout" | "stderr") -> whether that stream is a terminal: write tables and

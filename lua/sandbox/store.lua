@@ -27,13 +27,17 @@ function M:clear()
   self:reindex()
 end
 
+local SHORT_HALF = 1 << 29   -- short IDs are 6 symbols of 5 bits
+
 function M:next_id(kind)
   local c = self.data.counters
   c[kind] = c[kind] + 1
   local n = c[kind]
   if kind == "incident" then return ids.make("Q", n, 13, 11), n end
   if kind == "log_entry" then return ids.make("R", n, 13, 23), n end
-  if kind == "note" then return ids.make("P", n, 6, 5), n end
+  -- notes and the other objects share one bijection over 30 bits, notes in the upper half
+  -- and everything else in the lower, so a note ID never equals a user's or a service's
+  if kind == "note" then return ids.make("P", n + SHORT_HALF, 6, 0), n end
   return ids.make("P", n, 6, 0), n
 end
 

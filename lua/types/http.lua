@@ -7,6 +7,7 @@
 ---@field body string
 ---@field elapsed number
 ---@field url string  redacted
+---@field attempts? integer  how many were sent (with retries)
 local Response = {}
 
 --- The body decoded; raises bad_response when it is not JSON.
@@ -23,6 +24,7 @@ function Response:json() end
 ---@field timeout? number
 ---@field connect_timeout? number
 ---@field max_body? integer
+---@field retries? integer  0..10, idempotent methods only: retried on network errors, timeouts, 408/429/5xx
 
 local http = {}
 

@@ -19,11 +19,13 @@ vsrun.DEFAULT_CONCURRENCY = 8
 function vsrun.spawn(fn, ...) end
 
 --- fn(list[i]) for every item, at most `concurrency` at a time; results in input order.
+--- With on_error = "collect", every item runs and the failures come back as a second table.
 ---@generic T, R
 ---@param list T[]
 ---@param fn fun(item: T): R
----@param opts? { concurrency: integer? }
+---@param opts? { concurrency: integer?, on_error: ("raise"|"collect")? }
 ---@return R[]
+---@return { index: integer, error: any }[]? failures  only with on_error = "collect"
 function vsrun.map(list, fn, opts) end
 
 ---@param seconds number

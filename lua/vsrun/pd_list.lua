@@ -7,6 +7,7 @@ local sched = require "vsrun.sched"
 local errors = require "vsrun.errors"
 local request = require "vsrun.pd_request"
 local ptime = require "vsrun.time"
+local progress = require "vsrun.progress"
 
 local M = {}
 
@@ -248,6 +249,7 @@ function Iter:__call()
       error(page, 0)
     end
     local recs, nxt = on_page(self, pending.spec, page)
+    progress.page(self, self.action, #recs)
     if nxt and self.remaining > 0 then
       self.pending = nxt.task and nxt or start(self, nxt)
     else
@@ -263,6 +265,7 @@ end
 -- Stops a prefetch still in flight (the iterator was abandoned or is finished).
 function Iter:close()
   self.done = true
+  progress.finish(self)
   if self.pending then
     local nxt = self.pending.spec.next
     if nxt then nxt.task:cancel("listing closed") end

@@ -8,6 +8,7 @@ local sched = require "vsrun.sched"
 local errors = require "vsrun.errors"
 local json = require "json"
 local ptime = require "vsrun.time"
+local progress = require "vsrun.progress"
 
 local M = {}
 
@@ -65,8 +66,12 @@ function M.connection(client)
       errors.raise("network", "could not refresh the token of connection" ..
         (name and (" '" .. name .. "'") or "") .. ": " .. tostring(why))
     end
-    errors.raise("reconnect_required", "no PagerDuty connection" ..
-      (client.name and (" '" .. client.name .. "'") or "") .. ": " .. tostring(why))
+    -- the host's message usually says "no PagerDuty connection..." itself: do not repeat it
+    why = tostring(why)
+    if not why:find("^no PagerDuty connection") then
+      why = "no PagerDuty connection" .. (client.name and (" '" .. client.name .. "'") or "") .. ": " .. why
+    end
+    errors.raise("reconnect_required", why)
   end
   client.conn = conn
   return conn
@@ -131,8 +136,14 @@ local function http_error(spec, res)
     fields.code = info.code
     fields.errors = info.errors
     detail = info.message or ""
-    if info.errors and #info.errors > 0 then
-      detail = (detail ~= "" and (detail .. ": ") or "") .. table.concat(info.errors, "; ")
+    -- PagerDuty often repeats its message as the only entry of `errors`: say it once
+    local extra = {}
+    for _, e in ipairs(info.errors or {}) do if e ~= detail then extra[#extra + 1] = e end end
+    if #extra > 0 then
+      detail = (detail ~= "" and (detail .. ": ") or "") .. table.concat(extra, "; ")
+    end
+    if detail:find('From"? header') then
+      detail = detail .. " (with an account API key, set PAGERDUTY_FROM to the email of a user on the account)"
     end
   end
   local function msg(prefix)
@@ -164,12 +175,25 @@ M.http_error = http_error
 
 -- ---- one attempt ----
 
+-- The last 429's headers, to say why requests wait after it (-v).
+local last_429 = {}
+local function limit_cause(why, wait)
+  if why == "blocked" then
+    return "PagerDuty answered 429 (rate limit exceeded)" ..
+      (last_429.reset and (", ratelimit-reset " .. last_429.reset .. " s") or "; no ratelimit headers: backing off")
+  elseif why == "window" then
+    return ("the rate-limit window is used up (ratelimit-remaining 0); it resets in %.1f s"):format(wait)
+  end
+  return "pacing: few requests are left in the rate-limit window, so they are spread until it resets"
+end
+
 -- Waits until the shared limiter lets a request go.
 local function pace()
-  local wait = pd_core.pace()
+  local wait, why = pd_core.pace()
   while wait > 0 do
+    progress.wait(math.min(wait, 60), limit_cause(why, wait), true)
     sched.sleep(math.min(wait, 60))
-    wait = pd_core.pace()
+    wait, why = pd_core.pace()
   end
 end
 
@@ -198,6 +222,7 @@ local function attempt(client, spec, n)
     local backoff429 = math.min(math.max(s.backoff_cap, s.backoff_429), s.backoff_429 * 2 ^ (n - 1)) * (1 + math.random())
     pd_core.observe(res.status, header_number(headers, "ratelimit-remaining"),
       header_number(headers, "ratelimit-reset"), backoff429)
+    if res.status == 429 then last_429 = { reset = header_number(headers, "ratelimit-reset") } end
   end
   local request_id = headers["x-request-id"]
   local server_now = ptime.parse_http_date(headers.date)
@@ -226,6 +251,13 @@ local function attempt(client, spec, n)
   if status == 429 then return "retry", err, false end
   if status >= 500 or status == 408 then return "retry", err, true end
   return "fail", err
+end
+
+-- The backoff before retry n, said under -v with the failure that caused it.
+local function retry_sleep(spec, err, n)
+  local wait = backoff(n)
+  progress.wait(wait, ("retrying %s after %s"):format(spec.action, err.status and ("HTTP " .. err.status) or err.kind))
+  sched.sleep(wait)
 end
 
 local function spend_retry(err)
@@ -290,7 +322,7 @@ function M.call(client, spec)
       if n >= M.settings.max_attempts then error(value, 0) end
       spend_retry(value)
       -- after a 429 the shared limiter holds every task until the reset time
-      if value.status ~= 429 then sched.sleep(backoff(n)) end
+      if value.status ~= 429 then retry_sleep(spec, value, n) end
     end
   end
 end
@@ -326,7 +358,7 @@ function M.create(client, spec, resolve)
         local found = resolve(started)
         if found then return found end
       end
-      if value.status ~= 429 then sched.sleep(backoff(n)) end
+      if value.status ~= 429 then retry_sleep(spec, value, n) end
     end
   end
 end

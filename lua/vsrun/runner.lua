@@ -44,6 +44,36 @@ function M.prepare()
   end })
 end
 
+-- The traceback people read: the script's own frames only (vsrun's embedded modules and C
+-- functions are noise to them); -v keeps the whole trace.
+-- whether a traceback's "lua/x/y.lua" is one of vsrun's embedded modules (and not a script
+-- of the same path): the embedded searcher (host/vm.c) finds module "x.y"
+local function embedded_file(file)
+  local name = file:match("^lua/(.-)%.lua$")
+  if not name then return false end
+  name = name:gsub("/init$", ""):gsub("/", ".")
+  local search_embedded = package.searchers[2]
+  return type(search_embedded) == "function" and type((search_embedded(name))) == "function"
+end
+
+function M.script_traceback(tb)
+  if core.options().verbose or type(tb) ~= "string" then return tb end
+  local out, hidden = {}, false
+  local in_trace = false
+  for line in (tb .. "\n"):gmatch("(.-)\n") do
+    if line == "stack traceback:" then in_trace = true end
+    local frame = in_trace and line:match("^\t(.*)")
+    local file = frame and frame:match("^([^:]+%.lua):")
+    if frame and ((file and embedded_file(file)) or frame:find("^%[C%]") or frame:find("^%(%.%.%.tail calls")) then
+      hidden = hidden or not frame:find("^%(")
+    else
+      out[#out + 1] = line
+    end
+  end
+  if hidden then out[#out + 1] = "\t(vsrun's own frames are hidden; -v shows the full traceback)" end
+  return table.concat(out, "\n")
+end
+
 -- Returns true, json_text_or_nil | false, "syntax", message | false, "error", err, traceback
 function M.run(kind, source, inputs)
   M.prepare()
@@ -55,7 +85,9 @@ function M.run(kind, source, inputs)
   end
   if not chunk then return false, "syntax", msg end
   local r = table.pack(sched.run(chunk, inputs))
-  if not r[1] then return false, "error", r[2], r[3] end
+  local progress = package.loaded["vsrun.progress"]
+  if progress then progress.clear() end   -- a listing left by `break` may still show its line
+  if not r[1] then return false, "error", r[2], M.script_traceback(r[3]) end
   if r.n < 2 or r[2] == nil then return true, nil end
   local ok, text = pcall(json.encode, r[2], { indent = 2 })
   if not ok then

@@ -5,6 +5,7 @@
 --   time.parse("2026-11-26T11:00:00+01:00")  --> 1795687200 (integer seconds; fractions dropped)
 --   time.format(1795687200)                  --> "2026-11-26T10:00:00Z"
 --   time.add_months(t, -1)                   --> t one calendar month earlier (day clamped)
+--   time.zone("Europe/Berlin"):start_of_day(t) --> local midnight, DST-correct (lua/vsrun/zone.lua)
 local M = {}
 
 -- days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm)
@@ -98,6 +99,12 @@ function M.format(t)
   local days, secs = t // 86400, t % 86400
   local y, m, d = civil_from_days(days)
   return string.format("%04d-%02d-%02dT%02d:%02d:%02dZ", y, m, d, secs // 3600, secs % 3600 // 60, secs % 60)
+end
+
+-- zone(name) -> a time zone from the system's zoneinfo (e.g. "Europe/Berlin"), with
+-- offset, civil, time, format, start_of_day/week/month, add_days and last_days
+function M.zone(name)
+  return require("vsrun.zone").load(name)
 end
 
 return M

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# make install: the binary, the man page and scripts/lib under PREFIX/share/vsrun/lib, which
+# the installed vsrun puts on its require path (after --lib and VSRUN_PATH; not under --strict).
+. "$(dirname "$0")/lib.sh"
+
+P=$TMP/prefix
+if make -s install PREFIX="$P" >"$TMP/make.out" 2>&1; then echo "ok make install"; else _fail "make install" "$(tail -3 "$TMP/make.out")"; fi
+[ -f "$P/share/vsrun/lib/timeline.lua" ] && echo "ok scripts/lib installed" || _fail "scripts/lib installed" "no timeline.lua"
+[ ! -e "$P/share/vsrun/lib/timeline_test.lua" ] && echo "ok lib tests not installed" || _fail "lib tests not installed" "timeline_test.lua installed"
+[ -f "$P/share/man/man1/vsrun.1" ] && echo "ok man page installed" || _fail "man page installed" "missing"
+cp "$VSRUN" "$P/bin/vsrun"   # the build under test, in the installed layout
+
+cd "$TMP" || exit 1
+VSRUN=$P/bin/vsrun
+run -e 'return type(require("timeline").render)'
+expect "installed vsrun finds scripts/lib modules" 0 '"function"'
+run --strict -e 'return require("timeline")'
+expect "--strict does not search the installed lib" 1 '' "module 'timeline' not found"
+mkdir -p "$TMP/mine" && printf 'return { render = "mine" }\n' >"$TMP/mine/timeline.lua"
+run --lib "$TMP/mine" -e 'return require("timeline").render'
+expect "--lib comes before the installed lib" 0 '"mine"'
+# control: a vsrun with no share/vsrun/lib beside it does not find the module
+mkdir -p "$TMP/bare/bin" && cp "$P/bin/vsrun" "$TMP/bare/bin/vsrun"
+VSRUN=$TMP/bare/bin/vsrun
+run -e 'return require("timeline")'
+expect "control: without the installed lib the module is missing" 1 '' "module 'timeline' not found"
