@@ -209,6 +209,26 @@ end
 local LIST_INCIDENT_FIELDS = set("statuses", "urgencies", "service_ids", "team_ids", "user_ids", "incident_key",
   "since", "until", "date_range", "sort_by", "time_zone", "include", "limit")
 
+-- a comparator for sort_by fields other than creation time, like PagerDuty's
+local function incident_order(sorts)
+  local function key(inc, field)
+    if field == "urgency" then return inc.urgency or "" end
+    if field == "resolved_at" then return ptime.parse(inc.resolved_at) or math.huge end  -- open last
+    if field == "incident_number" then return inc.incident_number or 0 end
+    return ptime.parse(inc.created_at) or 0
+  end
+  return function(a, b)
+    for _, s in ipairs(sorts) do
+      local x, y = key(a, s.field), key(b, s.field)
+      if x ~= y then
+        if s.desc then return x > y end
+        return x < y
+      end
+    end
+    return false
+  end
+end
+
 local function list_incidents(c, opts)
   local action = "list_incidents"
   opts = check_opts_table(action, opts, LIST_INCIDENT_FIELDS)
@@ -217,14 +237,30 @@ local function list_incidents(c, opts)
   if opts.date_range ~= nil and opts.date_range ~= "all" then bad(action, "date_range", 'must be "all"') end
   if opts.date_range and (since or till) then bad(action, "date_range", "cannot be combined with since/until") end
   local sort = check_sort(action, opts.sort_by) or "created_at:asc"
-  local first = sort:match("^[^,]+")
-  local order = false
-  local f, dir = first:match("^([%w_]+):?(%a*)$")
-  if f == "created_at" or f == "incident_number" then order = (dir == "desc") and "desc" or "asc" end
+  -- pages are fetched oldest or newest first by created_at (incident_number is the same
+  -- order); any other sort is applied here once everything is fetched
+  local sorts = {}
+  for item in sort:gmatch("[^,]+") do
+    local f, dir = item:match("^([%w_]+):?(%a*)$")
+    sorts[#sorts + 1] = { field = f, desc = dir == "desc" }
+  end
+  local by_time = sorts[1].field == "created_at" or sorts[1].field == "incident_number"
+  local statuses = check_list(action, "statuses", opts.statuses, STATUSES)
+  -- open incidents of any age: PagerDuty's "Open incidents" view, not its one-month default
+  local range = "given"
+  if not (since or till or opts.date_range) then
+    range = "month"
+    if statuses and #statuses > 0 then
+      range = "open"
+      for _, st in ipairs(statuses) do if st == "resolved" then range = "month" end end
+    end
+  elseif opts.date_range == "all" then
+    range = "all"
+  end
   return list.new {
-    client = c, action = action, path = "/incidents", key = "incidents", sortable = true,
+    client = c, action = action, path = "/incidents", key = "incidents",
     params = {
-      { "statuses[]", check_list(action, "statuses", opts.statuses, STATUSES) },
+      { "statuses[]", statuses },
       { "urgencies[]", check_list(action, "urgencies", opts.urgencies, URGENCIES) },
       { "service_ids[]", check_list(action, "service_ids", opts.service_ids, "id") },
       { "team_ids[]", check_list(action, "team_ids", opts.team_ids, "id") },
@@ -232,10 +268,12 @@ local function list_incidents(c, opts)
       { "incident_key", check_string(action, "incident_key", opts.incident_key, false, 255) },
       { "time_zone", check_string(action, "time_zone", opts.time_zone) },
       { "include[]", check_list(action, "include", opts.include, LIST_INCIDENT_INCLUDES) },
-      { "sort_by", sort },
     },
-    since = since, ["until"] = till, all = opts.date_range == "all",
-    order = order or nil, max = check_limit(action, opts.limit),
+    since = since, ["until"] = till, range = range,
+    order = (by_time and sorts[1].desc) and "desc" or "asc",
+    sort_param = (by_time and sorts[1].desc) and "created_at:desc" or "created_at:asc",
+    local_sort = not by_time and incident_order(sorts) or nil,
+    max = check_limit(action, opts.limit),
   }
 end
 
@@ -347,7 +385,7 @@ local function list_incident_notes(c, id)
   local action = "list_incident_notes"
   id = check_id(action, "id", id)
   return list.new { client = c, action = action, path = "/incidents/" .. id .. "/notes", key = "notes",
-    params = {}, paginated = false, what = "incident '" .. id .. "'" }
+    params = {}, paginated = false, range = "given", what = "incident '" .. id .. "'" }
 end
 
 local function create_incident_note(c, id, content)
@@ -403,7 +441,9 @@ local function list_log_entries(c, opts)
       { "team_ids[]", check_list(action, "team_ids", opts.team_ids, "id") },
       { "time_zone", check_string(action, "time_zone", opts.time_zone) },
     },
-    since = since, ["until"] = till, order = "asc", sortable = false,
+    since = since, ["until"] = till, order = "asc",
+    -- the account's log defaults to the past month; one incident's log to all of it
+    range = (opts.incident_id == nil and not since) and "month" or "given",
     max = check_limit(action, opts.limit),
   }
 end
