@@ -7,6 +7,7 @@ local core = require "vsrun.core"
 local errors = require "vsrun.errors"
 local request = require "vsrun.pd_request"
 local list = require "vsrun.pd_list"
+local dry = require "vsrun.pd_dryrun"
 local ptime = require "vsrun.time"
 
 local M = {}
@@ -200,6 +201,7 @@ local function get_incident(c, id, opts)
   local action = "get_incident"
   id = check_id(action, "id", id)
   opts = check_opts_table(action, opts, set("include"))
+  if dry.is_placeholder(id) then return dry.get(id) end
   local body = request.call(c, { action = action, method = "GET", path = "/incidents/" .. id,
     query = { { "include[]", check_list(action, "include", opts.include, INCIDENT_INCLUDES) } },
     what = "incident '" .. id .. "'" })
@@ -316,6 +318,7 @@ local function create_incident(c, args)
       end
       return nil
     end)
+  if body.dry_run then return dry.incident(inc) end
   return body.incident or body
 end
 
@@ -369,7 +372,10 @@ local function update_incident(c, id, fields)
   end
   local body = request.call(c, { action = action, method = "PUT", path = "/incidents/" .. id,
     body = { incident = inc }, what = "incident '" .. id .. "'" })
-  if body.dry_run then return body end
+  if body.dry_run then
+    -- the answer PagerDuty would give: the incident as it is now, with the change applied
+    return dry.update(id, not dry.is_placeholder(id) and get_incident(c, id) or nil, inc)
+  end
   return body.incident or body
 end
 
@@ -384,6 +390,7 @@ end
 local function list_incident_notes(c, id)
   local action = "list_incident_notes"
   id = check_id(action, "id", id)
+  if dry.is_placeholder(id) then return list.fixed(action, dry.notes(id)) end
   return list.new { client = c, action = action, path = "/incidents/" .. id .. "/notes", key = "notes",
     params = {}, paginated = false, range = "given", what = "incident '" .. id .. "'" }
 end
@@ -406,6 +413,7 @@ local function create_incident_note(c, id, content)
       end
       return best and { note = best } or nil
     end)
+  if body.dry_run then return dry.note(id, content) end
   return body.note or body
 end
 
@@ -431,6 +439,7 @@ local function list_log_entries(c, opts)
   if opts.incident_id ~= nil then
     local iid = check_id(action, "incident_id", opts.incident_id)
     if opts.team_ids ~= nil then bad(action, "team_ids", "cannot be combined with `incident_id`") end
+    if dry.is_placeholder(iid) then return list.fixed(action, {}) end
     path, what = "/incidents/" .. iid .. "/log_entries", "incident '" .. iid .. "'"
   end
   return list.new {

@@ -310,6 +310,13 @@ function Iter:__call()
   end
 end
 
+-- An iterator over records already at hand (a --dry-run placeholder's notes).
+function M.fixed(action, records)
+  local it = M.new { action = action, paginated = false }
+  it.started, it.records = true, records
+  return it
+end
+
 -- Stops a prefetch still in flight (the iterator was abandoned or is finished).
 function Iter:close()
   self.done = true
