@@ -182,3 +182,28 @@ expect "pd dry-run: ... and answered as a dry run" 0 '"http_dry": true'
 expect "pd dry-run: an http write marked send_in_dry_run is sent" 0 '"sent_safe": 1'
 run --sandbox -e 'return { dry_run = require("vsrun").dry_run }'
 expect "pd dry-run: vsrun.dry_run is false without --dry-run" 0 '"dry_run": false'
+
+# ---- the README's first pipeline, as written: every open high-urgency incident ----
+start_sandbox --api-key cli-key-2 --incidents 2000
+awk '/^```lua$/ { f = 1; buf = ""; next } /^```$/ { if (f && buf ~ /ack_high.lua/) { printf "%s", buf; exit } f = 0 }
+     f { buf = buf $0 "\n" }' README.md >"$TMP/ack_high.lua"
+export PAGERDUTY_TOKEN=cli-key-2 PAGERDUTY_FROM=ada@sandbox.example.com PAGERDUTY_API_URL=$URL
+COUNT_OPEN='local time = require "vsrun.time"
+local n, old = 0, 0
+for inc in require("pagerduty").list_incidents { statuses = { "triggered" }, urgencies = { "high" },
+    service_ids = { "P50NK5V" }, date_range = "all" } do
+  n = n + 1
+  if time.parse(inc.created_at) < time.add_months(os.time(), -1) then old = old + 1 end
+end
+return n .. " open, " .. old .. " older than a month"'
+run -e "$COUNT_OPEN"
+BEFORE=$(tr -d '"' <<<"$OUT" | cut -d' ' -f1)
+expect "README pipeline: control: open incidents older than a month exist" 0 '"[0-9]+ open, [1-9][0-9]* older than a month"'
+run "$TMP/ack_high.lua" service=P50NK5V
+DONE=$(grep -c '^ *[0-9]\+,\?$' <<<"$OUT")
+expect "README pipeline: runs as written" 0 '"acknowledged"'
+if [ "$DONE" -eq "$BEFORE" ] && [ "$BEFORE" -gt 1 ]; then echo "ok README pipeline: acknowledged all $BEFORE"; else echo "FAIL README pipeline: acknowledged $DONE of $BEFORE"; fi
+run -e "$COUNT_OPEN"
+expect "README pipeline: none left triggered" 0 '"0 open, 0 older than a month"'
+unset PAGERDUTY_TOKEN PAGERDUTY_FROM PAGERDUTY_API_URL
+stop_sandbox
