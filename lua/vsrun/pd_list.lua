@@ -123,7 +123,11 @@ function M.next_page(it, w)
   local recs = page[it.key] or {}
   local more = page.more == true and #recs > 0
   local last = #recs > 0 and at(it, recs[#recs]) or nil
-  if more and w.cursor and last == w.cursor and #recs >= limit then
+  if last and w.cursor and (desc and last > w.cursor or not desc and last < w.cursor) then
+    errors.raise("bad_response", it.action .. ": PagerDuty returned a page out of created_at order",
+      { action = it.action })
+  end
+  if more and w.cursor and last == w.cursor then
     -- the whole page is the boundary second: take that second at once, then step past it
     recs, last, more = whole_second(it, w.cursor), nil, true
     w.cursor = desc and w.cursor - 1 or w.cursor + 1

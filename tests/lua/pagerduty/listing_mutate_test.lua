@@ -192,3 +192,21 @@ t.test("sort_by urgency is applied over every record", function()
   end
   t.eq(#pd.list_incidents({ statuses = { "triggered" }, sort_by = "urgency", limit = 5 }):collect(), 5)
 end)
+
+t.test("newest first, with 250 incidents in one second, while acknowledging", function()
+  resolve_all()
+  local ids = make(30, 7200)
+  for _, id in ipairs(make(250, 5000, 250)) do ids[#ids + 1] = id end
+  for _, id in ipairs(make(30, 3000)) do ids[#ids + 1] = id end
+  local seen, n, prev = {}, 0, nil
+  for inc in pd.list_incidents { statuses = { "triggered" }, sort_by = "created_at:desc" } do
+    t.ok(not seen[inc.id], "yielded twice: " .. inc.id)
+    seen[inc.id] = true
+    if prev then t.ok(inc.created_at <= prev, "newest first") end
+    prev = inc.created_at
+    n = n + 1
+    pd.acknowledge(inc.id)
+  end
+  t.eq(n, 310)
+  t.eq(H.counts().triggered, 0)
+end)
