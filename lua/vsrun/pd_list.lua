@@ -13,6 +13,10 @@
 -- the start are never yielded, records that leave the filter before they are reached are
 -- not yielded (they no longer match), and no record is yielded twice.
 --
+-- A second holding more than a page of records cannot be paged by key: it is fetched whole
+-- with offsets, at once, between two records of the loop (never by a prefetch running
+-- beside the loop body, whose changes would shift the offsets).
+--
 -- Time windows: PagerDuty allows at most six months between since and until, so the range
 -- is cut into windows of at most MAX_SPAN. A window is a unit of work with its own cursor
 -- (next_page); windows are disjoint, so they could be fetched concurrently.
@@ -101,15 +105,26 @@ local function whole_second(it, s)
   return out
 end
 
--- next_page(it, w) -> records not yielded before, in order; sets w.done at the window's end.
--- w = { a = since|nil, b = until|nil } (b nil: up to PagerDuty's now); w.cursor is the
--- boundary second and w.seen the IDs of that second already returned.
-function M.next_page(it, w)
+-- next_page(it, w, between) -> records not yielded before, in order; sets w.done at the
+-- window's end. w = { a = since|nil, b = until|nil } (b nil: up to PagerDuty's now);
+-- w.cursor is the boundary second and w.seen the IDs of that second already returned.
+-- A boundary second that fills a whole page is paged by offset, which only holds while the
+-- loop body is not changing records: so it is fetched only `between` two records (by the
+-- consumer, not a prefetch task); a prefetch marks w.second and returns nothing.
+function M.next_page(it, w, between)
   if it.paginated == false then
     w.done = true
     return (get(it, query_for(it, w, w.a, w.b)))[it.key] or {}
   end
   local desc = it.order == "desc"
+  local recs, last, more
+  if w.second and between then
+    w.second = nil
+    recs, last, more = whole_second(it, w.cursor), nil, true
+    w.cursor = desc and w.cursor - 1 or w.cursor + 1
+    if (desc and w.a and w.cursor < w.a) or (not desc and w.b and w.cursor >= w.b) then more = false end
+    return M.dedup(it, w, recs, last, more)
+  end
   local since, till = w.a, w.b
   if w.cursor then
     if desc then till = w.cursor + 1 else since = w.cursor end
@@ -120,19 +135,24 @@ function M.next_page(it, w)
   local want = w.tail and PAGE or math.max(1, it.wanted - it.fetched)
   local limit = math.min(PAGE, want + nseen)
   local page = get(it, query_for(it, w, since, till, limit))
-  local recs = page[it.key] or {}
-  local more = page.more == true and #recs > 0
-  local last = #recs > 0 and at(it, recs[#recs]) or nil
+  recs = page[it.key] or {}
+  more = page.more == true and #recs > 0
+  last = #recs > 0 and at(it, recs[#recs]) or nil
   if last and w.cursor and (desc and last > w.cursor or not desc and last < w.cursor) then
     errors.raise("bad_response", it.action .. ": PagerDuty returned a page out of created_at order",
       { action = it.action })
   end
   if more and w.cursor and last == w.cursor then
     -- the whole page is the boundary second: take that second at once, then step past it
-    recs, last, more = whole_second(it, w.cursor), nil, true
-    w.cursor = desc and w.cursor - 1 or w.cursor + 1
-    if (desc and w.a and w.cursor < w.a) or (not desc and w.b and w.cursor >= w.b) then more = false end
+    w.second = true
+    if not between then return {} end
+    return M.next_page(it, w, true)
   end
+  return M.dedup(it, w, recs, last, more)
+end
+
+-- Drops the records of the boundary second already returned; moves the cursor to `last`.
+function M.dedup(it, w, recs, last, more)
   local seen, out, nextseen = w.seen or {}, {}, {}
   for _, r in ipairs(recs) do
     local id = type(r) == "table" and r.id or nil
@@ -164,7 +184,7 @@ local function oldest(it)
   return first and at(it, first) or nil
 end
 
--- Builds it.windows (in yield order) and it.tail; the first request(s) happen here.
+-- Builds it.windows (in yield order), the tail fetched whole; the first requests happen here.
 local function plan(it)
   local now = math.floor(core.now()) + request.server_offset()
   local edge = now - TAIL
@@ -194,7 +214,7 @@ local function plan(it)
   if tail then
     tail.records = {}
     repeat
-      for _, r in ipairs(M.next_page(it, tail)) do tail.records[#tail.records + 1] = r end
+      for _, r in ipairs(M.next_page(it, tail, true)) do tail.records[#tail.records + 1] = r end
     until tail.done
     tail.done = true
     table.insert(parts, tail)
@@ -222,7 +242,7 @@ end
 local function start(it, w)
   if w.records then return { records = w.records } end
   local task = sched.spawn(function() return pcall(M.next_page, it, w) end)
-  return { task = task }
+  return { task = task, w = w }
 end
 
 local function prefetch(it)
@@ -240,7 +260,7 @@ local function collect_sorted(it)
       for _, r in ipairs(w.records) do all[#all + 1] = r end
     else
       repeat
-        for _, r in ipairs(M.next_page(it, w)) do all[#all + 1] = r end
+        for _, r in ipairs(M.next_page(it, w, true)) do all[#all + 1] = r end
       until w.done
     end
   end
@@ -295,6 +315,8 @@ function Iter:__call()
       local recs = pending.records
       if not recs then
         ok, recs = pending.task:wait()
+        -- a crowded second, left by the prefetch for now: between two records of the loop
+        if ok and pending.w.second then ok, recs = pcall(M.next_page, self, pending.w, true) end
       end
       if ok then
         -- the next page is requested before this one is consumed
