@@ -7,6 +7,7 @@
 ---@field body string
 ---@field elapsed number
 ---@field url string  redacted
+---@field dry_run? true  a write under --dry-run: printed, not sent (status 200, empty body)
 local Response = {}
 
 --- The body decoded; raises bad_response when it is not JSON.
@@ -23,6 +24,7 @@ function Response:json() end
 ---@field timeout? number
 ---@field connect_timeout? number
 ---@field max_body? integer
+---@field send_in_dry_run? boolean  sent even under --dry-run (a write that changes nothing)
 
 local http = {}
 

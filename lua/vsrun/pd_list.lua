@@ -33,10 +33,9 @@ local ptime = require "vsrun.time"
 local M = {}
 
 local PAGE = 100
-local CAP = 10000                -- PagerDuty: offset + limit <= 10000 (only within one second now)
+local CAP = 10000                -- PagerDuty: offset + limit <= 10000 (offsets: only within one second)
 local MAX_SPAN = 180 * 86400     -- PagerDuty allows at most six months between since and until
 local TAIL = 60                  -- seconds before the start fetched at once (clock skew margin)
-M.TAIL, M.MAX_SPAN = TAIL, MAX_SPAN
 
 local Iter = { __name = "pagerduty.iterator" }
 Iter.__index = Iter

@@ -213,7 +213,6 @@ local function attempt(client, spec, n)
   local status = res.status
   if status >= 200 and status < 300 then
     if status == 204 or res.body == nil or res.body == "" then return "ok", {}, gen end
-    if spec.on_body then spec.on_body(res.body) end
     local ok, body = pcall(json.decode, res.body)
     if not ok or type(body) ~= "table" then
       return "retry", errors.new("bad_response", spec.action .. ": PagerDuty's response is not valid JSON",
