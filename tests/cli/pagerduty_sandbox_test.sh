@@ -182,6 +182,11 @@ expect "pd dry-run: ... and answered as a dry run" 0 '"http_dry": true'
 expect "pd dry-run: an http write marked send_in_dry_run is sent" 0 '"sent_safe": 1'
 run --sandbox -e 'return { dry_run = require("vsrun").dry_run }'
 expect "pd dry-run: vsrun.dry_run is false without --dry-run" 0 '"dry_run": false'
+run --dry-run -e 'local http = require "http"
+return http.post("http://user:pw9@127.0.0.1:1/hook?api_key=SECRET123&x=1",
+  { json = { token = "BODYSECRET" }, headers = { Authorization = "Bearer HDRSECRET" } }).status'
+expect "pd dry-run: an http write to a closed port is printed, not sent" 0 '^200$' 'dry-run: POST http://REDACTED@127.0.0.1:1/hook\?api_key=REDACTED&x=1'
+if grep -Eq 'pw9|SECRET123|BODYSECRET|HDRSECRET' <<<"$OUT$ERR"; then echo "FAIL pd dry-run: no secret of an http write printed"; else echo "ok pd dry-run: no secret of an http write printed"; fi
 
 # ---- the README's first pipeline, as written: every open high-urgency incident ----
 start_sandbox --api-key cli-key-2 --incidents 2000
