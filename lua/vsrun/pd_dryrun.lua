@@ -39,8 +39,11 @@ end
 -- create_incident: the incident PagerDuty would return, from the fields sent.
 function M.incident(sent)
   local t = now()
+  local id = new_id()
   local inc = {
-    id = new_id(), type = "incident", dry_run = true,
+    -- no number or page exists yet: 0 and a URL under .invalid (a name that never resolves)
+    id = id, type = "incident", dry_run = true, incident_number = 0,
+    html_url = "https://dry-run.invalid/incidents/" .. id,
     title = sent.title, summary = sent.title, status = "triggered", urgency = sent.urgency or "high",
     incident_key = sent.incident_key, service = sent.service, priority = sent.priority,
     escalation_policy = sent.escalation_policy, incident_type = sent.incident_type,

@@ -151,7 +151,7 @@ for _, q in ipairs(http.get(control .. "requests"):json().requests) do
 end
 print("now assigned: " .. r.assignments[1].assignee.id)
 return { dry_run = vs.dry_run, created = c.dry_run, placeholder = c.id:match("^DRYRUN%d+$") ~= nil,
-         title = c.title, c_status = c.status, urgency = c.urgency, service = c.service.id == inc.service.id,
+         title = c.title, c_status = c.status, number = c.incident_number, url = c.html_url, urgency = c.urgency, service = c.service.id == inc.service.id,
          note = n.content, note_dry = n.dry_run, acked = a.status, reassigned = r.assignments[1].assignee.id == users[2].id,
          back = back.status, notes = #notes, real_status = u.status, real_id = u.id == inc.id, real_title = u.title == inc.title,
          status_unchanged = after.status == inc.status, writes = writes,
@@ -161,6 +161,7 @@ run --sandbox --dry-run "$TMP/dry.lua"
 expect "pd dry-run: vsrun.dry_run is true" 0 '"dry_run": true'
 expect "pd dry-run: create returns a placeholder with a DRYRUN id" 0 '"placeholder": true'
 expect "pd dry-run: the placeholder holds the fields given" 0 '"title": "dry"'
+expect "pd dry-run: the placeholder's number and URL are plainly not real" 0 '"url": "https://dry-run.invalid/incidents/DRYRUN1"'
 expect "pd dry-run: the placeholder is triggered, like a new incident" 0 '"c_status": "triggered"'
 expect "pd dry-run: a note on the placeholder" 0 '"note": "dry note"'
 expect "pd dry-run: acknowledging the placeholder" 0 '"acked": "acknowledged"'
