@@ -213,3 +213,39 @@ run -e "$COUNT_OPEN"
 expect "README pipeline: none left triggered" 0 '"0 open, 0 older than a month"'
 unset PAGERDUTY_TOKEN PAGERDUTY_FROM PAGERDUTY_API_URL
 stop_sandbox
+
+# ---- two processes: one lists triggered incidents and acknowledges each, the other
+# acknowledges a third of them meanwhile; together they leave none triggered, and the
+# lister yields none twice ----
+start_sandbox --api-key cli-key-3 --incidents 0 --rate-limit 100000
+for s in $(seq 0 29); do   # 300 triggered incidents, 10 a second, over the past hours
+    curl -s -X POST "$URL/__sandbox/time" -d "{\"offset\": $((s * 60 - 7200))}" >/dev/null
+    curl -s -X POST "$URL/__sandbox/incidents" -d '{"count": 10}' >/dev/null
+done
+curl -s -X POST "$URL/__sandbox/time" -d '{"offset": 0}' >/dev/null
+export PAGERDUTY_TOKEN=cli-key-3 PAGERDUTY_FROM=ada@sandbox.example.com PAGERDUTY_API_URL=$URL
+cat >"$TMP/lister.lua" <<'LUA'
+local pd = require "pagerduty"
+local seen, n, twice = {}, 0, 0
+for inc in pd.list_incidents { statuses = { "triggered" } } do
+  if seen[inc.id] then twice = twice + 1 end
+  seen[inc.id] = true
+  n = n + 1
+  pd.acknowledge(inc.id)
+end
+return { yielded = n, twice = twice }
+LUA
+"$VSRUN" -e '
+local pd = require "pagerduty"
+local all = pd.list_incidents({ statuses = { "triggered" } }):collect()
+for i = #all, 1, -3 do pd.acknowledge(all[i].id) end   -- newest first: ahead of the lister
+return #all' >"$TMP/other.out" 2>"$TMP/other.err" &
+OTHER=$!
+run "$TMP/lister.lua"
+wait "$OTHER"
+expect "two processes: the lister runs to the end" 0 '"twice": 0'
+run -e 'local n = 0 for _ in require("pagerduty").list_incidents { statuses = { "triggered" } } do n = n + 1 end return n'
+expect "two processes: none left triggered" 0 '^0$'
+if grep -q '^300$' "$TMP/other.out"; then echo "ok two processes: the other process, listing while the lister acknowledges, saw all 300"; else echo "FAIL two processes: the other process saw $(cat "$TMP/other.out" "$TMP/other.err")"; fi
+unset PAGERDUTY_TOKEN PAGERDUTY_FROM PAGERDUTY_API_URL
+stop_sandbox
