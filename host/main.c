@@ -45,7 +45,7 @@ static const char help_text[] =
     "  --input-file F       JSON object of inputs; '-' reads stdin\n"
     "  --output F           write the returned value to F instead of stdout\n"
     "  --connection NAME    PagerDuty connection to use (see vsrun auth list)\n"
-    "  --dry-run            print PagerDuty writes instead of sending them\n"
+    "  --dry-run            print PagerDuty and http writes instead of sending them\n"
     "  --sandbox            run against an in-process simulated PagerDuty\n"
     "  --timeout SEC        stop the script after SEC seconds\n"
     "  --max-memory MB      cap the script's memory (default 1024)\n"

@@ -13,7 +13,7 @@ local M = {}
 
 local METHODS = { GET = true, HEAD = true, POST = true, PUT = true, PATCH = true, DELETE = true, OPTIONS = true }
 local OPTIONS = { method = true, url = true, query = true, headers = true, body = true, json = true,
-  timeout = true, connect_timeout = true, max_body = true, retries = true }
+  timeout = true, connect_timeout = true, max_body = true, retries = true, send_in_dry_run = true }
 
 local function invalid(message)
   errors.raise("invalid_argument", "http: " .. message)
@@ -141,6 +141,9 @@ local function build(opts)
     if not has["content-type"] then headers["Content-Type"] = "application/json" end
   end
 
+  if opts.send_in_dry_run ~= nil and type(opts.send_in_dry_run) ~= "boolean" then
+    invalid("send_in_dry_run must be true or false")
+  end
   positive(opts, "timeout")
   positive(opts, "connect_timeout")
   local max_body = positive(opts, "max_body")
@@ -250,12 +253,18 @@ local function send_with_retries(req, retries, shown)
 end
 
 -- http.request{ method, url, query, headers, body | json, timeout, connect_timeout, max_body,
--- retries }
+--   retries, send_in_dry_run }
 function M.request(opts)
   local req = build(opts)
   local retries = check_retries(opts, req.method)
   if not coroutine.isyieldable() then not_yieldable() end
   local shown = http_core.redact_url(req.url)
+  -- --dry-run: a write is printed (no headers or body: they may hold secrets), not sent,
+  -- unless the call says sending it changes nothing (send_in_dry_run = true, e.g. an LLM call)
+  if req.method ~= "GET" and req.method ~= "HEAD" and opts.send_in_dry_run ~= true and core.options().dry_run then
+    core.stderr(("dry-run: %s %s (%d-byte body, not sent)\n"):format(req.method, shown, req.body and #req.body or 0))
+    return setmetatable({ status = 200, headers = {}, body = "", elapsed = 0, url = shown, dry_run = true }, Response)
+  end
   local res = send_with_retries(req, retries, shown)
   if res.error_kind then
     errors.raise(res.error_kind, req.method .. " " .. shown .. ": " .. res.error_message,

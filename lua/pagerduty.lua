@@ -7,6 +7,7 @@ local core = require "vsrun.core"
 local errors = require "vsrun.errors"
 local request = require "vsrun.pd_request"
 local list = require "vsrun.pd_list"
+local dry = require "vsrun.pd_dryrun"
 local ptime = require "vsrun.time"
 
 local M = {}
@@ -200,6 +201,7 @@ local function get_incident(c, id, opts)
   local action = "get_incident"
   id = check_id(action, "id", id)
   opts = check_opts_table(action, opts, set("include"))
+  if dry.is_placeholder(id) then return dry.get(id) end
   local body = request.call(c, { action = action, method = "GET", path = "/incidents/" .. id,
     query = { { "include[]", check_list(action, "include", opts.include, INCIDENT_INCLUDES) } },
     what = "incident '" .. id .. "'" })
@@ -209,6 +211,26 @@ end
 local LIST_INCIDENT_FIELDS = set("statuses", "urgencies", "service_ids", "team_ids", "user_ids", "incident_key",
   "since", "until", "date_range", "sort_by", "time_zone", "include", "limit")
 
+-- a comparator for sort_by fields other than creation time, like PagerDuty's
+local function incident_order(sorts)
+  local function key(inc, field)
+    if field == "urgency" then return inc.urgency or "" end
+    if field == "resolved_at" then return ptime.parse(inc.resolved_at) or math.huge end  -- open last
+    if field == "incident_number" then return inc.incident_number or 0 end
+    return ptime.parse(inc.created_at) or 0
+  end
+  return function(a, b)
+    for _, s in ipairs(sorts) do
+      local x, y = key(a, s.field), key(b, s.field)
+      if x ~= y then
+        if s.desc then return x > y end
+        return x < y
+      end
+    end
+    return false
+  end
+end
+
 local function list_incidents(c, opts)
   local action = "list_incidents"
   opts = check_opts_table(action, opts, LIST_INCIDENT_FIELDS)
@@ -217,14 +239,30 @@ local function list_incidents(c, opts)
   if opts.date_range ~= nil and opts.date_range ~= "all" then bad(action, "date_range", 'must be "all"') end
   if opts.date_range and (since or till) then bad(action, "date_range", "cannot be combined with since/until") end
   local sort = check_sort(action, opts.sort_by) or "created_at:asc"
-  local first = sort:match("^[^,]+")
-  local order = false
-  local f, dir = first:match("^([%w_]+):?(%a*)$")
-  if f == "created_at" or f == "incident_number" then order = (dir == "desc") and "desc" or "asc" end
+  -- pages are fetched oldest or newest first by created_at (incident_number is the same
+  -- order); any other sort is applied here once everything is fetched
+  local sorts = {}
+  for item in sort:gmatch("[^,]+") do
+    local f, dir = item:match("^([%w_]+):?(%a*)$")
+    sorts[#sorts + 1] = { field = f, desc = dir == "desc" }
+  end
+  local by_time = sorts[1].field == "created_at" or sorts[1].field == "incident_number"
+  local statuses = check_list(action, "statuses", opts.statuses, STATUSES)
+  -- open incidents of any age: PagerDuty's "Open incidents" view, not its one-month default
+  local range = "given"
+  if not (since or till or opts.date_range) then
+    range = "month"
+    if statuses and #statuses > 0 then
+      range = "open"
+      for _, st in ipairs(statuses) do if st == "resolved" then range = "month" end end
+    end
+  elseif opts.date_range == "all" then
+    range = "all"
+  end
   return list.new {
-    client = c, action = action, path = "/incidents", key = "incidents", sortable = true,
+    client = c, action = action, path = "/incidents", key = "incidents",
     params = {
-      { "statuses[]", check_list(action, "statuses", opts.statuses, STATUSES) },
+      { "statuses[]", statuses },
       { "urgencies[]", check_list(action, "urgencies", opts.urgencies, URGENCIES) },
       { "service_ids[]", check_list(action, "service_ids", opts.service_ids, "id") },
       { "team_ids[]", check_list(action, "team_ids", opts.team_ids, "id") },
@@ -232,10 +270,12 @@ local function list_incidents(c, opts)
       { "incident_key", check_string(action, "incident_key", opts.incident_key, false, 255) },
       { "time_zone", check_string(action, "time_zone", opts.time_zone) },
       { "include[]", check_list(action, "include", opts.include, LIST_INCIDENT_INCLUDES) },
-      { "sort_by", sort },
     },
-    since = since, ["until"] = till, all = opts.date_range == "all",
-    order = order or nil, max = check_limit(action, opts.limit),
+    since = since, ["until"] = till, range = range,
+    order = (by_time and sorts[1].desc) and "desc" or "asc",
+    sort_param = (by_time and sorts[1].desc) and "created_at:desc" or "created_at:asc",
+    local_sort = not by_time and incident_order(sorts) or nil,
+    max = check_limit(action, opts.limit),
   }
 end
 
@@ -278,6 +318,7 @@ local function create_incident(c, args)
       end
       return nil
     end)
+  if body.dry_run then return dry.incident(inc) end
   return body.incident or body
 end
 
@@ -349,7 +390,10 @@ local function update_incident(c, id, fields)
         body = { incident = inc }, what = what })
     end
   end
-  if body.dry_run then return body end
+  if body.dry_run then
+    -- the answer PagerDuty would give: the incident as it is now, with the change applied
+    return dry.update(id, not dry.is_placeholder(id) and get_incident(c, id) or nil, inc)
+  end
   return body.incident or body
 end
 
@@ -364,9 +408,10 @@ end
 local function list_incident_notes(c, id)
   local action = "list_incident_notes"
   id = check_id(action, "id", id)
+  if dry.is_placeholder(id) then return list.fixed(action, dry.notes(id)) end
   -- oldest first by created_at, whatever order PagerDuty sends (it documents none)
   return list.new { client = c, action = action, path = "/incidents/" .. id .. "/notes", key = "notes",
-    params = {}, paginated = false, oldest_first = true, what = "incident '" .. id .. "'" }
+    params = {}, paginated = false, range = "given", oldest_first = true, what = "incident '" .. id .. "'" }
 end
 
 local function create_incident_note(c, id, content)
@@ -387,6 +432,7 @@ local function create_incident_note(c, id, content)
       end
       return best and { note = best } or nil
     end)
+  if body.dry_run then return dry.note(id, content) end
   return body.note or body
 end
 
@@ -412,6 +458,7 @@ local function list_log_entries(c, opts)
   if opts.incident_id ~= nil then
     local iid = check_id(action, "incident_id", opts.incident_id)
     if opts.team_ids ~= nil then bad(action, "team_ids", "cannot be combined with `incident_id`") end
+    if dry.is_placeholder(iid) then return list.fixed(action, {}) end
     path, what = "/incidents/" .. iid .. "/log_entries", "incident '" .. iid .. "'"
   end
   return list.new {
@@ -422,7 +469,9 @@ local function list_log_entries(c, opts)
       { "team_ids[]", check_list(action, "team_ids", opts.team_ids, "id") },
       { "time_zone", check_string(action, "time_zone", opts.time_zone) },
     },
-    since = since, ["until"] = till, order = "asc", sortable = false,
+    since = since, ["until"] = till, order = "asc",
+    -- the account's log defaults to the past month; one incident's log to all of it
+    range = (opts.incident_id == nil and not since) and "month" or "given",
     max = check_limit(action, opts.limit),
   }
 end

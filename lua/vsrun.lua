@@ -4,6 +4,7 @@
 --   vs.map(list, fn, { on_error = "collect" }) -> results, { { index = i, error = e }, ... }
 --   vs.sleep(sec)                yields; other tasks keep running
 --   vs.now()                     wall-clock seconds (float)
+--   vs.dry_run                   true under --dry-run (writes are printed, not sent)
 local sched = require "vsrun.sched"
 local errors = require "vsrun.errors"
 local core = require "vsrun.core"
@@ -11,6 +12,9 @@ local core = require "vsrun.core"
 local M = {}
 
 M.DEFAULT_CONCURRENCY = 8
+
+-- --dry-run: PagerDuty and http writes are printed, not sent (docs/api.md)
+M.dry_run = core.options().dry_run == true
 
 local function invalid(message)
   errors.raise("invalid_argument", message)

@@ -8,6 +8,7 @@
 ---@field elapsed number
 ---@field url string  redacted
 ---@field attempts? integer  how many were sent (with retries)
+---@field dry_run? true  a write under --dry-run: printed, not sent (status 200, empty body)
 local Response = {}
 
 --- The body decoded; raises bad_response when it is not JSON.
@@ -25,6 +26,7 @@ function Response:json() end
 ---@field connect_timeout? number
 ---@field max_body? integer
 ---@field retries? integer  0..10, idempotent methods only: retried on network errors, timeouts, 408/429/5xx
+---@field send_in_dry_run? boolean  sent even under --dry-run (a write that changes nothing)
 
 local http = {}
 

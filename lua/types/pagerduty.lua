@@ -16,6 +16,7 @@
 ---@field updated_at string
 ---@field service table
 ---@field assignments table[]
+---@field dry_run? true  a --dry-run placeholder (id DRYRUN<n>)
 ---@field [string] any
 
 ---@class pagerduty.Note
@@ -24,6 +25,7 @@
 ---@field created_at string
 ---@field user table
 ---@field channel table
+---@field dry_run? true  a --dry-run placeholder
 
 ---@class pagerduty.LogEntry
 ---@field id string
@@ -39,12 +41,6 @@
 ---@field email string
 ---@field role string
 ---@field [string] any
-
----@class pagerduty.DryRun
----@field dry_run true
----@field method string
----@field path string
----@field body table?
 
 ---@class pagerduty.Iterator<T>: { collect: fun(self, max: integer?): T[], close: fun(self) }
 ---@overload fun(): T?
@@ -119,26 +115,26 @@ function Client.get_incident(id, opts) end
 function Client.list_incidents(opts) end
 
 ---@param args pagerduty.CreateIncident
----@return pagerduty.Incident|pagerduty.DryRun
+---@return pagerduty.Incident
 function Client.create_incident(args) end
 
 ---@param id string
 ---@param fields pagerduty.UpdateIncident
----@return pagerduty.Incident|pagerduty.DryRun
+---@return pagerduty.Incident
 function Client.update_incident(id, fields) end
 
 ---@param id string
----@return pagerduty.Incident|pagerduty.DryRun
+---@return pagerduty.Incident
 function Client.acknowledge(id) end
 
 ---@param id string
 ---@param resolution? string
----@return pagerduty.Incident|pagerduty.DryRun
+---@return pagerduty.Incident
 function Client.resolve(id, resolution) end
 
 ---@param id string
 ---@param content string
----@return pagerduty.Note|pagerduty.DryRun
+---@return pagerduty.Note
 function Client.create_incident_note(id, content) end
 
 ---@param id string

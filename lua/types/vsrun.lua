@@ -14,6 +14,10 @@ local vsrun = {}
 
 vsrun.DEFAULT_CONCURRENCY = 8
 
+--- true under --dry-run: PagerDuty and http writes are printed, not sent
+---@type boolean
+vsrun.dry_run = false
+
 ---@param fn function
 ---@return vsrun.Task
 function vsrun.spawn(fn, ...) end

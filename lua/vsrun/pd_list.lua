@@ -1,151 +1,60 @@
--- Listing iterators for lua/pagerduty.lua. Pages of 100 are fetched as the script consumes
--- them, the next one already in flight; only two pages are held at a time. A window holding
--- more than PagerDuty's 10,000 reachable records (offset + limit <= 10000) is split in
--- halves by time until every part fits, so every record is yielded once, in order.
+-- Listing iterators for lua/pagerduty.lua.
+--
+-- Paging is by key, never by offset: every page asks for `since = cursor` (oldest first)
+-- or `until = cursor` (newest first) sorted by created_at, and the cursor moves to the
+-- last record's second. Records of that boundary second already seen are dropped. So a
+-- loop body that acknowledges, resolves or reassigns what it is given cannot shift the
+-- pages and make the listing skip records, and there is no 10,000-offset cap.
+--
+-- What "matched when the listing started" means: the range is fixed when the listing
+-- starts. Everything created in the last TAIL seconds before the start (the "tail", where
+-- clocks and the current second are uncertain) is fetched at once, before the first record
+-- is yielded; the rest is paged by key as the script consumes it. Records created after
+-- the start are never yielded, records that leave the filter before they are reached are
+-- not yielded (they no longer match), and no record is yielded twice.
+--
+-- A second holding more than a page of records cannot be paged by key: it is fetched whole
+-- with offsets, at once, between two records of the loop (never by a prefetch running
+-- beside the loop body, whose changes would shift the offsets).
+--
+-- Time windows: PagerDuty allows at most six months between since and until, so the range
+-- is cut into windows of at most MAX_SPAN. A window is a unit of work with its own cursor
+-- (next_page); windows are disjoint, so they could be fetched concurrently.
+--
+-- Memory: two pages (up to 200 records) plus the tail are held at a time. A sort that is
+-- not by creation time (urgency, resolved_at) needs every record first: the listing is
+-- collected in creation order, then sorted here.
 local core = require "vsrun.core"
 local sched = require "vsrun.sched"
 local errors = require "vsrun.errors"
+local progress = require "vsrun.progress"
 local request = require "vsrun.pd_request"
 local ptime = require "vsrun.time"
-local progress = require "vsrun.progress"
 
 local M = {}
 
-local CAP = 10000
 local PAGE = 100
-local MAX_SPAN = 180 * 86400   -- PagerDuty allows at most six months between since and until
+local CAP = 10000                -- PagerDuty: offset + limit <= 10000 (offsets: only within one second)
+local MAX_SPAN = 180 * 86400     -- PagerDuty allows at most six months between since and until
+local TAIL = 60                  -- seconds before the start fetched at once (clock skew margin)
 
 local Iter = { __name = "pagerduty.iterator" }
 Iter.__index = Iter
 
 -- opts: client, action, path, key (the body's list field), what, params ({name, value}
--- pairs without since/until/date_range), since, until (seconds or nil), all (date_range),
--- order ("asc" | "desc": time order of the results, for splitting), max (records),
--- paginated (false for notes), sortable (an oldest-first query is possible)
+-- pairs without since/until/date_range/sort_by), since, until (seconds or nil),
+-- range ("given" | "all" | "month" | "open": no since means from the beginning),
+-- order ("asc" | "desc"), sort_param (the sort_by name to send, or nil for none),
+-- local_sort (a comparator: collect everything, then sort), max (records),
+-- paginated (false: one request, no paging)
 function M.new(opts)
   local it = setmetatable(opts, Iter)
   it.records, it.i = {}, 1
-  it.windows = {}            -- stack of windows still to list, next on top
-  it.prev_ids, it.cur_ids = {}, {}
-  it.remaining = opts.max or math.huge
+  it.remaining = opts.max or math.huge   -- records still to yield
+  it.wanted = it.remaining               -- records worth fetching
+  it.fetched = 0                         -- records fetched (after de-duplication) so far
+  it.windows, it.w = {}, 0    -- windows in yield order, index of the current one
   return it
-end
-
-local function query_for(it, spec)
-  local q = {}
-  for _, p in ipairs(it.params) do q[#q + 1] = p end
-  if spec.window then
-    q[#q + 1] = { "since", ptime.format(spec.window[1]) }
-    q[#q + 1] = { "until", ptime.format(spec.window[2]) }
-  else
-    if it.since then q[#q + 1] = { "since", ptime.format(it.since) } end
-    if it["until"] then q[#q + 1] = { "until", ptime.format(it["until"]) } end
-    if it.all then q[#q + 1] = { "date_range", "all" } end
-  end
-  if it.paginated ~= false then
-    q[#q + 1] = { "limit", spec.limit }
-    q[#q + 1] = { "offset", spec.offset }
-    if spec.offset == 0 then q[#q + 1] = { "total", true } end
-  end
-  return q
-end
-
-local start
-
--- Called with a page's raw text before it is decoded: when the script is waiting for this
--- page and it says more follow (and no split can come of it), the next page is requested at
--- once, so decoding this page overlaps the server's work on the next. A wrong guess is
--- cancelled in on_page.
-local function speculate(it, spec, text)
-  -- only for the page the script is waiting for: never more than one page ahead of it
-  if it.waiting ~= spec or spec.next or it.paginated == false or it.done then return end
-  -- plain searches: a pattern scan of a 200 KB page costs more than the page's transfer
-  if not (text:find('"more":true', 1, true) or text:find('"more": true', 1, true)) then return end
-  local offset = spec.offset + spec.limit
-  if offset + PAGE > CAP or it.remaining - spec.limit <= 0 then return end
-  if spec.offset == 0 then
-    local total = tonumber(text:match('"total":%s*(%d+)'))
-    if not total or (total > CAP and it.remaining > CAP) then return end
-  end
-  spec.next = start(it, { window = spec.window, offset = offset })
-end
-
-local function fetch(it, spec)
-  return request.call(it.client, { action = it.action, method = "GET", path = it.path,
-    query = query_for(it, spec), what = it.what,
-    on_body = function(text) speculate(it, spec, text) end })
-end
-
--- Starts fetching `spec` in its own task; errors come back as values, never unobserved.
-function start(it, spec)
-  spec.limit = spec.limit or math.min(PAGE, it.remaining)
-  local task = sched.spawn(function() return pcall(fetch, it, spec) end)
-  return { task = task, spec = spec }
-end
-
--- The oldest matching record's time, for date_range = "all" and the default window.
-local function oldest(it)
-  if not it.sortable then
-    errors.raise("invalid_argument", it.action .. ": more than 10,000 records match; give `since` and `until` " ..
-      "so the listing can be split by time", { action = it.action })
-  end
-  local q = {}
-  for _, p in ipairs(it.params) do if p[1] ~= "sort_by" then q[#q + 1] = p end end
-  if it.since then q[#q + 1] = { "since", ptime.format(it.since) } end
-  if it["until"] then q[#q + 1] = { "until", ptime.format(it["until"]) } end
-  if it.all then q[#q + 1] = { "date_range", "all" } end
-  q[#q + 1] = { "sort_by", "created_at:asc" }
-  q[#q + 1] = { "limit", 1 }
-  q[#q + 1] = { "offset", 0 }
-  local page = request.call(it.client, { action = it.action, method = "GET", path = it.path, query = q })
-  local first = page[it.key] and page[it.key][1]
-  local t = first and ptime.parse(first.created_at)
-  return t
-end
-
--- Pushes windows onto the stack so they pop in the listing's order.
-local function push_windows(it, parts)
-  if it.order == "desc" then
-    for i = 1, #parts do it.windows[#it.windows + 1] = parts[i] end
-  else
-    for i = #parts, 1, -1 do it.windows[#it.windows + 1] = parts[i] end
-  end
-end
-
--- The first page of a window says it holds too much: split it (or the whole range).
-local function split(it, window, page)
-  if not window then
-    if not it.order then
-      errors.raise("invalid_argument", it.action .. ": more than 10,000 records match and the sort order " ..
-        "is not by time, so they cannot all be listed; sort by created_at or narrow the filters", { action = it.action })
-    end
-    -- the oldest record: the probe page's first one when it is oldest-first, else ask
-    local first = it.order == "asc" and page[it.key] and page[it.key][1]
-    local a = it.since or (first and ptime.parse(first.created_at)) or oldest(it)
-    local b = it["until"] or (math.floor(core.now()) + 1)
-    if not a then a = b - 1 end
-    local parts = {}
-    while a < b do
-      local e = math.min(b, a + MAX_SPAN)
-      parts[#parts + 1] = { a, e }
-      a = e
-    end
-    push_windows(it, parts)
-    return
-  end
-  local a, b = window[1], window[2]
-  if b - a <= 1 then
-    errors.raise("bad_response", it.action .. ": more than 10,000 records were created within one second; " ..
-      "narrow the filters", { action = it.action })
-  end
-  local mid = (a + b) // 2
-  push_windows(it, { { a, mid }, { mid, b } })
-end
-
-local function next_window_spec(it)
-  local w = table.remove(it.windows)
-  if w then return { window = w, offset = 0 } end
-  return nil
 end
 
 -- Sorts records by created_at, oldest first, in place. Records of the same second are put
@@ -170,34 +79,225 @@ function M.oldest_first(records)
   return records
 end
 
--- Handles a page; returns its records and the spec of the page to fetch next (or nil).
-local function on_page(it, spec, page)
-  if it.paginated == false then
-    local records = page[it.key] or {}
-    if it.oldest_first then M.oldest_first(records) end
-    return records, nil
+-- ---- one page of one window ----
+
+local function query_for(it, w, since, till, limit, offset)
+  local q = {}
+  for _, p in ipairs(it.params) do q[#q + 1] = p end
+  if it.sort_param then q[#q + 1] = { "sort_by", it.sort_param } end
+  if since then q[#q + 1] = { "since", ptime.format(since) } end
+  if till then q[#q + 1] = { "until", ptime.format(till) } end
+  if it.paginated ~= false then
+    q[#q + 1] = { "limit", limit }
+    if offset then q[#q + 1] = { "offset", offset } end
   end
-  local total = math.tointeger(page.total)
-  -- split only when the records still wanted cannot be reached by paging this window
-  if spec.offset == 0 and total and total > CAP and it.remaining > CAP then
-    split(it, spec.window, page)
-    return {}, next_window_spec(it)
+  return q
+end
+
+local function get(it, q)
+  return request.call(it.client, { action = it.action, method = "GET", path = it.path, query = q, what = it.what })
+end
+
+local function at(it, r)
+  local t = type(r) == "table" and ptime.parse(r.created_at)
+  if not t then
+    errors.raise("bad_response", it.action .. ": a listed record has no valid created_at", { action = it.action })
   end
-  local records = page[it.key] or {}
-  local nxt
-  if page.more == true and #records > 0 then
-    if spec.next then return records, spec.next end   -- already in flight
-    local offset = spec.offset + spec.limit
+  return t
+end
+
+-- Every record created in second s (more than a page of them): offsets within one second,
+-- fetched together before any is yielded, so the loop body cannot shift them.
+local function whole_second(it, s)
+  local out, offset = {}, 0
+  while true do
     if offset + PAGE > CAP then
-      errors.raise("bad_response", it.action .. ": the listing grew past 10,000 records while it ran; " ..
-        "narrow the filters or the time window", { action = it.action })
+      errors.raise("bad_response", it.action .. ": more than 10,000 records were created within one second; " ..
+        "narrow the filters", { action = it.action })
     end
-    nxt = { window = spec.window, offset = offset }
-  else
-    nxt = next_window_spec(it)
+    local page = get(it, query_for(it, nil, s, s + 1, PAGE, offset))
+    local recs = page[it.key] or {}
+    for _, r in ipairs(recs) do out[#out + 1] = r end
+    if page.more ~= true or #recs == 0 then break end
+    offset = offset + PAGE
   end
-  if spec.next then spec.next.task:cancel("speculative page not needed") spec.next = nil end
-  return records, nxt
+  if it.order == "desc" then
+    for i = 1, #out // 2 do out[i], out[#out + 1 - i] = out[#out + 1 - i], out[i] end
+  end
+  return out
+end
+
+-- next_page(it, w, between) -> records not yielded before, in order; sets w.done at the
+-- window's end. w = { a = since|nil, b = until|nil } (b nil: up to PagerDuty's now);
+-- w.cursor is the boundary second and w.seen the IDs of that second already returned.
+-- A boundary second that fills a whole page is paged by offset, which only holds while the
+-- loop body is not changing records: so it is fetched only `between` two records (by the
+-- consumer, not a prefetch task); a prefetch marks w.second and returns nothing.
+function M.next_page(it, w, between)
+  if it.paginated == false then
+    w.done = true
+    local records = (get(it, query_for(it, w, w.a, w.b)))[it.key] or {}
+    if it.oldest_first then M.oldest_first(records) end
+    return records
+  end
+  local desc = it.order == "desc"
+  local recs, last, more
+  if w.second and between then
+    w.second = nil
+    recs, last, more = whole_second(it, w.cursor), nil, true
+    w.cursor = desc and w.cursor - 1 or w.cursor + 1
+    if (desc and w.a and w.cursor < w.a) or (not desc and w.b and w.cursor >= w.b) then more = false end
+    return M.dedup(it, w, recs, last, more)
+  end
+  local since, till = w.a, w.b
+  if w.cursor then
+    if desc then till = w.cursor + 1 else since = w.cursor end
+  end
+  local nseen = 0
+  for _ in pairs(w.seen or {}) do nseen = nseen + 1 end
+  -- the tail is fetched whole; other pages only as far as `limit` needs
+  local want = w.tail and PAGE or math.max(1, it.wanted - it.fetched)
+  local limit = math.min(PAGE, want + nseen)
+  local page = get(it, query_for(it, w, since, till, limit))
+  recs = page[it.key] or {}
+  more = page.more == true and #recs > 0
+  last = #recs > 0 and at(it, recs[#recs]) or nil
+  if last and w.cursor and (desc and last > w.cursor or not desc and last < w.cursor) then
+    errors.raise("bad_response", it.action .. ": PagerDuty returned a page out of created_at order",
+      { action = it.action })
+  end
+  if more and w.cursor and last == w.cursor then
+    -- the whole page is the boundary second: take that second at once, then step past it
+    w.second = true
+    if not between then return {} end
+    return M.next_page(it, w, true)
+  end
+  return M.dedup(it, w, recs, last, more)
+end
+
+-- Drops the records of the boundary second already returned; moves the cursor to `last`.
+function M.dedup(it, w, recs, last, more)
+  local seen, out, nextseen = w.seen or {}, {}, {}
+  for _, r in ipairs(recs) do
+    local id = type(r) == "table" and r.id or nil
+    if id == nil or not seen[id] then out[#out + 1] = r end
+    if last and id ~= nil and at(it, r) == last then nextseen[id] = true end
+  end
+  if last then
+    if last ~= w.cursor then w.seen = nextseen else for id in pairs(nextseen) do seen[id] = true end w.seen = seen end
+    w.cursor = last
+  elseif recs ~= nil then
+    w.seen = {}
+  end
+  w.done = not more
+  if not w.tail then it.fetched = it.fetched + #out end
+  return out
+end
+
+-- ---- the range: windows fixed at the start ----
+
+-- The oldest matching record's time (date_range = "all"), or nil when nothing matches.
+local function oldest(it)
+  local q = {}
+  for _, p in ipairs(it.params) do q[#q + 1] = p end
+  q[#q + 1] = { "date_range", "all" }
+  q[#q + 1] = { "sort_by", "created_at:asc" }
+  q[#q + 1] = { "limit", 1 }
+  local page = get(it, q)
+  local first = page[it.key] and page[it.key][1]
+  return first and at(it, first) or nil
+end
+
+-- Builds it.windows (in yield order), the tail fetched whole; the first requests happen here.
+local function plan(it)
+  local now = math.floor(core.now()) + request.server_offset()
+  local edge = now - TAIL
+  local lo, hi = it.since, it["until"]
+  if it.range == "all" or it.range == "open" then
+    lo = oldest(it)
+    if not lo then return end
+  elseif it.range == "month" then
+    lo = lo or ptime.add_months(hi or (now + 1), -1)
+  end
+  -- the tail: [max(lo, edge), hi) fetched now; hi in the future means PagerDuty's now
+  local tail
+  if not hi or hi > edge then
+    tail = { a = math.max(lo or edge, edge), b = (hi and hi <= now) and hi or nil, tail = true }
+    hi = tail.a
+  end
+  local parts = {}
+  if lo == nil then
+    if hi then parts[1] = { a = nil, b = hi } end
+  else
+    while lo < hi do
+      local e = math.min(hi, lo + MAX_SPAN)
+      parts[#parts + 1] = { a = lo, b = e }
+      lo = e
+    end
+  end
+  if tail then
+    tail.records = {}
+    repeat
+      for _, r in ipairs(M.next_page(it, tail, true)) do tail.records[#tail.records + 1] = r end
+    until tail.done
+    tail.done = true
+    table.insert(parts, tail)
+  end
+  if it.order == "desc" then
+    for i = 1, #parts // 2 do parts[i], parts[#parts + 1 - i] = parts[#parts + 1 - i], parts[i] end
+    if tail then it.fetched = #tail.records end   -- yielded first
+  end
+  it.windows = parts
+end
+
+-- The next unit of work: the current window's next page, or the next window's first.
+local function next_work(it)
+  local w = it.windows[it.w]
+  while w == nil or w.done do
+    it.w = it.w + 1
+    w = it.windows[it.w]
+    if not w then return nil end
+    if w.records then return w end
+  end
+  return w
+end
+
+-- Starts fetching w's next page in its own task; errors come back as values.
+local function start(it, w)
+  if w.records then return { records = w.records } end
+  local task = sched.spawn(function() return pcall(M.next_page, it, w) end)
+  return { task = task, w = w }
+end
+
+local function prefetch(it)
+  local w = next_work(it)
+  if not w or (it.fetched >= it.wanted and not w.records) then return nil end
+  return start(it, w)
+end
+
+-- Collects every record, then sorts them with it.local_sort (stable: created order breaks ties).
+local function collect_sorted(it)
+  local all = {}
+  it.wanted = math.huge   -- the first `max` by this sort can be anywhere
+  for _, w in ipairs(it.windows) do
+    if w.records then
+      for _, r in ipairs(w.records) do all[#all + 1] = r end
+    else
+      repeat
+        for _, r in ipairs(M.next_page(it, w, true)) do all[#all + 1] = r end
+      until w.done
+    end
+  end
+  for i, r in ipairs(all) do all[i] = { r = r, i = i } end
+  local less = it.local_sort
+  table.sort(all, function(x, y)
+    if less(x.r, y.r) then return true end
+    if less(y.r, x.r) then return false end
+    return x.i < y.i
+  end)
+  for i, x in ipairs(all) do all[i] = x.r end
+  it.windows, it.w = {}, 1
+  return all
 end
 
 function Iter:__call()
@@ -207,59 +307,65 @@ function Iter:__call()
       local r = records[self.i]
       records[self.i] = false
       self.i = self.i + 1
-      local id = type(r) == "table" and r.id or nil
-      if id == nil or not (self.prev_ids[id] or self.cur_ids[id]) then
-        if id then self.cur_ids[id] = true end
-        if self.remaining <= 0 then return nil end
-        self.remaining = self.remaining - 1
-        return r
-      end
+      if self.remaining <= 0 then self:close() return nil end
+      self.remaining = self.remaining - 1
+      return r
     end
     if self.done or self.remaining <= 0 then
       self:close()
       return nil
     end
+    local ok, err = true, nil
     if not self.started then
       self.started = true
-      local first = { offset = 0 }
-      -- PagerDuty refuses more than six months between since and until: walk them in parts
-      local a, b = self.since, self["until"] or (math.floor(core.now()) + 1)
-      if a and b - a > MAX_SPAN and self.order then
-        local parts = {}
-        while a < b do
-          local e = math.min(b, a + MAX_SPAN)
-          parts[#parts + 1] = { a, e }
-          a = e
+      ok, err = pcall(function()
+        if self.paginated == false then
+          self.windows = { { a = self.since, b = self["until"] } }
+        else
+          plan(self)
         end
-        push_windows(self, parts)
-        first = next_window_spec(self)
+        if self.local_sort then
+          self.records, self.i = collect_sorted(self), 1
+          return
+        end
+        self.pending = prefetch(self)
+      end)
+      if ok and self.local_sort then goto continue end
+    end
+    if ok then
+      local pending = self.pending
+      if not pending then self.done = true return nil end
+      self.pending = nil
+      local recs = pending.records
+      if not recs then
+        ok, recs = pending.task:wait()
+        -- a crowded second, left by the prefetch for now: between two records of the loop
+        if ok and pending.w.second then ok, recs = pcall(M.next_page, self, pending.w, true) end
       end
-      self.pending = start(self, first)
+      if ok then
+        -- the next page is requested before this one is consumed
+        self.pending = prefetch(self)
+        self.records, self.i = recs, 1
+        progress.page(self, self.action, #recs)
+      else
+        err = recs
+      end
     end
-    local pending = self.pending
-    if not pending then self.done = true return nil end
-    self.pending = nil
-    self.waiting = pending.spec
-    local ok, page = pending.task:wait()
-    self.waiting = nil
     if not ok then
-      self.done = true
+      self:close()
       -- raised in the prefetch task: point at the script's line that is iterating
-      if errors.is(page) then page.where = core.user_where() end
-      error(page, 0)
+      if errors.is(err) then err.where = core.user_where() end
+      error(err, 0)
     end
-    local recs, nxt = on_page(self, pending.spec, page)
-    progress.page(self, self.action, #recs)
-    if nxt and self.remaining > 0 then
-      self.pending = nxt.task and nxt or start(self, nxt)
-    else
-      if nxt and nxt.task then nxt.task:cancel("listing finished") end
-      self.done = true
-    end
-    -- de-duplicate at the page boundary: ids of this page and the one before
-    if #recs > 0 then self.prev_ids, self.cur_ids = self.cur_ids, {} end
-    self.records, self.i = recs, 1
+    ::continue::
   end
+end
+
+-- An iterator over records already at hand (a --dry-run placeholder's notes).
+function M.fixed(action, records)
+  local it = M.new { action = action, paginated = false }
+  it.started, it.records = true, records
+  return it
 end
 
 -- Stops a prefetch still in flight (the iterator was abandoned or is finished).
@@ -267,9 +373,7 @@ function Iter:close()
   self.done = true
   progress.finish(self)
   if self.pending then
-    local nxt = self.pending.spec.next
-    if nxt then nxt.task:cancel("listing closed") end
-    self.pending.task:cancel("listing closed")
+    if self.pending.task then self.pending.task:cancel("listing closed") end
     self.pending = nil
   end
 end

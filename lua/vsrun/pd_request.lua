@@ -231,14 +231,13 @@ local function attempt(client, spec, n)
     -- an oversize body would come back just as large: too_large, not retried
     local kind = (res.error_kind == "timeout" and "timeout") or (res.error_kind == "too_large" and "too_large") or "network"
     local err = errors.new(kind, ("%s: %s"):format(spec.action, res.error_message or res.error_kind),
-      { action = spec.action, request_id = request_id })
+      { action = spec.action, request_id = request_id, status = res.status })
     if kind == "too_large" or res.error_kind == "tls" then return "fail", err end
     return "retry", err, res.sent ~= false
   end
   local status = res.status
   if status >= 200 and status < 300 then
     if status == 204 or res.body == nil or res.body == "" then return "ok", {}, gen end
-    if spec.on_body then spec.on_body(res.body) end
     local ok, body = pcall(json.decode, res.body)
     if not ok or type(body) ~= "table" then
       return "retry", errors.new("bad_response", spec.action .. ": PagerDuty's response is not valid JSON",
@@ -329,7 +328,8 @@ end
 
 -- Sends a POST that must not be repeated blindly. After an ambiguous failure (sent but no
 -- answer, 5xx, unparseable 2xx) `resolve(since)` looks for the object the lost attempt may
--- have made: it returns the object, or nil to send again. A 429 or a transfer that never
+-- have made: it returns the object, or nil to send again. A 2xx too large to read is
+-- resolved the same way (the object exists; too_large only if it cannot be found). A 429 or a transfer that never
 -- left this host is retried as is. Returns the decoded body.
 function M.create(client, spec, resolve)
   prepare(spec)
@@ -346,6 +346,12 @@ function M.create(client, spec, resolve)
       n = n - 1
     elseif outcome == "fail" then
       if ambiguous and spec.on_conflict and value.kind == "conflict" then
+        local found = resolve(started)
+        if found then return found end
+      end
+      -- a 2xx whose body was too large to read: the object was made, so look it up (curl
+      -- may stop at the Content-Length before the status is known: then look too)
+      if value.kind == "too_large" and (value.status == nil or (value.status >= 200 and value.status < 300)) then
         local found = resolve(started)
         if found then return found end
       end

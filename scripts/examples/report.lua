@@ -1,8 +1,8 @@
 -- report.lua: incidents of a period by service and urgency, with time to acknowledge and
 -- time to resolve.
 --
--- Reads every incident created in the period (past 10,000 too: the pagerduty module splits
--- the time window) and the account's log entries for the same period (one paged listing,
+-- Reads every incident created in the period (past 10,000 too: the pagerduty module pages
+-- by key) and the account's log entries for the same period (one paged listing,
 -- not one request per incident), then computes per service and urgency: counts, median
 -- and 90th-percentile minutes to first acknowledgement and to resolution.
 --

@@ -1,6 +1,6 @@
 -- triage.lua: triage the triggered high-urgency incidents.
 --
--- Lists triggered, high-urgency incidents; fetches the assigned responders' details in
+-- Lists triggered, high-urgency incidents of any age; fetches the assigned responders' details in
 -- parallel; acknowledges the incidents on the services you choose; adds a note to each
 -- acknowledged incident saying who was paged and why; returns a summary as JSON.
 --
@@ -8,7 +8,7 @@
 --   ack_services  service IDs to acknowledge on, comma-separated, or "all" (default: none,
 --                 so a first run only reports)
 --   reason        text added to the note (default: "automated triage")
---   max           look at no more than this many incidents (default 50)
+--   max           look at no more than this many incidents (default: all of them)
 --
 -- Run it against the built-in sandbox (no PagerDuty account needed):
 --   vsrun --sandbox --lib scripts/lib scripts/examples/triage.lua ack_services=all
@@ -21,9 +21,10 @@ local json = require "json"
 local input = ... or {}
 local ack_on = q.id_set(input.ack_services)
 local reason = input.reason or "automated triage"
-local max = tonumber(input.max or 50) or error("max must be a number")
+local max = input.max and (math.tointeger(tonumber(input.max)) or error("max must be a whole number"))
 
--- 1. the incidents to look at (pages are fetched as the loop consumes them)
+-- 1. the incidents to look at: with open statuses only and no since/until, every open
+--    incident, however old (not PagerDuty's one-month default window)
 local incidents = pd.list_incidents {
   statuses = { "triggered" }, urgencies = { "high" }, sort_by = "created_at:asc",
 }:collect(max)

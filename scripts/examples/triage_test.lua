@@ -48,3 +48,19 @@ t.test("assignees are fetched once each", function()
   end
   t.ok(next(seen), "no user was fetched")
 end)
+
+t.test("looks at every open high-urgency incident, of any age (make demo's sandbox)", function()
+  sandbox.seed { incidents = 2000 }
+  local time = require "vsrun.time"
+  local open, old = 0, 0
+  for inc in pd.list_incidents { statuses = { "triggered" }, urgencies = { "high" }, date_range = "all" } do
+    open = open + 1
+    if time.parse(inc.created_at) < time.add_months(os.time(), -1) then old = old + 1 end
+  end
+  t.ok(old > 0, "control: some are older than PagerDuty's one-month default window")
+  local result = t.script("triage.lua", { ack_services = "all" })
+  t.eq(result.looked_at, open)
+  t.eq(#result.acknowledged, open)
+  t.eq(#pd.list_incidents({ statuses = { "triggered" }, urgencies = { "high" }, date_range = "all" }):collect(), 0,
+    "none left triggered")
+end)

@@ -52,7 +52,10 @@ pd.configure { backoff_base = 0.01, backoff_cap = 0.05, max_attempts = 3 }
 local tag = input.tag
 local calls = {
   get = function() return pd.get_incident(input.inc).id == input.inc end,
-  list = function() return #pd.list_incidents({ date_range = "all" }):collect() > 0 end,
+  -- one page request: a past window (no oldest-record probe, no recent tail), one record
+  list = function()
+    return #pd.list_incidents({ since = os.time() - 170 * 86400, ["until"] = os.time() - 3600, limit = 1 }):collect() == 1
+  end,
   put = function() return pd.update_incident(input.inc, { title = tag }).title == tag end,
   create = function()
     return pd.create_incident({ title = tag, service = input.svc, incident_key = tag }).incident_key == tag

@@ -80,11 +80,13 @@ local st = {}
 for _, r in ipairs(http.get(url .. "/__sandbox/requests?method=GET&path=%5E%2Fincidents%24"):json().requests) do
   st[r.status] = (st[r.status] or 0) + 1
 end
--- three pages answered, one 401 (whichever page the prefetch had in flight)
-return { n = n, statuses = ("%d x 200, %d x 401"):format(st[200] or 0, st[401] or 0), kind = pd.connection().kind }
+-- one 401 (whichever page the prefetch had in flight), every other request answered 200
+local other = 0
+for status, k in pairs(st) do if status ~= 200 and status ~= 401 then other = other + k end end
+return { n = n, statuses = ("%d x 401, %d other"):format(st[401] or 0, other), kind = pd.connection().kind }
 LUA
 run --connection sbx "$TMP/mid.lua"
-expect "pd oauth: expired token mid-listing is refreshed, the listing continues" 0 '"statuses": "3 x 200, 1 x 401"'
+expect "pd oauth: expired token mid-listing is refreshed, the listing continues" 0 '"statuses": "1 x 401, 0 other"'
 expect "pd oauth: every record once" 0 '"n": 300'
 expect "pd oauth: the connection is an OAuth one" 0 '"kind": "oauth"'
 
@@ -118,27 +120,132 @@ run --sandbox --rate-limit 60 "$TMP/stampede.lua"
 expect "pd limiter: 16 tasks paced by ratelimit-remaining draw no 429" 0 '"n429": 0'
 expect "pd limiter: every call completed" 0 '"calls": 32'
 
-# ---- --dry-run: writes printed, not sent ----
+# ---- --dry-run: writes printed, not sent; a chain of writes runs to the end ----
 cat >"$TMP/dry.lua" <<'LUA'
 local pd = require "pagerduty"
 local http = require "http"
+local vs = require "vsrun"
 local core = require "vsrun.core"
+local control = core.sandbox_url() .. "/__sandbox/"
+local function count() return http.get(control .. "incidents"):json().total end
+local before = count()
 local inc = pd.list_incidents({ date_range = "all", limit = 1 }):collect()[1]
+local users = http.get(control .. "info"):json().users
+-- the chain: create, note on it, acknowledge it, reassign it, read it back
 local c = pd.create_incident { title = "dry", service = inc.service.id, urgency = "low" }
+local n = pd.create_incident_note(c.id, "dry note")
+local a = pd.acknowledge(c.id)
+local r = pd.update_incident(c.id, { assignee = users[2].id })
+local back = pd.get_incident(c.id)
+local notes = pd.list_incident_notes(c.id):collect()
+-- a write to a real incident answers the incident as it is, with the change applied
 local u = pd.acknowledge(inc.id)
-local n = pd.create_incident_note(inc.id, "dry note")
 local after = pd.get_incident(inc.id)
+-- http writes: printed, not sent, unless the call says sending is safe
+local p = http.post(control .. "incidents", { json = { count = 1 } })
+local before_safe = count()
+http.post(control .. "incidents", { json = { count = 1 }, send_in_dry_run = true })
 local writes = 0
-for _, r in ipairs(http.get(core.sandbox_url() .. "/__sandbox/requests"):json().requests) do
-  if r.method ~= "GET" then writes = writes + 1 end
+for _, q in ipairs(http.get(control .. "requests"):json().requests) do
+  if q.method ~= "GET" then writes = writes + 1 end
 end
-return { created = c.dry_run, updated = u.dry_run, noted = n.dry_run, status_unchanged = after.status == inc.status,
-         writes = writes, body_title = c.body.incident.title }
+print("now assigned: " .. r.assignments[1].assignee.id)
+return { dry_run = vs.dry_run, created = c.dry_run, placeholder = c.id:match("^DRYRUN%d+$") ~= nil,
+         title = c.title, c_status = c.status, number = c.incident_number, url = c.html_url, urgency = c.urgency, service = c.service.id == inc.service.id,
+         note = n.content, note_dry = n.dry_run, acked = a.status, reassigned = r.assignments[1].assignee.id == users[2].id,
+         back = back.status, notes = #notes, real_status = u.status, real_id = u.id == inc.id, real_title = u.title == inc.title,
+         status_unchanged = after.status == inc.status, writes = writes,
+         http_dry = p.dry_run, http_status = p.status, sent_unsafe = before_safe - before, sent_safe = count() - before_safe }
 LUA
 run --sandbox --dry-run "$TMP/dry.lua"
-expect "pd dry-run: writes return dry_run = true" 0 '"created": true'
-expect "pd dry-run: no write reached the sandbox" 0 '"writes": 0'
+expect "pd dry-run: vsrun.dry_run is true" 0 '"dry_run": true'
+expect "pd dry-run: create returns a placeholder with a DRYRUN id" 0 '"placeholder": true'
+expect "pd dry-run: the placeholder holds the fields given" 0 '"title": "dry"'
+expect "pd dry-run: the placeholder's number and URL are plainly not real" 0 '"url": "https://dry-run.invalid/incidents/DRYRUN1"'
+expect "pd dry-run: the placeholder is triggered, like a new incident" 0 '"c_status": "triggered"'
+expect "pd dry-run: a note on the placeholder" 0 '"note": "dry note"'
+expect "pd dry-run: acknowledging the placeholder" 0 '"acked": "acknowledged"'
+expect "pd dry-run: reassigning the placeholder" 0 '"reassigned": true'
+expect "pd dry-run: reading the placeholder back" 0 '"back": "acknowledged"'
+expect "pd dry-run: its notes" 0 '"notes": 1'
+expect "pd dry-run: a write to a real incident answers it changed" 0 '"real_status": "acknowledged"'
+expect "pd dry-run: ... with its other fields" 0 '"real_title": true'
+expect "pd dry-run: no PagerDuty write reached the sandbox" 0 '"writes": 0'
 expect "pd dry-run: the incident is unchanged" 0 '"status_unchanged": true'
-expect "pd dry-run: method, path and body on stderr" 0 '' 'dry-run: POST /incidents'
-expect "pd dry-run: the PUT printed" 0 '' 'dry-run: PUT /incidents/'
-expect "pd dry-run: the note printed" 0 '' '"content":"dry note"'
+expect "pd dry-run: the chain ran to the end" 0 'now assigned: P'
+expect "pd dry-run: POST printed" 0 '' 'dry-run: POST /incidents$'
+expect "pd dry-run: writes to the placeholder printed" 0 '' 'dry-run: POST /incidents/DRYRUN1/notes'
+expect "pd dry-run: the acknowledge of the placeholder printed" 0 '' 'dry-run: PUT /incidents/DRYRUN1'
+expect "pd dry-run: the note body printed" 0 '' '"content":"dry note"'
+expect "pd dry-run: an http write is not sent" 0 '"sent_unsafe": 0'
+expect "pd dry-run: ... but printed" 0 '' 'dry-run: POST http://127.0.0.1:[0-9]+/__sandbox/incidents \(11-byte body, not sent\)'
+expect "pd dry-run: ... and answered as a dry run" 0 '"http_dry": true'
+expect "pd dry-run: an http write marked send_in_dry_run is sent" 0 '"sent_safe": 1'
+run --sandbox -e 'return { dry_run = require("vsrun").dry_run }'
+expect "pd dry-run: vsrun.dry_run is false without --dry-run" 0 '"dry_run": false'
+run --dry-run -e 'local http = require "http"
+return http.post("http://user:pw9@127.0.0.1:1/hook?api_key=SECRET123&x=1",
+  { json = { token = "BODYSECRET" }, headers = { Authorization = "Bearer HDRSECRET" } }).status'
+expect "pd dry-run: an http write to a closed port is printed, not sent" 0 '^200$' 'dry-run: POST http://REDACTED@127.0.0.1:1/hook\?api_key=REDACTED&x=1'
+if grep -Eq 'pw9|SECRET123|BODYSECRET|HDRSECRET' <<<"$OUT$ERR"; then echo "FAIL pd dry-run: no secret of an http write printed"; else echo "ok pd dry-run: no secret of an http write printed"; fi
+
+# ---- the README's first pipeline, as written: every open high-urgency incident ----
+start_sandbox --api-key cli-key-2 --incidents 2000
+awk '/^```lua$/ { f = 1; buf = ""; next } /^```$/ { if (f && buf ~ /ack_high.lua/) { printf "%s", buf; exit } f = 0 }
+     f { buf = buf $0 "\n" }' README.md >"$TMP/ack_high.lua"
+export PAGERDUTY_TOKEN=cli-key-2 PAGERDUTY_FROM=ada@sandbox.example.com PAGERDUTY_API_URL=$URL
+COUNT_OPEN='local time = require "vsrun.time"
+local n, old = 0, 0
+for inc in require("pagerduty").list_incidents { statuses = { "triggered" }, urgencies = { "high" },
+    service_ids = { "P50NK5V" }, date_range = "all" } do
+  n = n + 1
+  if time.parse(inc.created_at) < time.add_months(os.time(), -1) then old = old + 1 end
+end
+return n .. " open, " .. old .. " older than a month"'
+run -e "$COUNT_OPEN"
+BEFORE=$(tr -d '"' <<<"$OUT" | cut -d' ' -f1)
+expect "README pipeline: control: open incidents older than a month exist" 0 '"[0-9]+ open, [1-9][0-9]* older than a month"'
+run "$TMP/ack_high.lua" service=P50NK5V
+DONE=$(grep -c '^ *[0-9]\+,\?$' <<<"$OUT")
+expect "README pipeline: runs as written" 0 '"acknowledged"'
+if [ "$DONE" -eq "$BEFORE" ] && [ "$BEFORE" -gt 1 ]; then echo "ok README pipeline: acknowledged all $BEFORE"; else echo "FAIL README pipeline: acknowledged $DONE of $BEFORE"; fi
+run -e "$COUNT_OPEN"
+expect "README pipeline: none left triggered" 0 '"0 open, 0 older than a month"'
+unset PAGERDUTY_TOKEN PAGERDUTY_FROM PAGERDUTY_API_URL
+stop_sandbox
+
+# ---- two processes: one lists triggered incidents and acknowledges each, the other
+# acknowledges a third of them meanwhile; together they leave none triggered, and the
+# lister yields none twice ----
+start_sandbox --api-key cli-key-3 --incidents 0 --rate-limit 100000
+for s in $(seq 0 29); do   # 300 triggered incidents, 10 a second, over the past hours
+    curl -s -X POST "$URL/__sandbox/time" -d "{\"offset\": $((s * 60 - 7200))}" >/dev/null
+    curl -s -X POST "$URL/__sandbox/incidents" -d '{"count": 10}' >/dev/null
+done
+curl -s -X POST "$URL/__sandbox/time" -d '{"offset": 0}' >/dev/null
+export PAGERDUTY_TOKEN=cli-key-3 PAGERDUTY_FROM=ada@sandbox.example.com PAGERDUTY_API_URL=$URL
+cat >"$TMP/lister.lua" <<'LUA'
+local pd = require "pagerduty"
+local seen, n, twice = {}, 0, 0
+for inc in pd.list_incidents { statuses = { "triggered" } } do
+  if seen[inc.id] then twice = twice + 1 end
+  seen[inc.id] = true
+  n = n + 1
+  pd.acknowledge(inc.id)
+end
+return { yielded = n, twice = twice }
+LUA
+"$VSRUN" -e '
+local pd = require "pagerduty"
+local all = pd.list_incidents({ statuses = { "triggered" } }):collect()
+for i = #all, 1, -3 do pd.acknowledge(all[i].id) end   -- newest first: ahead of the lister
+return #all' >"$TMP/other.out" 2>"$TMP/other.err" &
+OTHER=$!
+run "$TMP/lister.lua"
+wait "$OTHER"
+expect "two processes: the lister runs to the end" 0 '"twice": 0'
+run -e 'local n = 0 for _ in require("pagerduty").list_incidents { statuses = { "triggered" } } do n = n + 1 end return n'
+expect "two processes: none left triggered" 0 '^0$'
+if grep -q '^300$' "$TMP/other.out"; then echo "ok two processes: the other process, listing while the lister acknowledges, saw all 300"; else echo "FAIL two processes: the other process saw $(cat "$TMP/other.out" "$TMP/other.err")"; fi
+unset PAGERDUTY_TOKEN PAGERDUTY_FROM PAGERDUTY_API_URL
+stop_sandbox

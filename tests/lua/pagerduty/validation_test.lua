@@ -148,7 +148,7 @@ end)
 t.test("the request log does see requests (the checks above are not vacuous)", function()
   local before = #sandbox.requests()
   pd.list_incidents({ limit = 1 }):collect()
-  t.eq(#sandbox.requests(), before + 1)
+  t.ok(#sandbox.requests() > before, "the listing's requests are logged")
 end)
 
 t.test("nothing the allowlist refused reached the sandbox", function()
