@@ -116,8 +116,15 @@ function t.fail(message) fail(message or "failed") end
 
 -- t.script(path, inputs) runs a pipeline script (path relative to the test file's own
 -- directory) in this test's state, against this file's sandbox, and returns its result.
+-- Under --strict only a .lua file at or below that directory: loading any file as Lua
+-- would read KEY="value" files into globals.
+local test_file
 function t.script(path, inputs)
-  local dir = (t._file or ""):match("^(.*)/[^/]*$") or "."
+  if type(path) ~= "string" then fail("t.script(path, inputs): path must be a string") end
+  if core.options().strict and (path:sub(1, 1) == "/" or path:find("..", 1, true) or not path:match("%.lua$")) then
+    fail("t.script: under --strict the path must be a .lua file below the test file's directory, got " .. path)
+  end
+  local dir = (test_file or ""):match("^(.*)/[^/]*$") or "."
   local full = path:sub(1, 1) == "/" and path or (dir .. "/" .. path)
   local chunk, err = core.loadfile(full)
   if not chunk then fail("cannot load " .. full .. ": " .. tostring(err)) end
@@ -125,6 +132,7 @@ function t.script(path, inputs)
 end
 
 -- for the runner
+function t._set_file(path) test_file = path end
 function t._registered() return registered end
 function t._is_failure(v) return getmetatable(v) == Failure end
 

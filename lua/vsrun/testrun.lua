@@ -10,7 +10,7 @@ local M = {}
 function M.run_file(path, opts)
   require("vsrun.runner").prepare()
   local t = require "vsrun.testing"
-  t._file = path
+  t._set_file(path)
   local out = io and io.stdout or nil
   local function say(s) if out then out:write(s, "\n") out:flush() else print(s) end end
   local chunk, msg = core.loadfile(path)
