@@ -8,7 +8,7 @@
 #define VM_MAX_LIBS 32
 
 struct vm_options {
-    int strict;               /* --strict: no io, no os.execute/exit/getenv..., require limited */
+    int strict;               /* --strict: no io, os.execute/exit/getenv..., require limited, one connection */
     double timeout_sec;       /* --timeout; 0 = none */
     size_t max_memory;        /* bytes; 0 = default cap */
     const char *script_dir;   /* searched by require after the embedded modules (not in strict) */
@@ -16,7 +16,7 @@ struct vm_options {
     int n_lib_dirs;
     int verbose;              /* -v: request log on stderr */
     int dry_run;              /* --dry-run: PagerDuty writes are printed, not sent */
-    int sandbox_mode;         /* running under --sandbox / vsrun test: vsrun.sandbox is allowed */
+    int sandbox_mode;         /* --sandbox / vsrun test: vsrun.sandbox allowed, every connection is the sandbox */
     const char *connection;   /* --connection NAME; NULL = the default connection */
 };
 
