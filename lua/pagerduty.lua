@@ -181,6 +181,7 @@ end
 
 local Client = {}
 Client.__index = Client
+Client.__metatable = "pagerduty client"   -- no script code can patch every client
 local ACTIONS -- name -> function(client, ...), below
 
 -- Each client has its own bound actions, so both client.get_incident(id) and

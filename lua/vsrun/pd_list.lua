@@ -16,6 +16,7 @@ local MAX_SPAN = 180 * 86400   -- PagerDuty allows at most six months between si
 
 local Iter = { __name = "pagerduty.iterator" }
 Iter.__index = Iter
+Iter.__metatable = "pagerduty.iterator"   -- no script code can patch every listing
 
 -- opts: client, action, path, key (the body's list field), what, params ({name, value}
 -- pairs without since/until/date_range), since, until (seconds or nil), all (date_range),

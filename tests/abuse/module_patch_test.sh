@@ -45,6 +45,12 @@ try("vsrun.time", function() require("vsrun.time").parse = function() return 0 e
 try("string", function() string.format = function() return "" end end)
 try("string_mt", function() getmetatable("").__index = { format = function() return "" end } end)
 try("string_mt_set", function() setmetatable("", nil) end)
+try("task_mt", function() getmetatable(require("vsrun").spawn(function() end)).wait = function() end end)
+try("iterator_mt", function() getmetatable(pd.list_incidents {}).collect = function() return {} end end)
+try("error_mt", function()
+  local _, err = pcall(pd.get_incident, "bad id!")
+  getmetatable(err).__tostring = function() return "all fine" end
+end)
 -- globals the built-ins must not depend on
 _G.type = function() return "string" end
 table.concat = function() return "" end
@@ -90,7 +96,7 @@ for mode in "" --strict; do
     [ "$(server_state "$ID")" = "acknowledged high" ] && echo "ok the server has the incident as asked $mode" || _fail "server state $mode" "$(server_state "$ID")"
     run $mode --lib "$TMP/lib" "$TMP/pipeline.lua" service="$SERVICE"
     [ "$RC" -eq 0 ] || _fail "second pipeline run $mode" "exit $RC"
-    for patch in create_incident acknowledge rawset setmetatable http json vsrun vsrun.time string string_mt string_mt_set global; do
+    for patch in create_incident acknowledge rawset setmetatable http json vsrun vsrun.time string string_mt string_mt_set global task_mt iterator_mt error_mt; do
         if ! grep -q "\"$patch\": " <<<"$OUT" || grep -q "\"$patch\": \"patched\"" <<<"$OUT"; then _fail "patch $patch $mode" "the patch was applied (or not tried)"
         else echo "ok patch $patch refused $mode"; fi
     done
