@@ -35,6 +35,8 @@ void connection_set_sandbox(const char *api_url, const char *token) {
     sandbox_token = strdup(token);
 }
 
+int connection_sandbox_ready(void) { return sandbox_url != NULL && sandbox_token != NULL; }
+
 void connection_clear_sandbox(void) {
     connection_wipe_string(&sandbox_url);
     connection_wipe_string(&sandbox_token);

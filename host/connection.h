@@ -21,6 +21,8 @@ struct connection {
 /* --sandbox / vsrun test: the in-process simulator's URL and a preset token. */
 void connection_set_sandbox(const char *api_url, const char *token);
 void connection_clear_sandbox(void);
+/* Whether the in-process sandbox connection exists (the only one a sandboxed run reaches). */
+int connection_sandbox_ready(void);
 
 /* Finds a connection: name NULL means --connection or the default. Order: the in-process
  * sandbox, PAGERDUTY_TOKEN (+ PAGERDUTY_FROM, PAGERDUTY_API_URL), the vault. Returns 0, or

@@ -117,6 +117,13 @@ static int core_loadfile(lua_State *L) {
     return 1;
 }
 
+/* require_builtin(name) -> the built-in module as script code may have it in this mode, or
+ * nil when name is no built-in module; raises when the mode refuses it (host/modules.c) */
+static int core_require_builtin(lua_State *L) {
+    if (!modules_require_for_script(L, luaL_checkstring(L, 1))) lua_pushnil(L);
+    return 1;
+}
+
 static int core_isatty(lua_State *L) {
     lua_pushboolean(L, isatty((int)luaL_checkinteger(L, 1)));
     return 1;
@@ -151,7 +158,8 @@ int luaopen_vsrun_core(lua_State *L) {
         {"isatty", core_isatty},       {"random_hex", core_random_hex},
         {"stderr", core_stderr},        {"sleep", core_sleep},
         {"sandbox_url", core_sandbox_url}, {"loadfile", core_loadfile},
-        {"write_file_atomic", atomic_file_lua_write}, {NULL, NULL}};
+        {"write_file_atomic", atomic_file_lua_write}, {"require_builtin", core_require_builtin},
+        {NULL, NULL}};
     luaL_newlib(L, fns);
     return 1;
 }

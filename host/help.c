@@ -85,6 +85,20 @@ static const struct help_topic topics[] = {
      "  vsrun auth list | logout NAME | reconnect NAME\n"
      "Scripts pick one with --connection NAME (else the default).\n"
      "See 'vsrun auth --help' and docs/connections.md.\n"},
+    {"security",
+     "What script code (the script and every library it loads) can reach:\n"
+     "  normal      the user's rights: files, environment (minus vsrun's secrets),\n"
+     "              network, any connection by name. Only for code you have reviewed.\n"
+     "  --strict    no files, environment or processes; require only pagerduty, http,\n"
+     "              json, vsrun, vsrun.time and --lib modules; network only to\n"
+     "              --allow-net origins; only the command line's connection (any other\n"
+     "              name: permission_denied, exit 4).\n"
+     "  --sandbox, vsrun test   every connection name is the in-process sandbox: nothing\n"
+     "              a test runs touches a real account. Add --strict for untrusted code.\n"
+     "  --dry-run   PagerDuty writes are printed, not sent (http requests are sent).\n"
+     "Always: scripts never hold a token; the token carries only the nine actions to its\n"
+     "own API origin; built-in modules, the string library and the global pagerduty are\n"
+     "read-only. The threat model, mode by mode with its tests: docs/security.md.\n"},
     {NULL, NULL},
 };
 

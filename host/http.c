@@ -826,9 +826,7 @@ int luaopen_vsrun_http_core(lua_State *L) {
     luaL_setfuncs(L, fns, 1);
     int mod = lua_gettop(L);
     /* the scheduler drives transfers through poll/cancel */
-    lua_getglobal(L, "require");
-    lua_pushliteral(L, "vsrun.sched");
-    lua_call(L, 1, 1);
+    modules_require(L, "vsrun.sched");  /* the built-in one, whatever the global require is */
     lua_getfield(L, -1, "set_io_driver");
     lua_createtable(L, 0, 2);
     lua_getfield(L, mod, "poll");

@@ -26,7 +26,8 @@ static const char usage_text[] =
     "       vsrun test [paths...]          run *_test.lua files against a fresh sandbox\n"
     "       vsrun sandbox [options]        serve the simulated PagerDuty API\n"
     "       vsrun auth login|status|list|logout|reconnect   manage PagerDuty connections\n"
-    "       vsrun help [topic]             topics: run, inputs, errors, exit-codes, sandbox, auth, test\n";
+    "       vsrun help [topic]             topics: run, inputs, errors, exit-codes, sandbox, auth, test,\n"
+    "                                      security\n";
 
 static const char help_text[] =
     "vsrun runs automation pipelines written in Lua against PagerDuty.\n"
@@ -50,7 +51,8 @@ static const char help_text[] =
     "  --timeout SEC        stop the script after SEC seconds\n"
     "  --max-memory MB      cap the script's memory (default 1024)\n"
     "  --strict             for untrusted code: no io, os.execute/exit/getenv..., require only\n"
-    "                       embedded modules and --lib directories, http only to --allow-net\n"
+    "                       documented modules and --lib, only this run's connection,\n"
+    "                       http only to --allow-net hosts\n"
     "  --allow-net HOSTS    hosts http may reach, host[:port],... (repeatable; also\n"
     "                       VSRUN_ALLOW_NET); needed under --strict, restricts otherwise\n"
     "  --lib DIR            also look for modules in DIR (repeatable; also VSRUN_PATH)\n"

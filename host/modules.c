@@ -1,5 +1,22 @@
-/* Registry of the C modules every Lua state can require. */
+/* The host's modules and the trust boundary between them and script code (modules.h).
+ *
+ * Built-in modules (embedded Lua and C) are loaded by modules_require into the registry's
+ * loaded table, which scripts never see. Embedded Lua modules run in their own environment:
+ * a copy of the standard globals and libraries taken when the state is made, whose
+ * `require` is modules_require. So a script that replaces `table.concat` or `pairs` does not
+ * change what pagerduty.lua runs, and internal modules stay reachable for the built-ins
+ * while script code gets only what its mode allows (modules_require_for_script). Tables of
+ * the vsrun modules and the string library are made read-only when they load. */
 #include "modules.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "embedded.h"
+#include "vm.h"
 
 const luaL_Reg vsrun_c_modules[] = {
     {"vsrun.core", luaopen_vsrun_core},
@@ -7,7 +24,413 @@ const luaL_Reg vsrun_c_modules[] = {
     {"vsrun.digest", luaopen_vsrun_digest},
     {"vsrun.http_core", luaopen_vsrun_http_core},
     {"vsrun.pd_core", luaopen_vsrun_pd_core},
+    {"vsrun.pd_refresh", luaopen_vsrun_pd_refresh},
     {"vsrun.server", luaopen_vsrun_server},
     {"vsrun.zoneinfo", luaopen_vsrun_zoneinfo},
     {NULL, NULL},
 };
+
+#define MODULES_ENV "vsrun.builtin_env"    /* registry: the built-in modules' _ENV */
+#define MODULES_FROZEN "vsrun.frozen"      /* registry: weak set, read-only table -> its name */
+
+/* The documented API: what a script may require in every mode. */
+static const char *const public_modules[] = {"pagerduty", "http", "json", "vsrun", "vsrun.time", NULL};
+/* Documented too, but only for runs against the sandbox (--sandbox, vsrun test). */
+static const char *const sandbox_modules[] = {"vsrun.sandbox", "vsrun.testing", NULL};
+/* Never for script code, in any mode: forcing token refreshes is the host's decision. */
+static const char *const private_modules[] = {"vsrun.pd_refresh", NULL};
+
+static int modules_in(const char *const *list, const char *name) {
+    for (; *list; list++)
+        if (strcmp(*list, name) == 0) return 1;
+    return 0;
+}
+
+static const struct embedded_module *modules_find_embedded(const char *name) {
+    for (const struct embedded_module *m = embedded_modules; m->name; m++)
+        if (strcmp(m->name, name) == 0) return m;
+    return NULL;
+}
+
+static lua_CFunction modules_find_c(const char *name) {
+    for (const luaL_Reg *m = vsrun_c_modules; m->name; m++)
+        if (strcmp(m->name, name) == 0) return m->func;
+    return NULL;
+}
+
+static int modules_is_builtin(const char *name) {
+    return modules_find_c(name) != NULL || modules_find_embedded(name) != NULL;
+}
+
+/* The vsrun modules' tables are read-only; the simulator's own modules (sandbox.*) keep
+ * state in theirs and never reach script code. */
+static int modules_frozen_name(const char *name) {
+    return modules_in(public_modules, name) || strncmp(name, "vsrun.", 6) == 0;
+}
+
+/* ---- read-only tables ---- */
+
+static int modules_readonly_newindex(lua_State *L) {
+    return luaL_error(L, "%s is read-only (cannot set '%s')", lua_tostring(L, lua_upvalueindex(1)),
+                      luaL_tolstring(L, 2, NULL));
+}
+
+static int modules_frozen_next(lua_State *L) {
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_settop(L, 2);
+    if (lua_next(L, 1)) return 2;
+    lua_pushnil(L);
+    return 1;
+}
+
+static int modules_frozen_pairs(lua_State *L) {
+    lua_pushcfunction(L, modules_frozen_next);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_pushnil(L);
+    return 3;
+}
+
+/* The fields move to a hidden table that __index reads, so every assignment reaches
+ * __newindex; rawset is refused by the scripts' rawset (modules_rawset). */
+void modules_freeze(lua_State *L, int idx, const char *what) {
+    idx = lua_absindex(L, idx);
+    lua_newtable(L);
+    int hidden = lua_gettop(L);
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        lua_pushvalue(L, -2);
+        lua_insert(L, -2);
+        lua_rawset(L, hidden);
+    }
+    lua_pushnil(L);
+    while (lua_next(L, hidden)) {
+        lua_pop(L, 1);
+        lua_pushvalue(L, -1);
+        lua_pushnil(L);
+        lua_rawset(L, idx);
+    }
+    lua_newtable(L);
+    int mt = lua_gettop(L);
+    if (lua_getmetatable(L, idx)) { /* keep what an existing metatable did (e.g. __call) */
+        lua_pushnil(L);
+        while (lua_next(L, -2)) {
+            lua_pushvalue(L, -2);
+            lua_insert(L, -2);
+            lua_rawset(L, mt);
+        }
+        lua_setmetatable(L, hidden);
+    }
+    lua_pushvalue(L, hidden);
+    lua_setfield(L, mt, "__index");
+    lua_pushstring(L, what);
+    lua_pushcclosure(L, modules_readonly_newindex, 1);
+    lua_setfield(L, mt, "__newindex");
+    lua_pushvalue(L, hidden);
+    lua_pushcclosure(L, modules_frozen_pairs, 1);
+    lua_setfield(L, mt, "__pairs");
+    lua_pushfstring(L, "%s is read-only", what);
+    lua_setfield(L, mt, "__metatable");
+    lua_setmetatable(L, idx);
+    lua_getfield(L, LUA_REGISTRYINDEX, MODULES_FROZEN);
+    lua_pushvalue(L, idx);
+    lua_pushstring(L, what);
+    lua_rawset(L, -3);
+    lua_pop(L, 2);
+}
+
+/* rawset for script code: refuses read-only tables, which would otherwise be patched
+ * around their __newindex. */
+static int modules_rawset(lua_State *L) {
+    luaL_checktype(L, 1, LUA_TTABLE);
+    luaL_checkany(L, 2);
+    luaL_checkany(L, 3);
+    lua_getfield(L, LUA_REGISTRYINDEX, MODULES_FROZEN);
+    lua_pushvalue(L, 1);
+    if (lua_rawget(L, -2) == LUA_TSTRING)
+        return luaL_error(L, "%s is read-only (rawset refused)", lua_tostring(L, -1));
+    lua_settop(L, 3);
+    lua_rawset(L, 1);
+    return 1;
+}
+
+/* ---- loading built-in modules ---- */
+
+int modules_load_embedded(lua_State *L, const char *name) {
+    const struct embedded_module *m = modules_find_embedded(name);
+    if (m == NULL) {
+        lua_pushfstring(L, "no embedded module '%s'", name);
+        return LUA_ERRFILE;
+    }
+    int status = luaL_loadbufferx(L, m->source, m->len, m->chunkname, "b");
+    if (status != LUA_OK) return status;
+    lua_getfield(L, LUA_REGISTRYINDEX, MODULES_ENV);
+    if (!lua_setupvalue(L, -2, 1)) lua_pop(L, 1);
+    return LUA_OK;
+}
+
+void modules_require(lua_State *L, const char *name) {
+    lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+    if (lua_getfield(L, -1, name) != LUA_TNIL) {
+        lua_remove(L, -2);
+        return;
+    }
+    lua_pop(L, 1);
+    lua_CFunction open = modules_find_c(name);
+    if (open) {
+        lua_pushcfunction(L, open);
+        lua_pushstring(L, name);
+        lua_call(L, 1, 1);
+    } else {
+        if (modules_load_embedded(L, name) != LUA_OK) lua_error(L);
+        lua_pushstring(L, name);
+        lua_pushstring(L, modules_find_embedded(name)->chunkname + 1);
+        lua_call(L, 2, 1);
+    }
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        lua_pushboolean(L, 1);
+    }
+    if (lua_istable(L, -1) && modules_frozen_name(name)) {
+        lua_getfield(L, LUA_REGISTRYINDEX, MODULES_FROZEN);
+        lua_pushvalue(L, -2);
+        int frozen = lua_rawget(L, -2) != LUA_TNIL;
+        lua_pop(L, 2);
+        if (!frozen) {
+            lua_pushfstring(L, "module '%s'", name);
+            modules_freeze(L, -2, lua_tostring(L, -1));
+            lua_pop(L, 1);
+        }
+    }
+    lua_pushvalue(L, -1);
+    lua_setfield(L, -3, name);
+    lua_remove(L, -2);
+}
+
+static int modules_require_lua(lua_State *L) {  /* `require` of the built-in environment */
+    modules_require(L, luaL_checkstring(L, 1));
+    return 1;
+}
+
+int modules_require_for_script(lua_State *L, const char *name) {
+    if (!modules_is_builtin(name)) return 0;
+    const struct vm_options *o = vm_options(L);
+    if (modules_in(private_modules, name))
+        return luaL_error(L, "module '%s' is internal to vsrun and not available to scripts", name);
+    if (modules_in(sandbox_modules, name)) {
+        if (!o->sandbox_mode)
+            return luaL_error(L, "module '%s' is only available under 'vsrun test' or --sandbox", name);
+    } else if (o->strict && !modules_in(public_modules, name)) {
+        return luaL_error(L, "module '%s' is internal to vsrun and not available under --strict "
+                             "(scripts may require pagerduty, http, json, vsrun, vsrun.time%s and --lib modules)",
+                          name, o->sandbox_mode ? ", vsrun.sandbox, vsrun.testing" : "");
+    }
+    modules_require(L, name);
+    return 1;
+}
+
+/* ---- searchers of the script-facing package table ---- */
+
+static int modules_builtin_loader(lua_State *L) {
+    modules_require(L, luaL_checkstring(L, 1));
+    return 1;
+}
+
+static int modules_search_builtin(lua_State *L) {
+    const char *name = luaL_checkstring(L, 1);
+    if (!modules_is_builtin(name)) {
+        lua_pushfstring(L, "no built-in module '%s'", name);
+        return 1;
+    }
+    if (modules_require_for_script(L, name)) lua_pop(L, 1); /* raises when refused */
+    lua_pushcfunction(L, modules_builtin_loader);
+    lua_pushliteral(L, ":builtin:");
+    return 2;
+}
+
+/* Like Lua's file searcher, but text chunks only. The package table and searchpath are
+ * upvalues, so replacing the global `package` changes nothing. */
+static int modules_search_file(lua_State *L) {
+    const char *name = luaL_checkstring(L, 1);
+    lua_getfield(L, lua_upvalueindex(1), "path");
+    const char *path = lua_tostring(L, -1);
+    if (path == NULL || *path == '\0') {
+        lua_pushliteral(L, "no module directories to search (the script's directory, --lib, VSRUN_PATH)");
+        return 1;
+    }
+    lua_pushvalue(L, lua_upvalueindex(2));
+    lua_pushstring(L, name);
+    lua_pushvalue(L, -3);
+    lua_call(L, 2, 2);
+    if (lua_isnil(L, -2)) return 1; /* the "no file ..." lines */
+    const char *file = lua_tostring(L, -2);
+    if (luaL_loadfilex(L, file, "t") != LUA_OK)
+        return luaL_error(L, "error loading module '%s' from file '%s':\n\t%s", name, file, lua_tostring(L, -1));
+    lua_pushstring(L, file);
+    return 2;
+}
+
+static void modules_add_path(luaL_Buffer *b, const char *dir) {
+    if (dir == NULL || *dir == '\0') return;
+    luaL_addstring(b, dir); luaL_addstring(b, "/?.lua;");
+    luaL_addstring(b, dir); luaL_addstring(b, "/?/init.lua;");
+}
+
+/* `make install` puts scripts/lib in PREFIX/share/vsrun/lib, next to PREFIX/bin/vsrun:
+ * found from the binary's own path, so any PREFIX works without a rebuild. */
+static void modules_add_installed_lib(luaL_Buffer *b) {
+    char exe[2048], dir[2100];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0) return;
+    exe[n] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (slash == NULL) return;
+    *slash = '\0';
+    snprintf(dir, sizeof dir, "%s/../share/vsrun/lib", exe);
+    struct stat st;
+    if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode)) modules_add_path(b, dir);
+}
+
+/* Splits a ';' or ':' separated list of directories (VSRUN_PATH) into path templates. */
+static void modules_add_path_list(luaL_Buffer *b, const char *list) {
+    if (list == NULL) return;
+    const char *p = list;
+    while (*p) {
+        size_t n = strcspn(p, ":;");
+        if (n > 0) {
+            lua_pushlstring(b->L, p, n);
+            modules_add_path(b, lua_tostring(b->L, -1));
+            lua_pop(b->L, 1);
+        }
+        p += n;
+        if (*p) p++;
+    }
+}
+
+static void modules_set_path(lua_State *L, int package, const struct vm_options *o) {
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    if (!o->strict) modules_add_path(&b, o->script_dir);
+    for (int i = 0; i < o->n_lib_dirs; i++) modules_add_path(&b, o->lib_dirs[i]);
+    if (!o->strict) {
+        modules_add_path_list(&b, getenv("VSRUN_PATH"));
+        modules_add_installed_lib(&b);
+        const char *lp = getenv("LUA_PATH_5_4");
+        if (lp == NULL) lp = getenv("LUA_PATH");
+        if (lp) { luaL_addstring(&b, lp); luaL_addchar(&b, ';'); }
+    }
+    luaL_pushresult(&b);
+    size_t plen;
+    const char *path = lua_tolstring(L, -1, &plen);
+    if (plen > 0 && path[plen - 1] == ';') { /* a trailing ';' would be an empty template */
+        lua_pushlstring(L, path, plen - 1);
+        lua_remove(L, -2);
+    }
+    lua_setfield(L, package, "path");
+}
+
+/* The package table scripts see: its own `loaded` (the standard libraries, then what the
+ * script requires), no C loading, searchers preload / built-in (by policy) / Lua files. */
+static void modules_setup_package(lua_State *L, const struct vm_options *o) {
+    lua_getglobal(L, "package");
+    int package = lua_gettop(L);
+    modules_set_path(L, package, o);
+    lua_pushliteral(L, "");
+    lua_setfield(L, package, "cpath");
+    lua_pushnil(L);
+    lua_setfield(L, package, "loadlib");
+    lua_newtable(L);
+    lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+    lua_pushnil(L);
+    while (lua_next(L, -2)) {   /* only the standard libraries are loaded so far */
+        lua_pushvalue(L, -2);
+        lua_insert(L, -2);
+        lua_rawset(L, -5);
+    }
+    lua_pop(L, 1);
+    lua_setfield(L, package, "loaded");
+    lua_getfield(L, package, "searchers");
+    lua_createtable(L, 3, 0);
+    lua_rawgeti(L, -2, 1);      /* Lua's preload searcher */
+    lua_rawseti(L, -2, 1);
+    lua_pushcfunction(L, modules_search_builtin);
+    lua_rawseti(L, -2, 2);
+    lua_pushvalue(L, package);
+    lua_getfield(L, package, "searchpath");
+    lua_pushcclosure(L, modules_search_file, 2);
+    lua_rawseti(L, -2, 3);
+    lua_setfield(L, package, "searchers");
+    lua_pop(L, 1);
+    if (o->strict) {  /* a file-existence probe, and nothing a strict script needs */
+        lua_pushnil(L);
+        lua_setfield(L, package, "searchpath");
+    }
+    lua_pop(L, 1);
+}
+
+/* The built-in modules' environment: the globals as they are now, with private copies of
+ * the library tables; `_G` and `package` are the script's own, `require` is modules_require. */
+static void modules_make_env(lua_State *L) {
+    static const char *const libs[] = {"coroutine", "table", "io", "os", "string", "math", "utf8", NULL};
+    lua_newtable(L);
+    int env = lua_gettop(L);
+    lua_pushglobaltable(L);
+    lua_pushnil(L);
+    while (lua_next(L, -2)) {
+        lua_pushvalue(L, -2);
+        lua_insert(L, -2);
+        lua_rawset(L, env);
+    }
+    lua_pop(L, 1);
+    for (const char *const *lib = libs; *lib; lib++) {
+        if (lua_getfield(L, env, *lib) != LUA_TTABLE) { lua_pop(L, 1); continue; }
+        lua_newtable(L);
+        lua_pushnil(L);
+        while (lua_next(L, -3)) {
+            lua_pushvalue(L, -2);
+            lua_insert(L, -2);
+            lua_rawset(L, -4);
+        }
+        lua_setfield(L, env, *lib);
+        lua_pop(L, 1);
+    }
+    lua_pushcfunction(L, modules_require_lua);
+    lua_setfield(L, env, "require");
+    lua_setfield(L, LUA_REGISTRYINDEX, MODULES_ENV);
+}
+
+/* The string library is every string's metatable __index: read-only, so no script code
+ * can change what ("%d"):format(n) or s:match(p) do for the built-in modules. */
+static void modules_freeze_strings(lua_State *L) {
+    lua_getglobal(L, "string");
+    modules_freeze(L, -1, "the string library");
+    lua_pushliteral(L, "");
+    lua_getmetatable(L, -1);
+    lua_getmetatable(L, -3);            /* the string library's hidden fields: one lookup */
+    lua_getfield(L, -1, "__index");
+    lua_setfield(L, -3, "__index");
+    lua_pop(L, 1);
+    lua_pushliteral(L, "the string metatable is read-only");
+    lua_setfield(L, -2, "__metatable");
+    lua_pop(L, 3);
+}
+
+void modules_open(lua_State *L, const struct vm_options *o) {
+    lua_newtable(L);
+    lua_createtable(L, 0, 1);
+    lua_pushliteral(L, "k");
+    lua_setfield(L, -2, "__mode");
+    lua_setmetatable(L, -2);
+    lua_setfield(L, LUA_REGISTRYINDEX, MODULES_FROZEN);
+    modules_setup_package(L, o);
+    modules_make_env(L);
+    lua_pushcfunction(L, modules_rawset);
+    lua_setglobal(L, "rawset");
+    modules_freeze_strings(L);
+    if (o->strict) {  /* --strict: the require path and searchers are fixed */
+        lua_getglobal(L, "package");
+        lua_getfield(L, -1, "searchers");
+        modules_freeze(L, -1, "package.searchers (under --strict)");
+        modules_freeze(L, -2, "package (under --strict)");
+        lua_pop(L, 2);
+    }
+}

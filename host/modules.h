@@ -1,7 +1,11 @@
-/* The host's C modules, put in package.preload of every state (see modules.c). */
+/* The host's modules and the trust boundary between them and script code (modules.c):
+ * which modules exist, which a script may require in each mode, the environment the
+ * built-in Lua modules run in, and read-only module tables. See docs/security.md. */
 #ifndef VSRUN_MODULES_H
 #define VSRUN_MODULES_H
 #include <lauxlib.h>
+
+struct vm_options;
 
 extern const luaL_Reg vsrun_c_modules[];
 
@@ -10,7 +14,28 @@ int luaopen_json(lua_State *L);         /* json.c */
 int luaopen_vsrun_digest(lua_State *L); /* digest.c */
 int luaopen_vsrun_http_core(lua_State *L);  /* http.c */
 int luaopen_vsrun_pd_core(lua_State *L);    /* pagerduty.c */
+int luaopen_vsrun_pd_refresh(lua_State *L); /* pagerduty.c: private, never given to scripts */
 int luaopen_vsrun_server(lua_State *L); /* server.c */
 int luaopen_vsrun_zoneinfo(lua_State *L);   /* zoneinfo.c */
+
+/* Sets up require for a fresh state whose standard libraries are open: the script-facing
+ * package table (searchers: preload, built-in modules by policy, Lua files on
+ * package.path), the built-in modules' own environment, the guarded rawset, the read-only
+ * string library, and under --strict a read-only package table. */
+void modules_open(lua_State *L, const struct vm_options *o);
+
+/* Pushes built-in module `name` as the built-in modules see it (any built-in module, loaded
+ * once per state, its table read-only). Raises when there is no such module. */
+void modules_require(lua_State *L, const char *name);
+
+/* For script code: 0 when `name` is not a built-in module; else pushes it and returns 1, or
+ * raises when the mode does not allow the script to have it. */
+int modules_require_for_script(lua_State *L, const char *name);
+
+/* Loads embedded Lua module `name` as a chunk that runs in the built-in environment. */
+int modules_load_embedded(lua_State *L, const char *name);
+
+/* Makes the table at idx read-only in place; `what` names it in the error ("module 'http'"). */
+void modules_freeze(lua_State *L, int idx, const char *what);
 
 #endif

@@ -193,10 +193,26 @@ static int pd_conn_index(lua_State *L) {
     return 1;
 }
 
-/* connect(name|nil) -> connection, or nil, message, error kind */
+/* connect(name|nil) -> connection, or nil, message, error kind. Which connections script
+ * code can reach depends on the mode (docs/security.md "Modes"): under --sandbox and vsrun
+ * test every name is the in-process sandbox, so nothing a test runs can touch a real account;
+ * under --strict only the connection chosen on the command line (--connection, or the
+ * default) is reachable; otherwise the name as given. */
 static int pd_connect(lua_State *L) {
-    const char *name = luaL_optstring(L, 1, NULL);
-    if (name == NULL) name = vm_options(L)->connection;
+    const char *asked = luaL_optstring(L, 1, NULL);
+    const struct vm_options *o = vm_options(L);
+    const char *name = asked ? asked : o->connection;
+    if (o->sandbox_mode) {
+        if (!connection_sandbox_ready()) {
+            lua_pushnil(L);
+            lua_pushliteral(L, "only the sandbox connection is reachable under --sandbox and vsrun test, and there is none here");
+            lua_pushliteral(L, "permission_denied");
+            return 3;
+        }
+        name = "sandbox";
+    } else if (o->strict) {
+        name = o->connection;
+    }
     struct pd_conn *pc = lua_newuserdatauv(L, sizeof *pc, 0);
     pc->c = NULL;
     luaL_setmetatable(L, PD_CONN_META);
@@ -206,6 +222,15 @@ static int pd_connect(lua_State *L) {
         lua_pushnil(L);
         lua_pushstring(L, err[0] ? err : "cannot open the PagerDuty connection");
         lua_pushstring(L, rc == -3 ? "network" : "reconnect_required");
+        return 3;
+    }
+    if (o->strict && !o->sandbox_mode && asked && strcmp(asked, pc->c->name) != 0) {
+        lua_pushnil(L);
+        lua_pushfstring(L, "--strict: a script may use only the connection chosen on the command line ('%s'), not '%s'",
+                        pc->c->name, asked);
+        lua_pushliteral(L, "permission_denied");
+        connection_free(pc->c);
+        pc->c = NULL;
         return 3;
     }
     /* from now on the http module refuses both origins: only this module sends there */
@@ -367,9 +392,8 @@ static int pd_observe(lua_State *L) {
 int luaopen_vsrun_pd_core(lua_State *L) {
     /* The transfer driver first: it creates the curl multi (so http_start never raises
      * while a token is on the C stack) and registers the scheduler's I/O driver. */
-    lua_getglobal(L, "require");
-    lua_pushliteral(L, "vsrun.http_core");
-    lua_call(L, 1, 0);
+    modules_require(L, "vsrun.http_core");
+    lua_pop(L, 1);
     /* one limiter per run: `vsrun test` opens a fresh state (and sandbox) per file */
     pd_limit_reset();
     static const luaL_Reg meta[] = {
@@ -382,8 +406,17 @@ int luaopen_vsrun_pd_core(lua_State *L) {
     }
     lua_pop(L, 1);
     static const luaL_Reg fns[] = {
-        {"connect", pd_connect}, {"request", pd_request}, {"refresh", pd_refresh},
+        {"connect", pd_connect}, {"request", pd_request},
         {"pace", pd_pace},       {"observe", pd_observe}, {NULL, NULL}};
     luaL_newlib(L, fns);
+    return 1;
+}
+
+/* vsrun.pd_refresh: the refresh function alone, a private module (host/modules.c) that
+ * only lua/vsrun/pd_request.lua requires: script code cannot force token rotations. */
+int luaopen_vsrun_pd_refresh(lua_State *L) {
+    modules_require(L, "vsrun.pd_core");    /* the connection metatable */
+    lua_pop(L, 1);
+    lua_pushcfunction(L, pd_refresh);
     return 1;
 }

@@ -791,9 +791,7 @@ static int server_init_lua(lua_State *L) {
     }
     if (!lua_isfunction(L, 1))
         return luaL_error(L, "%s must return function(args) return handler end, not a %s", what, luaL_typename(L, 1));
-    lua_getglobal(L, "require");
-    lua_pushliteral(L, "json");
-    lua_call(L, 1, 1);                               /* 2: json */
+    modules_require(L, "json");                               /* 2: json */
     if (cfg->args_json) {
         lua_getfield(L, 2, "decode");
         lua_pushstring(L, cfg->args_json);
@@ -1160,9 +1158,7 @@ static int server_l_info(lua_State *L) {
         lua_pushnil(L);
         return 1;
     }
-    lua_getglobal(L, "require");
-    lua_pushliteral(L, "json");
-    lua_call(L, 1, 1);
+    modules_require(L, "json");
     lua_getfield(L, -1, "decode");
     lua_pushstring(L, info);
     lua_call(L, 1, 1);

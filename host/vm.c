@@ -12,7 +12,6 @@
 #include <lauxlib.h>
 #include <lualib.h>
 
-#include "embedded.h"
 #include "modules.h"
 
 #define VM_HOOK_COUNT 1000
@@ -152,57 +151,7 @@ int vm_pcall(lua_State *L, int nargs, int nresults) {
 
 /* ---- chunk loading: text only, everywhere ---- */
 
-int vm_load_embedded(lua_State *L, const char *name) {
-    for (const struct embedded_module *m = embedded_modules; m->name; m++)
-        if (strcmp(m->name, name) == 0)
-            return luaL_loadbufferx(L, m->source, m->len, m->chunkname, "b");
-    lua_pushfstring(L, "no embedded module '%s'", name);
-    return LUA_ERRFILE;
-}
-
-/* Modules only a sandboxed run (vsrun --sandbox, vsrun test) may load. */
-static int vm_sandbox_only(const char *name) {
-    return strcmp(name, "vsrun.sandbox") == 0 || strcmp(name, "vsrun.testing") == 0;
-}
-
-static int vm_search_embedded(lua_State *L) {
-    const char *name = luaL_checkstring(L, 1);
-    for (const struct embedded_module *m = embedded_modules; m->name; m++) {
-        if (strcmp(m->name, name) != 0) continue;
-        if (vm_sandbox_only(name) && !vm_options(L)->sandbox_mode) {
-            lua_pushfstring(L, "module '%s' is only available under 'vsrun test' or --sandbox", name);
-            return 1;
-        }
-        if (luaL_loadbufferx(L, m->source, m->len, m->chunkname, "b") != LUA_OK)
-            return lua_error(L);
-        lua_pushstring(L, m->chunkname + 1);
-        return 2;
-    }
-    lua_pushfstring(L, "no embedded module '%s'", name);
-    return 1;
-}
-
-/* Like Lua's file searcher, but text chunks only. */
-static int vm_search_file(lua_State *L) {
-    const char *name = luaL_checkstring(L, 1);
-    lua_getglobal(L, "package");
-    lua_getfield(L, -1, "path");
-    if (lua_tostring(L, -1) == NULL || *lua_tostring(L, -1) == '\0') {
-        lua_pushliteral(L, "no module directories to search (the script's directory, --lib, VSRUN_PATH)");
-        return 1;
-    }
-    lua_pop(L, 1);
-    lua_getfield(L, -1, "searchpath");
-    lua_pushstring(L, name);
-    lua_getfield(L, -3, "path");
-    lua_call(L, 2, 2);
-    if (lua_isnil(L, -2)) return 1; /* the "no file ..." lines */
-    const char *file = lua_tostring(L, -2);
-    if (luaL_loadfilex(L, file, "t") != LUA_OK)
-        return luaL_error(L, "error loading module '%s' from file '%s':\n\t%s", name, file, lua_tostring(L, -1));
-    lua_pushstring(L, file);
-    return 2;
-}
+int vm_load_embedded(lua_State *L, const char *name) { return modules_load_embedded(L, name); }
 
 static int vm_load(lua_State *L) {  /* load(chunk [, name [, mode [, env]]]) forced to mode "t" */
     int has_env = lua_gettop(L) >= 4; /* an absent env must stay absent: load keeps _ENV then */
@@ -252,82 +201,6 @@ static void vm_nil_field(lua_State *L, const char *table, const char *field) {
     lua_pop(L, 1);
 }
 
-static void vm_add_path(luaL_Buffer *b, const char *dir) {
-    if (dir == NULL || *dir == '\0') return;
-    luaL_addstring(b, dir); luaL_addstring(b, "/?.lua;");
-    luaL_addstring(b, dir); luaL_addstring(b, "/?/init.lua;");
-}
-
-/* Splits a ';' or ':' separated list of directories (VSRUN_PATH) into path templates. */
-static void vm_add_path_list(luaL_Buffer *b, const char *list) {
-    if (list == NULL) return;
-    const char *p = list;
-    while (*p) {
-        size_t n = strcspn(p, ":;");
-        if (n > 0) {
-            lua_pushlstring(b->L, p, n);
-            vm_add_path(b, lua_tostring(b->L, -1));
-            lua_pop(b->L, 1);
-        }
-        p += n;
-        if (*p) p++;
-    }
-}
-
-/* `make install` puts scripts/lib in PREFIX/share/vsrun/lib, next to PREFIX/bin/vsrun:
- * found from the binary's own path, so any PREFIX works without a rebuild. */
-static void vm_add_installed_lib(luaL_Buffer *b) {
-    char exe[2048], dir[2100];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n <= 0) return;
-    exe[n] = '\0';
-    char *slash = strrchr(exe, '/');
-    if (slash == NULL) return;
-    *slash = '\0';
-    snprintf(dir, sizeof dir, "%s/../share/vsrun/lib", exe);
-    struct stat st;
-    if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode)) vm_add_path(b, dir);
-}
-
-static void vm_setup_package(lua_State *L, const struct vm_options *o) {
-    lua_getglobal(L, "package");
-    luaL_Buffer b;
-    luaL_buffinit(L, &b);
-    if (!o->strict) vm_add_path(&b, o->script_dir);
-    for (int i = 0; i < o->n_lib_dirs; i++) vm_add_path(&b, o->lib_dirs[i]);
-    if (!o->strict) {
-        vm_add_path_list(&b, getenv("VSRUN_PATH"));
-        vm_add_installed_lib(&b);
-        const char *lp = getenv("LUA_PATH_5_4");
-        if (lp == NULL) lp = getenv("LUA_PATH");
-        if (lp) { luaL_addstring(&b, lp); luaL_addchar(&b, ';'); }
-    }
-    luaL_pushresult(&b);
-    size_t plen;
-    const char *path = lua_tolstring(L, -1, &plen);
-    if (plen > 0 && path[plen - 1] == ';') { /* a trailing ';' would be an empty template */
-        lua_pushlstring(L, path, plen - 1);
-        lua_remove(L, -2);
-    }
-    lua_setfield(L, -2, "path");
-    lua_pushliteral(L, "");
-    lua_setfield(L, -2, "cpath");
-    lua_pushnil(L);
-    lua_setfield(L, -2, "loadlib");
-    /* searchers: preload, embedded, text files on package.path; no C searchers */
-    lua_getfield(L, -1, "searchers");
-    lua_rawgeti(L, -1, 1);
-    lua_createtable(L, 3, 0);
-    lua_insert(L, -2);
-    lua_rawseti(L, -2, 1);
-    lua_pushcfunction(L, vm_search_embedded);
-    lua_rawseti(L, -2, 2);
-    lua_pushcfunction(L, vm_search_file);
-    lua_rawseti(L, -2, 3);
-    lua_setfield(L, -3, "searchers");
-    lua_pop(L, 2);
-}
-
 static void vm_open_libs(lua_State *L, const struct vm_options *o) {
     static const luaL_Reg libs[] = {
         {LUA_GNAME, luaopen_base},         {LUA_LOADLIBNAME, luaopen_package},
@@ -354,14 +227,8 @@ static void vm_open_libs(lua_State *L, const struct vm_options *o) {
         lua_pushnil(L); lua_setglobal(L, "loadfile");
         lua_pushnil(L); lua_setglobal(L, "dofile");
     }
-    vm_setup_package(L, o);
-    /* C modules of the host, loaded on require */
-    luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
-    for (const luaL_Reg *m = vsrun_c_modules; m->name; m++) {
-        lua_pushcfunction(L, m->func);
-        lua_setfield(L, -2, m->name);
-    }
-    lua_pop(L, 1);
+    /* require, the built-in modules' environment, read-only tables: host/modules.c */
+    modules_open(L, o);
 }
 
 /* The state's set-up, run under lua_pcall (as lua.c's pmain) so a cap too small for the

@@ -158,6 +158,7 @@ end
 
 local Response = { __name = "http.response" }
 Response.__index = Response
+Response.__metatable = "http.response"   -- no script code can patch every response
 
 -- res:json(): the body decoded; a body that is not JSON raises bad_response.
 function Response.json(self)

@@ -182,17 +182,20 @@ end
 
 local Client = {}
 Client.__index = Client
+Client.__metatable = "pagerduty client"   -- no script code can patch every client
+local ACTIONS -- name -> function(client, ...), below
 
+-- Each client has its own bound actions, so both client.get_incident(id) and
+-- client:get_incident(id) use that client's connection.
 local function new_client(name)
-  return setmetatable({ name = name }, Client)
-end
-
--- Lets both client.get_incident(id) and client:get_incident(id) work.
-local function method(fn)
-  return function(self, ...)
-    if getmetatable(self) == Client then return fn(self, ...) end
-    return fn(M._default(), self, ...)
+  local c = setmetatable({ name = name }, Client)
+  for action, fn in pairs(ACTIONS) do
+    c[action] = function(first, ...)
+      if first == c then return fn(c, ...) end
+      return fn(c, first, ...)
+    end
   end
+  return c
 end
 
 -- ---- the actions ----
@@ -486,7 +489,7 @@ local function get_user(c, id, opts)
   return body.user or body
 end
 
-local ACTIONS = {
+ACTIONS = {
   get_incident = get_incident, list_incidents = list_incidents, create_incident = create_incident,
   update_incident = update_incident, acknowledge = acknowledge, resolve = resolve,
   create_incident_note = create_incident_note, list_incident_notes = list_incident_notes,
@@ -494,7 +497,6 @@ local ACTIONS = {
 }
 
 for name, fn in pairs(ACTIONS) do
-  Client[name] = method(fn)
   M[name] = function(...) return fn(M._default(), ...) end
 end
 

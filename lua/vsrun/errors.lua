@@ -6,6 +6,10 @@ local M = {}
 
 local Error = { __name = "vsrun.error" }
 Error.__index = Error
+-- protected, so no script code can change how every error prints; the objects this module
+-- made are remembered instead (weak keys)
+Error.__metatable = "vsrun.error"
+local made = setmetatable({}, { __mode = "k" })
 
 function Error:__tostring()
   local parts = { self.kind, ": ", self.message }
@@ -22,6 +26,7 @@ end
 -- errors.new(kind, message, fields) -> error object (not raised)
 function M.new(kind, message, fields)
   local e = setmetatable({}, Error)
+  made[e] = true
   if fields then for k, v in pairs(fields) do e[k] = v end end
   e.kind, e.message = kind, message
   e.where = e.where or core.user_where()
@@ -34,14 +39,15 @@ function M.raise(kind, message, fields)
 end
 
 function M.is(value, kind)
-  return getmetatable(value) == Error and (kind == nil or value.kind == kind)
+  return made[value] == true and (kind == nil or value.kind == kind)
 end
 
 -- One line describing any error value (string, error object, other).
 function M.describe(err)
   if type(err) == "string" then return err end
+  if made[err] then return tostring(err) end
   local mt = getmetatable(err)
-  if mt and mt.__tostring then return tostring(err) end
+  if type(mt) == "table" and mt.__tostring then return tostring(err) end
   return "(error object is a " .. type(err) .. " value)"
 end
 

@@ -40,6 +40,7 @@ local TAIL = 60                  -- seconds before the start fetched at once (cl
 
 local Iter = { __name = "pagerduty.iterator" }
 Iter.__index = Iter
+Iter.__metatable = "pagerduty.iterator"   -- no script code can patch every listing
 
 -- opts: client, action, path, key (the body's list field), what, params ({name, value}
 -- pairs without since/until/date_range/sort_by), since, until (seconds or nil),

@@ -3,6 +3,7 @@
 -- budget, one token refresh on 401, duplicate-safe creates, and errors mapped to kinds.
 local core = require "vsrun.core"
 local pd_core = require "vsrun.pd_core"
+local pd_refresh = require "vsrun.pd_refresh"   -- private: not requirable by scripts
 require "vsrun.http_core"   -- registers the I/O driver the scheduler waits on
 local sched = require "vsrun.sched"
 local errors = require "vsrun.errors"
@@ -62,6 +63,10 @@ function M.connection(client)
   local conn, why, kind = pd_core.connect(client.name)
   if not conn then
     local name = client.name or core.options().connection
+    if kind == "permission_denied" then
+      errors.raise("permission_denied", "connect" .. (client.name and (" '" .. client.name .. "'") or "") ..
+        ": " .. tostring(why), { action = "connect" })
+    end
     if kind == "network" then
       errors.raise("network", "could not refresh the token of connection" ..
         (name and (" '" .. name .. "'") or "") .. ": " .. tostring(why))
@@ -268,7 +273,7 @@ local function spend_retry(err)
 end
 
 local function refresh(client, spec, gen)
-  local ok, kind, message = pd_core.refresh(client.conn, gen)
+  local ok, kind, message = pd_refresh(client.conn, gen)
   if ok then return end
   local name = client.conn.name
   if kind == "reconnect_required" and client.conn.kind == "oauth" and not message:find("vsrun auth reconnect", 1, true) then

@@ -8,10 +8,20 @@ local errors = require "vsrun.errors"
 local M = {}
 
 -- require written in Lua, so a module's body runs inside the calling task and may do I/O.
+-- Built-in modules come from the host (core.require_builtin: what this mode allows, the one
+-- read-only instance the built-ins share), never from package.loaded, which scripts can write.
+-- This module runs in the built-in environment (host/modules.c): `_G` is the script's.
 local function install_require()
   local loaded, searchers = package.loaded, package.searchers
+  local require_builtin = core.require_builtin
   _G.require = function(name)
     if type(name) ~= "string" then error("bad argument #1 to 'require' (string expected)", 2) end
+    local ok, builtin = pcall(require_builtin, name)
+    if not ok then error(builtin, 2) end
+    if builtin ~= nil then
+      loaded[name] = builtin
+      return builtin, ":builtin:"
+    end
     local v = loaded[name]
     if v ~= nil then return v end
     local msgs = {}
@@ -34,14 +44,24 @@ function M.prepare()
   if prepared then return end
   prepared = true
   install_require()
-  sched.install_coroutine_wrappers(coroutine)
-  -- pagerduty is also a global, loaded on first use
-  setmetatable(_G, { __index = function(_, k)
-    if k == "pagerduty" then
-      local ok, pd = pcall(require, "pagerduty")
-      if ok then rawset(_G, "pagerduty", pd) return pd end
-    end
-  end })
+  sched.install_coroutine_wrappers(_G.coroutine)
+  -- pagerduty is also a global, loaded on first use; like the module, it cannot be replaced
+  local pd
+  setmetatable(_G, {
+    __index = function(_, k)
+      if k == "pagerduty" then
+        if pd == nil then
+          local ok, m = pcall(_G.require, "pagerduty")
+          if ok then pd = m end
+        end
+        return pd
+      end
+    end,
+    __newindex = function(t, k, v)
+      if k == "pagerduty" then error("the global 'pagerduty' is read-only", 2) end
+      rawset(t, k, v)
+    end,
+  })
 end
 
 -- The traceback people read: the script's own frames only (vsrun's embedded modules and C

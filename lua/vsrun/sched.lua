@@ -26,6 +26,7 @@ local unobserved = {}     -- failed tasks nobody waited for
 
 local Task = { __name = "vsrun.task" }
 Task.__index = Task
+Task.__metatable = "vsrun.task"   -- no script code can patch every task's methods
 
 local function push_ready(t, ...)
   t.args = pack(...)

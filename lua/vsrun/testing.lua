@@ -9,11 +9,14 @@ local t = {}
 local registered = {}
 local hooks = { before = {}, after = {} }
 
-local Failure = { __name = "vsrun.test_failure" }
+local Failure = { __name = "vsrun.test_failure", __metatable = "vsrun.test_failure" }
+local failures = setmetatable({}, { __mode = "k" })  -- the failures fail() raised
 Failure.__tostring = function(f) return f.where .. " " .. f.message end
 
 local function fail(message)
-  error(setmetatable({ message = message, where = core.user_where() }, Failure), 0)
+  local f = setmetatable({ message = message, where = core.user_where() }, Failure)
+  failures[f] = true
+  error(f, 0)
 end
 
 function t.test(name, fn)
@@ -140,17 +143,24 @@ function t.fail(message) fail(message or "failed") end
 
 -- t.dir: the directory of the test file being run; t.path(name): name inside it (an
 -- absolute name is returned as it is), for fixtures next to the test
-t.dir = "."
+-- (t.dir is read through the metatable: the module table is read-only once loaded)
+local test_dir = "."
+setmetatable(t, { __index = function(_, k) if k == "dir" then return test_dir end end })
 function t.path(name)
   if type(name) ~= "string" then error("t.path(name): name must be a string", 2) end
   if name:sub(1, 1) == "/" then return name end
-  return t.dir .. "/" .. name
+  return test_dir .. "/" .. name
 end
 
 -- t.script(path, inputs) runs a pipeline script (path relative to the test file's own
 -- directory, like t.path) in this test's state, against this file's sandbox, and returns
--- its result.
+-- its result. Under --strict only a .lua file at or below that directory: loading any file
+-- as Lua would read KEY="value" files into globals.
 function t.script(path, inputs)
+  if type(path) ~= "string" then fail("t.script(path, inputs): path must be a string") end
+  if core.options().strict and (path:sub(1, 1) == "/" or path:find("..", 1, true) or not path:match("%.lua$")) then
+    fail("t.script: under --strict the path must be a .lua file below the test file's directory, got " .. path)
+  end
   local full = t.path(path)
   local chunk, err = core.loadfile(full)
   if not chunk then fail("cannot load " .. full .. ": " .. tostring(err)) end
@@ -158,12 +168,9 @@ function t.script(path, inputs)
 end
 
 -- for the runner
-function t._set_file(path)
-  t._file = path
-  t.dir = path:match("^(.*)/[^/]*$") or "."
-end
+function t._set_file(path) test_dir = path:match("^(.*)/[^/]*$") or "." end
 function t._registered() return registered end
 function t._hooks() return hooks end
-function t._is_failure(v) return getmetatable(v) == Failure end
+function t._is_failure(v) return failures[v] == true end
 
 return t

@@ -1,5 +1,5 @@
 # Hostile scripts against the token: it must not be reachable from Lua, sendable elsewhere,
-# or visible in output, in default and --strict mode.
+# or visible in output, in default, --strict and --sandbox mode.
 . "$(dirname "$0")/lib.sh"
 CANARY="pdcanary_$(date +%s%N)_zz"
 PORT_FILE="$TMP/sandbox.out"
@@ -11,11 +11,18 @@ URL=$(grep -o 'http://[^ ]*' "$PORT_FILE" | head -1)
 export PAGERDUTY_API_URL=$URL PAGERDUTY_FROM=ops@example.com
 
 PAGERDUTY_TOKEN=$CANARY run tests/cli/fixtures/find_canary.lua canary="$CANARY" plant=1
-expect "the walk finds a planted canary (control)" 0 'package.loaded.http<mt>.__index.deep.1'
+expect "the walk finds a planted canary (control)" 0 'package.loaded.planted<mt>.__index.deep.1'
 
-for mode in "" --strict; do
+for mode in "" --strict --sandbox; do
     PAGERDUTY_TOKEN=$CANARY run $mode tests/cli/fixtures/find_canary.lua canary="$CANARY"
     expect "token unreachable from Lua $mode" 0 '"found": \{\}|"found": \[\]'
+    # the walk covered the internal modules where a script can reach them, and only there
+    if [ "$mode" != --strict ]; then
+        grep -q '"vsrun.pd_core"' <<<"$OUT" && echo "ok the walk reached internal modules" || _fail "walk reach" "vsrun.pd_core not walked"
+    else
+        grep -q '"vsrun.core"' <<<"$OUT" && _fail "strict reach" "internal module reachable" || echo "ok --strict reaches no internal module"
+    fi
+    grep -q '"vsrun.pd_refresh"' <<<"$OUT" && _fail "refresh reach $mode" "reachable" || echo "ok vsrun.pd_refresh unreachable $mode"
     grep -q "$CANARY" <<<"$OUT$ERR" && _fail "canary in output $mode" "leaked" || echo "ok canary not in output $mode"
 done
 

@@ -12,6 +12,13 @@ grep -q -- '--input-file' <<<"$OUT" && echo "ok help lists options" || _fail "he
 
 run help exit-codes
 expect "help topic exit-codes" 0 '^7 limit'
+run help security
+expect "help topic security names every mode" 0 '^  --strict'
+for m in normal --sandbox 'vsrun test' --dry-run docs/security.md; do
+    grep -q -- "$m" <<<"$OUT" || _fail "help security $m" "missing"
+done
+grep -q -- "| \`--strict\` |" docs/security.md && grep -q -- "| \`vsrun test\` |" docs/security.md &&
+    echo "ok docs/security.md has the threat-model rows" || _fail "security.md rows" "missing"
 run help nosuch
 expect "unknown help topic is usage error" 2 '' "no help topic"
 
