@@ -8,6 +8,7 @@
 #include <openssl/rand.h>
 
 #include "atomic_file.h"
+#include "embedded.h"
 #include "modules.h"
 #include "vm.h"
 
@@ -124,6 +125,17 @@ static int core_require_builtin(lua_State *L) {
     return 1;
 }
 
+/* is_embedded_file("lua/vsrun/x.lua"): whether a traceback's file is one of vsrun's own
+ * embedded modules (and not a script of the same relative path) */
+static int core_is_embedded_file(lua_State *L) {
+    const char *file = luaL_checkstring(L, 1);
+    int found = 0;
+    for (const struct embedded_module *m = embedded_modules; m->name && !found; m++)
+        found = m->chunkname[0] == '@' && strcmp(m->chunkname + 1, file) == 0;
+    lua_pushboolean(L, found);
+    return 1;
+}
+
 static int core_isatty(lua_State *L) {
     lua_pushboolean(L, isatty((int)luaL_checkinteger(L, 1)));
     return 1;
@@ -159,6 +171,7 @@ int luaopen_vsrun_core(lua_State *L) {
         {"stderr", core_stderr},        {"sleep", core_sleep},
         {"sandbox_url", core_sandbox_url}, {"loadfile", core_loadfile},
         {"write_file_atomic", atomic_file_lua_write}, {"require_builtin", core_require_builtin},
+        {"is_embedded_file", core_is_embedded_file},
         {NULL, NULL}};
     luaL_newlib(L, fns);
     return 1;

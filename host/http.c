@@ -725,6 +725,11 @@ static int http_lua_start(lua_State *L) {
         req.no_proxy = v.in_process;
         req.script = !v.loopback_control;  /* its socket goes to the control API's own port */
     }
+    /* check_only: the verdict without sending (--dry-run still refuses what it would refuse) */
+    if (lua_getfield(L, 1, "check_only") != LUA_TNIL && lua_toboolean(L, -1)) {
+        lua_pushboolean(L, 1);
+        return 1;
+    }
     long id = http_start(L, &req);
     if (id < 0) return luaL_error(L, "http: %s", http_start_error());
     lua_pushinteger(L, id);

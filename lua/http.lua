@@ -263,6 +263,9 @@ function M.request(opts)
   -- --dry-run: a write is printed (no headers or body: they may hold secrets), not sent,
   -- unless the call says sending it changes nothing (send_in_dry_run = true, e.g. an LLM call)
   if req.method ~= "GET" and req.method ~= "HEAD" and opts.send_in_dry_run ~= true and core.options().dry_run then
+    req.check_only = true   -- what would be refused (origin, --allow-net, headers) still is
+    start(req, shown)
+    req.check_only = nil
     core.stderr(("dry-run: %s %s (%d-byte body, not sent)\n"):format(req.method, shown, req.body and #req.body or 0))
     return setmetatable({ status = 200, headers = {}, body = "", elapsed = 0, url = shown, dry_run = true }, Response)
   end

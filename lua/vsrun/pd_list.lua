@@ -335,7 +335,7 @@ function Iter:__call()
     end
     if ok then
       local pending = self.pending
-      if not pending then self.done = true return nil end
+      if not pending then self:close() return nil end
       self.pending = nil
       local recs = pending.records
       if not recs then

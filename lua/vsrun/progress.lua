@@ -56,7 +56,9 @@ function M.page(listing, action, n)
     rawset(listing, "_progress", l)
   end
   l.records, l.pages = l.records + n, l.pages + 1
-  if l.pages >= 2 then draw(l, l.pages == 2) end   -- one page is not a long listing
+  -- what one page holds is not a long listing (key paging may ask twice for it: the listing's
+  -- most recent seconds first, then the rest)
+  if l.pages >= 2 and l.records > 100 then draw(l, not drawn) end
 end
 
 -- finish(listing): the listing ended (or was closed): its line goes away

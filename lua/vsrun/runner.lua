@@ -67,13 +67,9 @@ end
 -- The traceback people read: the script's own frames only (vsrun's embedded modules and C
 -- functions are noise to them); -v keeps the whole trace.
 -- whether a traceback's "lua/x/y.lua" is one of vsrun's embedded modules (and not a script
--- of the same path): the embedded searcher (host/vm.c) finds module "x.y"
+-- of the same path)
 local function embedded_file(file)
-  local name = file:match("^lua/(.-)%.lua$")
-  if not name then return false end
-  name = name:gsub("/init$", ""):gsub("/", ".")
-  local search_embedded = package.searchers[2]
-  return type(search_embedded) == "function" and type((search_embedded(name))) == "function"
+  return core.is_embedded_file(file)
 end
 
 function M.script_traceback(tb)
@@ -105,8 +101,7 @@ function M.run(kind, source, inputs)
   end
   if not chunk then return false, "syntax", msg end
   local r = table.pack(sched.run(chunk, inputs))
-  local progress = package.loaded["vsrun.progress"]
-  if progress then progress.clear() end   -- a listing left by `break` may still show its line
+  require("vsrun.progress").clear()   -- a listing left by `break` may still show its line
   if not r[1] then return false, "error", r[2], M.script_traceback(r[3]) end
   if r.n < 2 or r[2] == nil then return true, nil end
   local ok, text = pcall(json.encode, r[2], { indent = 2 })

@@ -21,7 +21,6 @@ import subprocess
 import sys
 
 PRELUDE = """local pd = require "pagerduty"
-pagerduty = pd
 local http, vs, json = require "http", require "vsrun", require "json"
 local sandbox = require "vsrun.sandbox"
 local info = sandbox.info()
