@@ -61,7 +61,7 @@ ln -s "$TMP/victim3" "$D/state.json.tmp"
 sandbox_once() {
     "$VSRUN" sandbox --incidents 3 --seed 1 --state "$D/state.json" >"$TMP/sb.out" 2>"$TMP/sb.err" </dev/null &
     local pid=$!
-    for _ in $(seq 1 500); do
+    for _ in $(seq 1 3000); do    # up to 60 s: a loaded machine starts an ASan build slowly
         [ -s "$TMP/sb.out" ] && break
         kill -0 "$pid" 2>/dev/null || break
         sleep 0.02

@@ -6,7 +6,7 @@ PORT_FILE="$TMP/sandbox.out"
 "$VSRUN" sandbox --port 0 --api-key "$CANARY" > "$PORT_FILE" 2>"$TMP/sandbox.err" &
 SB=$!
 trap 'kill $SB 2>/dev/null; rm -rf "$TMP"' EXIT
-for _ in $(seq 100); do grep -q http "$PORT_FILE" 2>/dev/null && break; sleep 0.05; done
+for _ in $(seq 1200); do grep -q http "$PORT_FILE" 2>/dev/null && break; sleep 0.05; done
 URL=$(grep -o 'http://[^ ]*' "$PORT_FILE" | head -1)
 export PAGERDUTY_API_URL=$URL PAGERDUTY_FROM=ops@example.com
 

@@ -9,7 +9,7 @@ stop_sandbox() { [ -n "$SB_PID" ] && kill "$SB_PID" 2>/dev/null && wait "$SB_PID
 trap 'stop_sandbox; rm -rf "$TMP"' EXIT
 "$VSRUN" sandbox --port 0 --api-key err-key-1 --incidents 5 >"$TMP/sb.out" 2>"$TMP/sb.err" &
 SB_PID=$!
-for _ in $(seq 1 100); do [ -s "$TMP/sb.out" ] && break; sleep 0.05; done
+for _ in $(seq 1 1200); do [ -s "$TMP/sb.out" ] && break; sleep 0.05; done   # up to 60 s (valgrind, load)
 URL=$(head -1 "$TMP/sb.out")
 
 # count STRING: how many times STRING occurs in stderr

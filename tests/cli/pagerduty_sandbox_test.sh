@@ -14,7 +14,7 @@ start_sandbox() {
     stop_sandbox
     "$VSRUN" sandbox --port 0 "$@" >"$TMP/sb.out" 2>"$TMP/sb.err" &
     SB_PID=$!
-    for _ in $(seq 1 100); do [ -s "$TMP/sb.out" ] && break; sleep 0.05; done
+    for _ in $(seq 1 1200); do [ -s "$TMP/sb.out" ] && break; sleep 0.05; done   # up to 60 s (valgrind, load)
     URL=$(head -1 "$TMP/sb.out")
 }
 
