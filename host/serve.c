@@ -401,25 +401,28 @@ static void execute(struct serve_worker *w, struct store_claimed *run) {
     int drained = S.drain_expired;
     pthread_mutex_unlock(&S.mu);
     const char *error = res.exit_code == 0 ? NULL : (res.output && *res.output ? res.output : "the run failed");
+    int saved;
     if (drained && res.exit_code != 0) {
         /* stopped by the drain deadline: queued again, the attempt not counted */
-        store_finish(S.store, run->id, "queued", now, now, res.exit_code, NULL, "stopped when the server shut down", 1);
+        saved = store_finish(S.store, run->id, "queued", now, now, res.exit_code, NULL, "stopped when the server shut down", 1);
         log_run(run, "requeued", &res, -1);
     } else if (res.exit_code == 0) {
-        store_finish(S.store, run->id, "done", now, now, 0, res.result, NULL, 0);
+        saved = store_finish(S.store, run->id, "done", now, now, 0, res.result, NULL, 0);
         serve_metrics_run(ri, "done", res.seconds);
         log_run(run, "done", &res, -1);
     } else if (res.exit_code == 2 || run->attempt >= run->max_attempts) {
         /* exit 2 is bad input: trying again cannot help */
-        store_finish(S.store, run->id, "dead", now, now, res.exit_code, NULL, error, 0);
+        saved = store_finish(S.store, run->id, "dead", now, now, res.exit_code, NULL, error, 0);
         serve_metrics_run(ri, "dead", res.seconds);
         log_run(run, "dead", &res, -1);
     } else {
         double delay = backoff(r, run->attempt);
-        store_finish(S.store, run->id, "queued", now, now + delay, res.exit_code, NULL, error, 0);
+        saved = store_finish(S.store, run->id, "queued", now, now + delay, res.exit_code, NULL, error, 0);
         serve_metrics_run(ri, "retry", res.seconds);
         log_run(run, "retry", &res, delay);
     }
+    /* the run stays `running` in the store; the next start-up queues it again */
+    if (saved != 0) fprintf(stderr, "vsrun serve: cannot record the end of run %lld (store full or failing)\n", (long long)run->id);
     serve_run_result_free(&res);
 }
 
