@@ -70,6 +70,16 @@ static const struct help_topic topics[] = {
      "  vsrun auth list | logout NAME | reconnect NAME\n"
      "Scripts pick one with --connection NAME (else the default).\n"
      "See 'vsrun auth --help' and docs/connections.md.\n"},
+    {"serve",
+     "vsrun serve --config serve.lua runs pipelines when webhooks arrive:\n"
+     "  -- serve.lua (Lua, evaluated without io/os; env(NAME) reads a secret)\n"
+     "  return { port = 8080, routes = {\n"
+     "    incidents = { script = \"summary.lua\", pagerduty = env \"PD_WEBHOOK_SECRET\" },\n"
+     "    alerts = { script = \"alert.lua\", bearer = env \"AM_TOKEN\", delivery_header = \"X-Request-Id\" },\n"
+     "  } }\n"
+     "POST /hooks/NAME is verified (pagerduty, bearer or hmac), stored, answered 202, then run\n"
+     "with the event as input (retries with backoff, then dead). vsrun runs list|show ID|retry ID\n"
+     "reads the store. See 'vsrun serve --help' and docs/serve.md.\n"},
     {NULL, NULL},
 };
 
