@@ -343,10 +343,12 @@ static void serve_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 
 /* ---- workers ---- */
 
-static int may_run(void *ctx, const char *route) {
-    (void)ctx;
-    int i = route_index(route);
-    return i >= 0 && S.running[i] < S.cfg.routes[i].concurrency;
+/* The routes with a free slot (called under mu). */
+static int free_routes(const char **names) {
+    int n = 0;
+    for (int i = 0; i < S.cfg.n_routes; i++)
+        if (S.running[i] < S.cfg.routes[i].concurrency) names[n++] = S.cfg.routes[i].name;
+    return n;
 }
 
 /* Equal jitter: half the capped exponential delay, plus a random part of the other half. */
@@ -431,7 +433,9 @@ static void *worker_main(void *arg) {
     pthread_mutex_lock(&S.mu);
     while (!S.stopping) {
         struct store_claimed run;
-        int got = store_claim(S.store, wall_now(), may_run, NULL, &run);
+        const char *names[SERVE_MAX_ROUTES];
+        int n = free_routes(names);
+        int got = n ? store_claim(S.store, wall_now(), names, n, &run) : 0;
         if (got == 1) {
             int ri = route_index(run.route);
             S.running[ri]++;
@@ -445,12 +449,12 @@ static void *worker_main(void *arg) {
             pthread_cond_broadcast(&S.wake);
             continue;
         }
-        /* nothing due (or a store error): sleep until the next retry is due, at most 1 s
-         * (so `vsrun runs retry` from another process is noticed) */
-        double now = wall_now(), due = got == 0 ? store_next_due(S.store) : -1;
-        double wait = due < 0 ? 1.0 : due - now;
+        /* nothing claimable (or a store error): sleep until the next retry is due, at most
+         * 1 s (so `vsrun runs retry` from another process is noticed). Runs already due but
+         * not claimed wait for a busy route: a run ending wakes us. */
+        double now = wall_now(), due = got == 0 && n ? store_next_due(S.store) : -1;
+        double wait = due <= now ? 1.0 : due - now;
         if (wait > 1.0) wait = 1.0;
-        if (wait < 0.001) wait = 0.001;
         struct timespec until;
         clock_gettime(CLOCK_REALTIME, &until);
         long long ns = until.tv_nsec + (long long)(wait * 1e9);

@@ -168,8 +168,13 @@ static char *store_dup_column(sqlite3_stmt *s, int col) {
     return strdup(t ? (const char *)t : "");
 }
 
-int store_claim(struct store *st, double now, int (*may_run)(void *ctx, const char *route), void *ctx,
-                struct store_claimed *out) {
+static int store_route_in(const char *route, const char *const *routes, int n) {
+    for (int i = 0; i < n; i++)
+        if (strcmp(routes[i], route) == 0) return 1;
+    return 0;
+}
+
+int store_claim(struct store *st, double now, const char *const *routes, int n_routes, struct store_claimed *out) {
     memset(out, 0, sizeof *out);
     pthread_mutex_lock(&st->mu);
     sqlite3_stmt *s = NULL;
@@ -186,7 +191,7 @@ int store_claim(struct store *st, double now, int (*may_run)(void *ctx, const ch
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         const char *route = (const char *)sqlite3_column_text(s, 1);
-        if (!may_run(ctx, route)) continue;
+        if (!route || !store_route_in(route, routes, n_routes)) continue;
         out->id = sqlite3_column_int64(s, 0);
         out->route = store_dup_column(s, 1);
         out->input = store_dup_column(s, 2);

@@ -36,10 +36,10 @@ struct store_claimed {
     int attempt;          /* 1 for the first try */
     int max_attempts;
 };
-/* Claims the oldest due queued run whose route `may_run` accepts (status → running,
- * attempts + 1). Returns 1 claimed, 0 none due, -1 error. */
-int store_claim(struct store *st, double now, int (*may_run)(void *ctx, const char *route), void *ctx,
-                struct store_claimed *out);
+/* Claims the oldest due queued run of one of `routes` (those with a free slot): status →
+ * running, attempts + 1. PostgreSQL also takes over runs whose lease expired (a dead
+ * replica's; that attempt is not counted). Returns 1 claimed, 0 none due, -1 error. */
+int store_claim(struct store *st, double now, const char *const *routes, int n_routes, struct store_claimed *out);
 void store_claimed_free(struct store_claimed *c);
 /* Ends an attempt: status "done", "dead" or "queued" (a retry at next_at); result may be
  * NULL. uncount: the attempt did not count (the server stopped it while draining). */
