@@ -466,6 +466,27 @@ static void *worker_main(void *arg) {
     return NULL;
 }
 
+/* Extends this server's leases on a shared store once a second until the workers are done
+ * (so a run draining after SIGTERM keeps its lease). */
+static int heartbeat_stop;
+static pthread_cond_t heartbeat_wake = PTHREAD_COND_INITIALIZER;
+
+static void *heartbeat_main(void *arg) {
+    (void)arg;
+    pthread_mutex_lock(&S.mu);
+    while (!heartbeat_stop) {
+        pthread_mutex_unlock(&S.mu);
+        store_heartbeat(S.store, wall_now());
+        pthread_mutex_lock(&S.mu);
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += 1;
+        if (!heartbeat_stop) pthread_cond_timedwait(&heartbeat_wake, &S.mu, &until);
+    }
+    pthread_mutex_unlock(&S.mu);
+    return NULL;
+}
+
 /* ---- the command ---- */
 
 static const char serve_help[] =
@@ -476,7 +497,8 @@ static const char serve_help[] =
     "executes `vsrun [route options] SCRIPT --input-file -` with the event as input, and\n"
     "is retried with backoff up to max_attempts, then kept as dead.\n"
     "  --config FILE   the config (required)\n"
-    "  --store FILE    the SQLite run store (default: config store, else $VSRUN_HOME/serve.db)\n"
+    "  --store STORE   a SQLite file, or postgresql://... shared by any number of replicas\n"
+    "                  (default: the config's store, else $VSRUN_HOME/serve.db)\n"
     "  --port N        override the config's port (0: any free port)\n"
     "  --bind ADDR     override the config's bind address (numeric IPv4/IPv6)\n"
     "Prints its URL on stdout when ready and one JSON line per finished attempt on stderr.\n"
@@ -582,10 +604,6 @@ int cmd_serve(int argc, char **argv) {
         code = EXIT_SCRIPT;
         goto out_config;
     }
-    if (strncmp(store_path, "postgresql:", 11) == 0 || strncmp(store_path, "postgres:", 9) == 0) {
-        code = serve_usage("PostgreSQL stores are not supported yet: use a SQLite file%s", "");
-        goto out_config;
-    }
     int recovered = 0;
     S.store = store_open_server(store_path, S.cfg.store_max_mb, &recovered, err, sizeof err);
     if (S.store == NULL) {
@@ -624,6 +642,9 @@ int cmd_serve(int argc, char **argv) {
         code = EXIT_NETWORK;
         goto out_signals;
     }
+    pthread_t heartbeat;
+    heartbeat_stop = 0;
+    int have_heartbeat = store_is_shared(S.store) && pthread_create(&heartbeat, NULL, heartbeat_main, NULL) == 0;
     S.workers = calloc((size_t)S.cfg.workers, sizeof *S.workers);
     int started = 0;
     for (; S.workers && started < S.cfg.workers; started++)
@@ -642,6 +663,13 @@ int cmd_serve(int argc, char **argv) {
     /* stop accepting first: a request in a handler finishes (stored and answered) */
     MHD_stop_daemon(S.daemon);
     serve_drain();
+    if (have_heartbeat) {
+        pthread_mutex_lock(&S.mu);
+        heartbeat_stop = 1;
+        pthread_cond_broadcast(&heartbeat_wake);
+        pthread_mutex_unlock(&S.mu);
+        pthread_join(heartbeat, NULL);
+    }
     free(S.workers);
 out_signals:
     pthread_cond_destroy(&S.wake);

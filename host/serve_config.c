@@ -269,9 +269,9 @@ static void cfg_top(struct cfg_ctx *c, struct serve_config *cfg) {
     cfg->bind = cfg_string(c, "config", "bind", "127.0.0.1");
     cfg->port = (int)cfg_number(c, "config", "port", 8080, 0, 65535);
     char *store = cfg_string(c, "config", "store", NULL);
-    if (store && strncmp(store, "postgresql:", 11) == 0) cfg_fail(c, "config: store: PostgreSQL stores are not supported yet");
-    cfg->store = cfg_path(c, store);
-    free(store);
+    /* a PostgreSQL URL is kept as it is; a file is relative to the config */
+    if (store && (strncmp(store, "postgresql://", 13) == 0 || strncmp(store, "postgres://", 11) == 0)) cfg->store = store;
+    else { cfg->store = cfg_path(c, store); free(store); }
     cfg->store_max_mb = cfg_number(c, "config", "store_max_mb", 0, 0.01, 1e9);
     cfg->max_body = (size_t)cfg_number(c, "config", "max_body", 1 << 20, 1, 64 << 20);
     cfg->workers = (int)cfg_number(c, "config", "workers", 4, 1, 256);

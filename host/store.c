@@ -12,9 +12,11 @@
 
 #include <sqlite3.h>
 
+#include "store_pg.h"
 #include "vault.h"
 
 struct store {
+    struct store_pg *pg;       /* a PostgreSQL store: every call goes there */
     sqlite3 *db;
     pthread_mutex_t mu;
     int lock_fd;
@@ -55,6 +57,11 @@ struct store *store_open(const char *path, double max_mb, char *err, size_t errl
     if (st == NULL) { store_seterr(err, errlen, "store", "out of memory"); return NULL; }
     st->lock_fd = -1;
     pthread_mutex_init(&st->mu, NULL);
+    if (store_pg_is_url(path)) {
+        st->pg = store_pg_open(path, err, errlen);
+        if (st->pg == NULL) { store_close(st); return NULL; }
+        return st;
+    }
     int rc = sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL);
     char *msg = NULL;
     if (rc == SQLITE_OK) {
@@ -85,6 +92,8 @@ struct store *store_open(const char *path, double max_mb, char *err, size_t errl
 }
 
 struct store *store_open_server(const char *path, double max_mb, int *recovered, char *err, size_t errlen) {
+    *recovered = 0;
+    if (store_pg_is_url(path)) return store_open(path, max_mb, err, errlen);   /* leases, no lock */
     char lock[4200];
     snprintf(lock, sizeof lock, "%s.lock", path);
     int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
@@ -113,6 +122,7 @@ struct store *store_open_server(const char *path, double max_mb, int *recovered,
 
 void store_close(struct store *st) {
     if (st == NULL) return;
+    store_pg_close(st->pg);
     if (st->db) sqlite3_close(st->db);
     if (st->lock_fd >= 0) close(st->lock_fd);
     pthread_mutex_destroy(&st->mu);
@@ -125,6 +135,7 @@ static int store_result_code(int rc) {
 
 int store_insert(struct store *st, const char *route, const char *delivery_id, const char *input,
                  int max_attempts, double now, int64_t *id) {
+    if (st->pg) return store_pg_insert(st->pg, route, delivery_id, input, max_attempts, now, id);
     pthread_mutex_lock(&st->mu);
     sqlite3_stmt *s = NULL;
     int ret = STORE_ERROR;
@@ -175,6 +186,7 @@ static int store_route_in(const char *route, const char *const *routes, int n) {
 }
 
 int store_claim(struct store *st, double now, const char *const *routes, int n_routes, struct store_claimed *out) {
+    if (st->pg) return store_pg_claim(st->pg, now, routes, n_routes, out);
     memset(out, 0, sizeof *out);
     pthread_mutex_lock(&st->mu);
     sqlite3_stmt *s = NULL;
@@ -230,6 +242,7 @@ void store_claimed_free(struct store_claimed *c) {
 
 int store_finish(struct store *st, int64_t id, const char *status, double now, double next_at, int exit_code,
                  const char *result, const char *error, int uncount) {
+    if (st->pg) return store_pg_finish(st->pg, id, status, now, next_at, exit_code, result, error, uncount);
     pthread_mutex_lock(&st->mu);
     sqlite3_stmt *s = NULL;
     int rc = sqlite3_prepare_v2(st->db,
@@ -255,6 +268,7 @@ int store_finish(struct store *st, int64_t id, const char *status, double now, d
 }
 
 double store_next_due(struct store *st) {
+    if (st->pg) return store_pg_next_due(st->pg);
     pthread_mutex_lock(&st->mu);
     sqlite3_stmt *s = NULL;
     double due = -1;
@@ -267,6 +281,7 @@ double store_next_due(struct store *st) {
 }
 
 int store_queue_stats(struct store *st, double now, long *depth, double *oldest_age) {
+    if (st->pg) return store_pg_queue_stats(st->pg, now, depth, oldest_age);
     pthread_mutex_lock(&st->mu);
     sqlite3_stmt *s = NULL;
     int ret = -1;
@@ -290,6 +305,7 @@ int store_queue_stats(struct store *st, double now, long *depth, double *oldest_
     " 'result', json(result), 'error', error"
 
 int store_print_list(struct store *st, const char *status, long limit, int as_json) {
+    if (st->pg) return store_pg_print_list(st->pg, status, limit, as_json);
     sqlite3_stmt *s = NULL;
     const char *sql = as_json ? "SELECT " STORE_RUN_JSON ") FROM runs WHERE (?1 IS NULL OR status = ?1)"
                                 " ORDER BY id DESC LIMIT ?2"
@@ -316,6 +332,7 @@ int store_print_list(struct store *st, const char *status, long limit, int as_js
 }
 
 int store_print_run(struct store *st, int64_t id) {
+    if (st->pg) return store_pg_print_run(st->pg, id);
     sqlite3_stmt *s = NULL;
     int ret = -1;
     pthread_mutex_lock(&st->mu);
@@ -332,6 +349,7 @@ int store_print_run(struct store *st, int64_t id) {
 }
 
 int store_retry(struct store *st, int64_t id, double now) {
+    if (st->pg) return store_pg_retry(st->pg, id, now);
     sqlite3_stmt *s = NULL;
     int ret = -1;
     pthread_mutex_lock(&st->mu);
@@ -347,3 +365,9 @@ int store_retry(struct store *st, int64_t id, double now) {
     pthread_mutex_unlock(&st->mu);
     return ret;
 }
+
+void store_heartbeat(struct store *st, double now) {
+    if (st->pg) store_pg_heartbeat(st->pg, now);
+}
+
+int store_is_shared(const struct store *st) { return st->pg != NULL; }

@@ -1,7 +1,9 @@
-/* The run store of `vsrun serve` and `vsrun runs`: one SQLite file in WAL mode holding
- * every accepted event as a run (queued → running → done | dead). An event is acknowledged
- * only after store_insert committed it; a run left `running` by a server that died is queued
- * again by store_open_server. One process serves a store at a time (an flock on FILE.lock).
+/* The run store of `vsrun serve` and `vsrun runs`: every accepted event as a run (queued →
+ * running → done | dead). An event is acknowledged only after store_insert committed it.
+ *   - SQLite (a file path): WAL mode; one server per file (an flock on FILE.lock); a run
+ *     left `running` by a server that died is queued again by store_open_server.
+ *   - PostgreSQL (postgresql://...; host/store_pg.c): any number of servers; a running run
+ *     holds a lease that store_heartbeat extends; an expired lease is taken over.
  * Every function is safe to call from several threads (one connection, one mutex). */
 #ifndef VSRUN_STORE_H
 #define VSRUN_STORE_H
@@ -56,5 +58,11 @@ int store_queue_stats(struct store *st, double now, long *depth, double *oldest_
 int store_print_list(struct store *st, const char *status, long limit, int as_json);
 int store_print_run(struct store *st, int64_t id);
 int store_retry(struct store *st, int64_t id, double now);
+
+/* Extends the leases of this server's running runs (PostgreSQL; a no-op for SQLite). Call
+ * about once a second. */
+void store_heartbeat(struct store *st, double now);
+/* 1 for a PostgreSQL store (many servers may share it). */
+int store_is_shared(const struct store *st);
 
 #endif

@@ -64,8 +64,9 @@ expect "serve: the config state has no io" 2 '' "global 'io'"
 printf 'while true do end' >"$TMP/c7.lua"
 run serve --config "$TMP/c7.lua"
 expect "serve: a config that loops is stopped" 2 '' 'ran too long'
-run serve --config "$TMP/serve.lua" --store postgresql://localhost/x
-expect "serve: PostgreSQL is refused clearly" 2 '' 'PostgreSQL stores are not supported yet'
+run serve --config "$TMP/serve.lua" --store postgresql://someone:hunter2@127.0.0.1:1/x
+expect "serve: an unreachable PostgreSQL store is exit 1" 1 '' 'cannot open the store: PostgreSQL: connection to server at "127.0.0.1", port 1 failed'
+check "serve: the store password is not printed" bash -c "! grep -q hunter2 '$TMP/err'"
 run runs list --store "$TMP/empty.db" --status bogus
 expect "runs: bad --status" 2 '' '--status needs'
 run runs show abc --store "$TMP/empty.db"
