@@ -79,7 +79,9 @@ static const struct help_topic topics[] = {
      "  } }\n"
      "POST /hooks/NAME is verified (pagerduty, bearer or hmac), stored, answered 202, then run\n"
      "with the event as input (retries with backoff, then dead). vsrun runs list|show ID|retry ID\n"
-     "reads the store. See 'vsrun serve --help' and docs/serve.md.\n"},
+     "reads the store. Schedules: schedules = { nightly = { script = \"r.lua\",\n"
+     "cron = \"0 6 * * 1-5\", timezone = \"Europe/Berlin\", inputs = { days = 7 } } }.\n"
+     "See 'vsrun serve --help' and docs/serve.md.\n"},
     {NULL, NULL},
 };
 

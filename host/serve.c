@@ -28,6 +28,7 @@
 #include "serve_config.h"
 #include "serve_metrics.h"
 #include "serve_run.h"
+#include "serve_schedule.h"
 #include "serve_verify.h"
 #include "store.h"
 
@@ -287,6 +288,7 @@ static enum MHD_Result serve_access(void *cls, struct MHD_Connection *c, const c
     struct serve_request *req = *con_cls;
     int is_hook = strncmp(url, "/hooks/", 7) == 0;
     int ri = is_hook ? route_index(url + 7) : -1;
+    if (ri >= 0 && S.cfg.routes[ri].cron) ri = -1;   /* schedules have no URL */
     if (req == NULL) {
         /* headers are in: refuse what needs no body before reading it */
         if (!is_hook) {
@@ -466,6 +468,13 @@ static void *worker_main(void *arg) {
     return NULL;
 }
 
+/* A schedule queued a run: wake a worker. */
+static void schedule_queued(void) {
+    pthread_mutex_lock(&S.mu);
+    pthread_cond_signal(&S.wake);
+    pthread_mutex_unlock(&S.mu);
+}
+
 /* Extends this server's leases on a shared store once a second until the workers are done
  * (so a run draining after SIGTERM keeps its lease). */
 static int heartbeat_stop;
@@ -492,7 +501,7 @@ static void *heartbeat_main(void *arg) {
 static const char serve_help[] =
     "usage: vsrun serve --config FILE [--store FILE] [--port N] [--bind ADDR]\n"
     "Serves POST /hooks/NAME for each route of the config (a Lua file returning a table;\n"
-    "see docs/serve.md), GET /healthz and GET /metrics. A webhook is verified on its raw\n"
+    "see docs/serve.md), GET /healthz and GET /metrics, and fires its cron schedules. A webhook is verified on its raw\n"
     "body, stored, then answered 202 (200 for a delivery id already stored); its run\n"
     "executes `vsrun [route options] SCRIPT --input-file -` with the event as input, and\n"
     "is retried with backoff up to max_attempts, then kept as dead.\n"
@@ -649,7 +658,9 @@ int cmd_serve(int argc, char **argv) {
     int started = 0;
     for (; S.workers && started < S.cfg.workers; started++)
         if (pthread_create(&S.workers[started].thread, NULL, worker_main, &S.workers[started]) != 0) break;
-    if (started < S.cfg.workers) {
+    int sched_failed = 0;
+    struct serve_scheduler *sched = started == S.cfg.workers ? serve_scheduler_start(&S.cfg, S.store, schedule_queued, &sched_failed) : NULL;
+    if (started < S.cfg.workers || sched_failed) {
         fprintf(stderr, "vsrun serve: cannot start the workers\n");
         S.cfg.workers = started;
         code = EXIT_SCRIPT;
@@ -662,6 +673,7 @@ int cmd_serve(int argc, char **argv) {
     }
     /* stop accepting first: a request in a handler finishes (stored and answered) */
     MHD_stop_daemon(S.daemon);
+    serve_scheduler_stop(sched);
     serve_drain();
     if (have_heartbeat) {
         pthread_mutex_lock(&S.mu);

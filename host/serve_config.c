@@ -9,9 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <lauxlib.h>
 #include <lualib.h>
+#include <math.h>
 #include <openssl/crypto.h>
 
 #define CONFIG_MAX_BYTES (8u << 20)      /* the config state's memory cap */
@@ -163,15 +165,109 @@ static char *cfg_path(struct cfg_ctx *c, const char *p) {
     return out;
 }
 
-static void cfg_route(struct cfg_ctx *c, const char *name, struct serve_route *r) {
+/* A small growing string for the fixed inputs' JSON. */
+struct cfg_text { char *p; size_t len, cap; int oom; };
+
+static void cfg_text_add(struct cfg_text *t, const char *s, size_t n) {
+    if (t->oom) return;
+    if (t->len + n + 1 > t->cap) {
+        size_t ncap = t->cap ? t->cap * 2 : 256;
+        while (ncap < t->len + n + 1) ncap *= 2;
+        char *np = realloc(t->p, ncap);
+        if (np == NULL) { t->oom = 1; return; }
+        t->p = np;
+        t->cap = ncap;
+    }
+    memcpy(t->p + t->len, s, n);
+    t->len += n;
+    t->p[t->len] = '\0';
+}
+
+static void cfg_text_json_str(struct cfg_text *t, const char *s, size_t n) {
+    cfg_text_add(t, "\"", 1);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        char esc[8];
+        if (ch == '"' || ch == '\\') { esc[0] = '\\'; esc[1] = (char)ch; cfg_text_add(t, esc, 2); }
+        else if (ch < 0x20) { snprintf(esc, sizeof esc, "\\u%04x", ch); cfg_text_add(t, esc, 6); }
+        else cfg_text_add(t, (const char *)&s[i], 1);
+    }
+    cfg_text_add(t, "\"", 1);
+}
+
+/* inputs = { name = string | number | boolean } → ',"name":value...': JSON members that
+ * follow the keys vsrun serve sets itself in the run's input object. */
+static void cfg_inputs(struct cfg_ctx *c, const char *where, struct serve_route *r) {
+    static const char *const reserved[] = {"run_id", "attempt", "route", "delivery_id", "scheduled_at", NULL};
+    lua_State *L = c->L;
+    struct cfg_text t = {0};
+    cfg_text_add(&t, "", 0);
+    lua_getfield(L, -1, "inputs");
+    if (!lua_isnil(L, -1) && !lua_istable(L, -1)) cfg_fail(c, "%s: inputs must be a table of name = value", where);
+    else if (lua_istable(L, -1)) {
+        lua_pushnil(L);
+        while (!c->failed && lua_next(L, -2)) {
+            const char *key = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
+            int bad_key = key == NULL || *key == '\0';
+            for (const char *const *k = reserved; key && *k; k++) bad_key |= strcmp(*k, key) == 0;
+            int vt = lua_type(L, -1);
+            char num[64];
+            if (bad_key) {
+                cfg_fail(c, "%s: inputs: names are strings other than run_id, attempt, route, delivery_id, scheduled_at", where);
+            } else if (vt == LUA_TNUMBER && !lua_isinteger(L, -1) && !isfinite(lua_tonumber(L, -1))) {
+                cfg_fail(c, "%s: inputs.%s must be a finite number", where, key);
+            } else if (vt == LUA_TSTRING || vt == LUA_TNUMBER || vt == LUA_TBOOLEAN) {
+                cfg_text_add(&t, ",", 1);
+                cfg_text_json_str(&t, key, strlen(key));
+                cfg_text_add(&t, ":", 1);
+                if (vt == LUA_TBOOLEAN) snprintf(num, sizeof num, "%s", lua_toboolean(L, -1) ? "true" : "false");
+                else if (vt == LUA_TNUMBER && lua_isinteger(L, -1)) snprintf(num, sizeof num, "%lld", (long long)lua_tointeger(L, -1));
+                else if (vt == LUA_TNUMBER) snprintf(num, sizeof num, "%.17g", lua_tonumber(L, -1));
+                if (vt == LUA_TSTRING) {
+                    size_t vl;
+                    const char *v = lua_tolstring(L, -1, &vl);   /* a string: no conversion in place */
+                    cfg_text_json_str(&t, v, vl);
+                } else {
+                    cfg_text_add(&t, num, strlen(num));
+                }
+            } else {
+                cfg_fail(c, "%s: inputs.%s must be a string, number or boolean", where, key);
+            }
+            lua_pop(L, 1);
+        }
+    }
+    lua_pop(L, 1);
+    if (t.oom) { cfg_fail(c, "out of memory"); free(t.p); return; }
+    r->inputs_json = t.p;
+}
+
+/* An IANA zone name that exists in the zone database (glibc silently falls back to UTC for
+ * an unknown one). */
+static int cfg_timezone_ok(const char *tz) {
+    if (strcmp(tz, "UTC") == 0) return 1;
+    if (strstr(tz, "..") || tz[0] == '/' || strlen(tz) > 64) return 0;
+    for (const char *p = tz; *p; p++)
+        if (!(isalnum((unsigned char)*p) || strchr("_+-/", *p))) return 0;
+    const char *dir = getenv("TZDIR");
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir && *dir ? dir : "/usr/share/zoneinfo", tz);
+    return access(path, R_OK) == 0;
+}
+
+static void cfg_route_limits(struct cfg_ctx *c, const char *where, struct serve_route *r);
+
+static void cfg_route(struct cfg_ctx *c, const char *name, struct serve_route *r, int schedule) {
     static const char *const known[] = {"script", "pagerduty", "bearer", "hmac", "delivery_header", "headers",
                                         "json", "strict", "timeout", "max_memory", "connection", "concurrency",
                                         "max_attempts", "retry_base", "retry_max", NULL};
+    static const char *const known_schedule[] = {"script", "cron", "timezone", "inputs", "strict", "timeout",
+                                                 "max_memory", "connection", "concurrency", "max_attempts",
+                                                 "retry_base", "retry_max", NULL};
     lua_State *L = c->L;
     char where[128];
-    snprintf(where, sizeof where, "routes.%s", name);
+    snprintf(where, sizeof where, "%s.%s", schedule ? "schedules" : "routes", name);
     if (!lua_istable(L, -1)) { cfg_fail(c, "%s must be a table", where); return; }
-    cfg_check_keys(c, where, known);
+    cfg_check_keys(c, where, schedule ? known_schedule : known);
     r->name = strdup(name);
     char *script = cfg_string(c, where, "script", NULL);
     if (!c->failed && script == NULL) cfg_fail(c, "%s: script is missing", where);
@@ -182,6 +278,19 @@ static void cfg_route(struct cfg_ctx *c, const char *name, struct serve_route *r
         if (realpath(joined, real) == NULL) cfg_fail(c, "%s: script %s: %s", where, joined, strerror(errno));
         else r->script = strdup(real);
         free(joined);
+    }
+    if (schedule) {
+        r->cron = cfg_string(c, where, "cron", NULL);
+        char cerr[256];
+        if (!c->failed && r->cron == NULL) cfg_fail(c, "%s: cron is missing (e.g. cron = \"0 6 * * 1-5\")", where);
+        else if (!c->failed && cron_parse(r->cron, &r->cron_spec, cerr, sizeof cerr) != 0) cfg_fail(c, "%s: %s", where, cerr);
+        r->timezone = cfg_string(c, where, "timezone", "UTC");
+        if (!c->failed && r->timezone && !cfg_timezone_ok(r->timezone))
+            cfg_fail(c, "%s: timezone '%s' is not in the zone database (e.g. \"Europe/Berlin\", \"UTC\")", where, r->timezone);
+        cfg_inputs(c, where, r);
+        r->json = 1;
+        cfg_route_limits(c, where, r);
+        return;
     }
     int verifiers = 0;
     const char *which = NULL;
@@ -243,6 +352,11 @@ static void cfg_route(struct cfg_ctx *c, const char *name, struct serve_route *r
     }
     lua_pop(L, 1);
     r->json = cfg_bool(c, where, "json", 1);
+    cfg_route_limits(c, where, r);
+}
+
+/* The keys routes and schedules share: the run's options and retry policy. */
+static void cfg_route_limits(struct cfg_ctx *c, const char *where, struct serve_route *r) {
     r->strict = cfg_bool(c, where, "strict", 0);
     r->timeout = cfg_number(c, where, "timeout", 300, 0.001, 86400);
     r->max_memory = cfg_number(c, where, "max_memory", 0, 1, 1024 * 1024);
@@ -262,7 +376,7 @@ static int cfg_route_name_ok(const char *s) {
 
 static void cfg_top(struct cfg_ctx *c, struct serve_config *cfg) {
     static const char *const known[] = {"bind", "port", "store", "store_max_mb", "max_body", "workers",
-                                        "drain_seconds", "request_timeout", "routes", NULL};
+                                        "drain_seconds", "request_timeout", "routes", "schedules", NULL};
     lua_State *L = c->L;
     if (!lua_istable(L, -1)) { cfg_fail(c, "the config must return a table"); return; }
     cfg_check_keys(c, "config", known);
@@ -277,20 +391,28 @@ static void cfg_top(struct cfg_ctx *c, struct serve_config *cfg) {
     cfg->workers = (int)cfg_number(c, "config", "workers", 4, 1, 256);
     cfg->drain_seconds = cfg_number(c, "config", "drain_seconds", 30, 0, 86400);
     cfg->request_timeout = cfg_number(c, "config", "request_timeout", 10, 1, 3600);
-    lua_getfield(L, -1, "routes");
-    if (!lua_istable(L, -1)) cfg_fail(c, "config: routes must be a table { NAME = { script = ..., ... } }");
-    else {
-        lua_pushnil(L);
-        while (!c->failed && lua_next(L, -2)) {
-            if (lua_type(L, -2) != LUA_TSTRING || !cfg_route_name_ok(lua_tostring(L, -2)))
-                cfg_fail(c, "config: route names are 1-64 of A-Z a-z 0-9 - _");
-            else if (cfg->n_routes >= SERVE_MAX_ROUTES) cfg_fail(c, "config: at most %d routes", SERVE_MAX_ROUTES);
-            else cfg_route(c, lua_tostring(L, -2), &cfg->routes[cfg->n_routes++]);
-            lua_pop(L, 1);
+    static const char *const sections[2] = {"routes", "schedules"};
+    for (int sec = 0; sec < 2 && !c->failed; sec++) {
+        lua_getfield(L, -1, sections[sec]);
+        if (lua_isnil(L, -1)) { lua_pop(L, 1); continue; }
+        if (!lua_istable(L, -1)) cfg_fail(c, "config: %s must be a table { NAME = { script = ..., ... } }", sections[sec]);
+        else {
+            lua_pushnil(L);
+            while (!c->failed && lua_next(L, -2)) {
+                const char *name = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
+                if (name == NULL || !cfg_route_name_ok(name))
+                    cfg_fail(c, "config: %s names are 1-64 of A-Z a-z 0-9 - _", sections[sec]);
+                else if (serve_config_route(cfg, name))
+                    cfg_fail(c, "config: '%s' names both a route and a schedule (runs are stored by name)", name);
+                else if (cfg->n_routes >= SERVE_MAX_ROUTES)
+                    cfg_fail(c, "config: at most %d routes and schedules", SERVE_MAX_ROUTES);
+                else cfg_route(c, name, &cfg->routes[cfg->n_routes++], sec == 1);
+                lua_pop(L, 1);
+            }
         }
-        if (!c->failed && cfg->n_routes == 0) cfg_fail(c, "config: no routes");
+        lua_pop(L, 1);
     }
-    lua_pop(L, 1);
+    if (!c->failed && cfg->n_routes == 0) cfg_fail(c, "config: no routes and no schedules");
 }
 
 int serve_config_load(const char *path, struct serve_config *cfg, char *err, size_t errlen) {
@@ -358,6 +480,9 @@ void serve_config_free(struct serve_config *cfg) {
         free(r->delivery_header);
         for (int k = 0; k < r->n_pass_headers; k++) free(r->pass_headers[k]);
         free(r->connection);
+        free(r->cron);
+        free(r->timezone);
+        free(r->inputs_json);
     }
     free(cfg->bind);
     free(cfg->store);

@@ -7,14 +7,21 @@
 #define VSRUN_SERVE_CONFIG_H
 #include <stddef.h>
 
+#include "serve_cron.h"
+
 #define SERVE_MAX_ROUTES 64
 #define SERVE_MAX_SECRETS 4
 #define SERVE_MAX_PASS_HEADERS 16
 
 enum serve_verifier { VERIFY_PAGERDUTY, VERIFY_BEARER, VERIFY_HMAC };
 
+/* A webhook route, or a schedule (cron set: no verifier, not reachable over HTTP). */
 struct serve_route {
     char *name;
+    char *cron;                    /* schedules: the expression as written */
+    struct cron_spec cron_spec;
+    char *timezone;                /* schedules: an IANA zone name, e.g. "Europe/Berlin" */
+    char *inputs_json;             /* schedules: the fixed inputs as JSON members ("" if none) */
     char *script;                  /* absolute path */
     enum serve_verifier verifier;
     char *secrets[SERVE_MAX_SECRETS];   /* signing secrets or bearer tokens (rotation: any) */
@@ -43,7 +50,7 @@ struct serve_config {
     int workers;
     double drain_seconds;
     double request_timeout;        /* idle seconds before a slow client is dropped */
-    struct serve_route routes[SERVE_MAX_ROUTES];
+    struct serve_route routes[SERVE_MAX_ROUTES];   /* routes, then schedules */
     int n_routes;
 };
 

@@ -46,13 +46,15 @@ while io.open(os.getenv("HOLD") .. "-" .. me) do require("vsrun").sleep(0.05) en
 mark("end")
 return { replica = me }
 LUA
+printf 'return {}\n' >"$TMP/tick.lua"
 cat >"$TMP/serve.lua" <<'LUA'
 return { port = 0, workers = 2, drain_seconds = 30,
-         routes = { pd = { script = "pipe.lua", pagerduty = "pg-test-secret", concurrency = 2 } } }
+         routes = { pd = { script = "pipe.lua", pagerduty = "pg-test-secret", concurrency = 2 } },
+         schedules = { tick = { script = "tick.lua", cron = "* * * * *" } } }
 LUA
 declare -A RURL RPID
-start_replica() {
-    REPLICA=$1 start_serve "r$1" --config "$TMP/serve.lua" --store "$PG" || { echo "FAIL replica $1 starts: $(cat "$TMP/r$1.err")"; exit 1; }
+start_replica() {   # start_replica NAME [LOG-SUFFIX]
+    REPLICA=$1 start_serve "r$1${2:-}" --config "$TMP/serve.lua" --store "$PG" || { echo "FAIL replica $1 starts: $(cat "$TMP/r$1.err")"; exit 1; }
     RURL[$1]=$URL; RPID[$1]=$SV_PID
     REPLICA_PIDS="${REPLICA_PIDS:-} $SV_PID"
 }
@@ -79,13 +81,12 @@ for i in $(seq 1 $N); do
     if [ "$i" = 100 ]; then
         SV_PID=${RPID[b]}; stop_serve rb TERM
         check "replica b drains and exits 0 on SIGTERM" test "$RC" = 0
-        start_replica b
+        start_replica b 2
     fi
 done
 check "every webhook was accepted" test "$accepted" = $N
-done_count() { "$VSRUN" runs list --store "$PG" --status done --limit 100000 --json | grep -c ''; }
 check "every accepted event ran to completion (the dead replica's runs were taken over)" \
-    wait_until 120 bash -c "[ \$('$VSRUN' runs list --store '$PG' --status done --limit 100000 --json | grep -c '') = $N ]"
+    wait_until 120 bash -c "[ \$('$VSRUN' runs list --store '$PG' --status done --limit 100000 --json | grep -Ec '\"route\": ?\"pd\"') = $N ]"
 missing=0
 while read -r id; do grep -q "^$id [abc] end$" "$SERVE_OUT" || missing=$((missing + 1)); done <"$TMP/accepted"
 check "each accepted event's pipeline reached its end" test "$missing" = 0
@@ -97,10 +98,17 @@ for id in $held; do grep -Eq "^$id [bc] end$" "$SERVE_OUT" && taken=$((taken + 1
 check "the killed replica's runs were taken over by the others" test "$taken" = 2
 check "no run ended twice on the surviving replicas" \
     test "$(grep -E ' [bc] end$' "$SERVE_OUT" | awk '{print $1}' | sort | uniq -d | wc -l)" = 0
+# every replica checks the schedule each minute; the store lets one of them fire it
+fired=$(cat "$TMP"/r?.err "$TMP"/r?2.err | sed -n 's/.*"schedule":"tick","fired":"\([^"]*\)".*/\1/p')
+check "the schedule fired" test -n "$fired"
+check "each minute's firing was queued by one replica only" test -z "$(sort <<<"$fired" | uniq -d)"
+check "one schedule run per fired minute" test "$("$VSRUN" runs list --store "$PG" --limit 100000 | grep -c ' tick ')" = "$(sort -u <<<"$fired" | grep -c .)"
 run runs list --store "$PG" --status dead
 check "no run is dead" test "$(grep -c '^[0-9]' <<<"$OUT")" = 0
 for r in b c; do
-    SV_PID=${RPID[$r]}; stop_serve "r$r" TERM
+    log=r$r; [ "$r" = b ] && log=rb2
+    SV_PID=${RPID[$r]}; stop_serve "$log" TERM
     check "replica $r: SIGTERM exit 0" test "$RC" = 0
-    check "replica $r: no sanitizer report" no_sanitizer_report "$TMP/r$r.err"
+    check "replica $r: no sanitizer report" no_sanitizer_report "$TMP/$log.err"
 done
+check "replica b (first run): no sanitizer report" no_sanitizer_report "$TMP/rb.err"
