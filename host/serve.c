@@ -499,10 +499,11 @@ static void *heartbeat_main(void *arg) {
 /* ---- the command ---- */
 
 static const char serve_help[] =
-    "usage: vsrun serve --config FILE [--store FILE] [--port N] [--bind ADDR]\n"
+    "usage: vsrun serve --config FILE [--store STORE] [--port N] [--bind ADDR]\n"
     "Serves POST /hooks/NAME for each route of the config (a Lua file returning a table;\n"
-    "see docs/serve.md), GET /healthz and GET /metrics, and fires its cron schedules. A webhook is verified on its raw\n"
-    "body, stored, then answered 202 (200 for a delivery id already stored); its run\n"
+    "see docs/serve.md), GET /healthz and GET /metrics, and fires its cron schedules.\n"
+    "A webhook is verified on its raw body, stored, then answered 202 (200 for a delivery\n"
+    "id already stored); its run\n"
     "executes `vsrun [route options] SCRIPT --input-file -` with the event as input, and\n"
     "is retried with backoff up to max_attempts, then kept as dead.\n"
     "  --config FILE   the config (required)\n"
