@@ -36,7 +36,9 @@ int serve_run_init(const char *tmpdir) {
     child_env = calloc(n + SECRET_COUNT + 1, sizeof *child_env);
     if (child_env == NULL) return -1;
     size_t k = 0;
-    for (size_t i = 0; i < n; i++) child_env[k++] = environ[i];
+    /* the store's password (libpq reads PGPASSWORD) is the server's, not the pipelines' */
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(environ[i], "PGPASSWORD=", 11) != 0) child_env[k++] = environ[i];
     for (int i = 0; i < SECRET_COUNT; i++) {
         const char *v = secrets_get((enum secret_id)i);
         if (v == NULL) continue;

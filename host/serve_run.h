@@ -17,9 +17,10 @@ struct serve_run_result {
     double seconds;
 };
 
-/* Prepares the environment children get: the current one plus the secrets vsrun took out
- * of it at start-up (VSRUN_KEY, VSRUN_PASSPHRASE, PAGERDUTY_TOKEN), which the child takes
- * out again before its script runs. tmpdir holds the --output files. 0 or -1. */
+/* Prepares the environment children get: the current one without PGPASSWORD, plus the
+ * secrets vsrun took out of it at start-up (VSRUN_KEY, VSRUN_PASSPHRASE, PAGERDUTY_TOKEN),
+ * which the child takes out again before its script runs. tmpdir holds the --output
+ * files. 0 or -1. */
 int serve_run_init(const char *tmpdir);
 void serve_run_cleanup(void);
 

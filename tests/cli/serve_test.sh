@@ -16,6 +16,7 @@ f:close()
 if p.sleep then require("vsrun").sleep(p.sleep) end
 if p.fail or (p.fail_until and ev.attempt < p.fail_until) then error("asked to fail") end
 if p.bad_exit then os.exit(2) end
+if p.env then return { pgpassword = os.getenv("PGPASSWORD"), home = os.getenv("HOME") } end
 return { route = ev.route, run = ev.run_id, type = p.event and p.event.event_type,
          agent = ev.headers["user-agent"], secret_header = ev.headers["x-pagerduty-signature"] }
 LUA
@@ -73,7 +74,7 @@ run runs show abc --store "$TMP/empty.db"
 expect "runs: bad ID" 2 '' 'positive whole number'
 
 # ---- serving ----
-if ! start_serve s1 --config "$TMP/serve.lua" --store "$STORE"; then
+if ! PGPASSWORD=pg-store-password start_serve s1 --config "$TMP/serve.lua" --store "$STORE"; then
     echo "FAIL serve starts: $(cat "$TMP/s1.err")"; exit 1
 fi
 check "serve prints its URL" grep -Eq '^http://127\.0\.0\.1:[0-9]+$' <<<"$URL"
@@ -94,6 +95,13 @@ wait_until 10 bash -c "'$VSRUN' runs show 1 --store '$STORE' | grep -q '\"status
 check "runs show: the result is recorded" grep -q '"result":{"agent":"curl/[^"]*","route":"pd","run":1,"type":"incident.triggered"}' "$TMP/show1"
 check "runs show: the signature header is not shown to the script" bash -c "! grep -q 'secret_header' '$TMP/show1'"
 check "runs show: the payload is the body as JSON" grep -q '"payload":{"event":{"id":"01EV1"' "$TMP/show1"
+
+post_pd pd "$PD_SECRET" '{"event":{"id":"ENV"},"env":true}'
+ENVRUN=$(sed -n 's/.*"run":\([0-9]*\).*/\1/p' <<<"$REPLY")
+wait_until 20 bash -c "'$VSRUN' runs show '$ENVRUN' --store '$STORE' | grep -q '\"status\":\"done\"'"
+"$VSRUN" runs show "$ENVRUN" --store "$STORE" >"$TMP/envrun"
+check "control: runs inherit the server's environment" grep -q '"result":{"home":"' "$TMP/envrun"
+check "runs do not inherit the store password (PGPASSWORD)" bash -c "! grep -q pg-store-password '$TMP/envrun'"
 
 # rotation: PagerDuty sends one signature per secret; ours may also hold old and new
 ev2='{"event":{"id":"01EV2","event_type":"incident.acknowledged"}}'
