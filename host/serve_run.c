@@ -27,9 +27,14 @@ extern char **environ;
 static char **child_env;               /* environ plus the captured secrets */
 static int child_env_secrets;          /* how many entries at the end are ours to wipe */
 static char run_tmpdir[4096];
+static char self_exe[4096];            /* this binary (read once: under valgrind, readlink
+                                        * gives the program, exec of /proc/self/exe would not) */
 
 int serve_run_init(const char *tmpdir) {
     snprintf(run_tmpdir, sizeof run_tmpdir, "%s", tmpdir);
+    ssize_t n_exe = readlink("/proc/self/exe", self_exe, sizeof self_exe - 1);
+    if (n_exe <= 0) return -1;
+    self_exe[n_exe] = '\0';
     static const char *const names[SECRET_COUNT] = {"VSRUN_KEY", "VSRUN_PASSPHRASE", "PAGERDUTY_TOKEN"};
     size_t n = 0;
     while (environ[n]) n++;
@@ -151,7 +156,7 @@ void serve_run(const struct serve_route *r, int64_t id, const char *input, volat
     posix_spawnattr_setsigmask(&attr, &none);
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
     pid_t pid;
-    int rc = posix_spawn(&pid, "/proc/self/exe", &fa, &attr, (char *const *)argv, child_env);
+    int rc = posix_spawn(&pid, self_exe, &fa, &attr, (char *const *)argv, child_env);
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&attr);
     close(in_pipe[0]);

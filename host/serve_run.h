@@ -1,5 +1,5 @@
 /* Running one stored run of `vsrun serve`: a child process of the vsrun binary itself
- * (/proc/self/exe) with the route's --strict, --timeout, --max-memory and --connection, the
+ * (its path read from /proc/self/exe at start) with the route's --strict, --timeout, --max-memory and --connection, the
  * event as --input-file - and the returned value written to a private --output file. So
  * every mode, limit and exit code of `vsrun script.lua` applies unchanged, and a crashing
  * pipeline cannot take the server down. */
