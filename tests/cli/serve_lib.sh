@@ -49,5 +49,7 @@ expect_code() {
 }
 # runs_with STORE STATUS: how many runs of the store have STATUS
 runs_with() { "$VSRUN" runs list --store "$1" --status "$2" --limit 100000 --json | grep -c '' ; }
-# no_sanitizer_report FILE: the server's stderr has no ASan/UBSan report
-no_sanitizer_report() { ! grep -Eq 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$1"; }
+# no_sanitizer_report FILE: the server's stderr has no ASan/UBSan or valgrind report
+no_sanitizer_report() {
+    ! grep -Eq 'ERROR: (Address|Leak)Sanitizer|runtime error:|^==[0-9]+== (Invalid|Conditional|Use of|.*definitely lost)' "$1"
+}
