@@ -26,6 +26,7 @@ static int cron_field(const char *s, size_t n, int lo, int hi, uint64_t *bits, i
     buf[n] = '\0';
     *bits = 0;
     *any = strcmp(buf, "*") == 0;
+    if (buf[0] == ',' || buf[n - 1] == ',' || strstr(buf, ",,")) return -1;   /* strtok would skip empty items */
     char *save = NULL;
     for (char *item = strtok_r(buf, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
         const char *p = item;
