@@ -1,6 +1,6 @@
 # vsrun serve on a shared PostgreSQL store: a real PostgreSQL (initdb + pg_ctl into a
 # temporary directory, as an unprivileged user, on a free loopback port), three replicas,
-# signed webhooks spread over them; one replica is killed with kill -9 while it holds runs,
+# 500 signed webhooks (SERVE_PG_EVENTS) spread over them; one replica is killed with kill -9 while it holds runs,
 # another is restarted with SIGTERM. Every accepted event must run to completion; only the
 # runs the killed replica held may run twice (at-least-once).
 . "$(dirname "$0")/lib.sh"
@@ -62,23 +62,23 @@ start_replica() {   # start_replica NAME [LOG-SUFFIX]
 start_replica a; start_replica b; start_replica c
 echo "ok three replicas share the store"
 
-N=150
+N=${SERVE_PG_EVENTS:-500}
 accepted=0
 : >"$TMP/accepted"
 for i in $(seq 1 $N); do
     case $((i % 3)) in 0) r=a ;; 1) r=b ;; 2) r=c ;; esac
-    [ "$i" -gt 60 ] && [ "$r" = a ] && r=c          # a is dead by then
+    [ "$i" -gt $((N / 3)) ] && [ "$r" = a ] && r=c          # a is dead by then
     URL=${RURL[$r]}
     post_pd pd pg-test-secret "{\"event\":{\"id\":\"ev-$i\",\"event_type\":\"incident.triggered\"}}"
     if [ "$CODE" = 202 ]; then accepted=$((accepted + 1)); echo "ev-$i" >>"$TMP/accepted"; fi
-    if [ "$i" = 60 ]; then
+    if [ "$i" = $((N / 3)) ]; then
         # a holds two runs: kill it mid-run, then let its orphaned children finish
         wait_until 30 bash -c "[ \$(grep -c ' a start\$' '$SERVE_OUT') = 2 ]"
         check "replica a holds two runs when it is killed" test "$(grep -c ' a start$' "$SERVE_OUT")" = 2
         kill -9 "${RPID[a]}"; wait "${RPID[a]}" 2>/dev/null
         rm -f "$HOLD-a"
     fi
-    if [ "$i" = 100 ]; then
+    if [ "$i" = $((2 * N / 3)) ]; then
         SV_PID=${RPID[b]}; stop_serve rb TERM
         check "replica b drains and exits 0 on SIGTERM" test "$RC" = 0
         start_replica b 2
