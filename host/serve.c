@@ -135,9 +135,11 @@ static enum MHD_Result reply(struct MHD_Connection *c, int status, const char *c
     return ret;
 }
 
-/* {"error":{"message":...}} with the status; counted for the route. */
+#define NOT_A_HOOK (-2)   /* reply_error's route for paths outside /hooks/: not counted */
+
+/* {"error":{"message":...}} with the status; counted for the route (-1: an unknown one). */
 static enum MHD_Result reply_error(struct MHD_Connection *c, int route, int status, const char *msg) {
-    serve_metrics_request(route, status);
+    if (route != NOT_A_HOOK) serve_metrics_request(route, status);
     struct sbuf b = {0};
     sb_lit(&b, "{\"error\":{\"message\":");
     sb_cstr(&b, msg);
@@ -278,7 +280,7 @@ static enum MHD_Result handle_get(struct MHD_Connection *c, const char *url) {
         free(text);
         return ret;
     }
-    return reply_error(c, -1, 404, "not found");
+    return reply_error(c, NOT_A_HOOK, 404, "not found");
 }
 
 static enum MHD_Result serve_access(void *cls, struct MHD_Connection *c, const char *url, const char *method,
@@ -292,7 +294,8 @@ static enum MHD_Result serve_access(void *cls, struct MHD_Connection *c, const c
     if (req == NULL) {
         /* headers are in: refuse what needs no body before reading it */
         if (!is_hook) {
-            if (strcmp(method, "GET") != 0) return reply_error(c, -1, strcmp(url, "/healthz") && strcmp(url, "/metrics") ? 404 : 405, "not found");
+            if (strcmp(method, "GET") != 0)
+                return reply_error(c, NOT_A_HOOK, strcmp(url, "/healthz") && strcmp(url, "/metrics") ? 404 : 405, "not found");
             return handle_get(c, url);
         }
         if (ri < 0) return reply_error(c, -1, 404, "no such route");

@@ -1,7 +1,7 @@
 # vsrun serve on a shared PostgreSQL store: a real PostgreSQL (initdb + pg_ctl into a
 # temporary directory, as an unprivileged user, on a free loopback port), three replicas,
-# 500 signed webhooks (SERVE_PG_EVENTS) spread over them; one replica is killed with kill -9 while it holds runs,
-# another is restarted with SIGTERM. Every accepted event must run to completion; only the
+# 500 signed webhooks (SERVE_PG_EVENTS) spread over them; one replica is killed with
+# kill -9 while it holds runs, another is restarted with SIGTERM. Every accepted event must run to completion; only the
 # runs the killed replica held may run twice (at-least-once).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/serve_lib.sh"

@@ -199,7 +199,9 @@ run runs list --store "$STORE"
 expect "runs list" 0 'ID +STATUS +ATTEMPTS +ROUTE'
 check "runs list shows the Alertmanager delivery id" grep -q 'am-1' <<<"$OUT"
 
+curl -s -o /dev/null "$URL/not-a-hook"
 curl -s "$URL/metrics" >"$TMP/metrics"
+check "metrics: one unknown route (/hooks/nope), other paths not counted" grep -q '^vsrun_serve_unknown_route_total 1$' "$TMP/metrics"
 check "metrics: requests by route and code" grep -q '^vsrun_serve_requests_total{route="pd",code="403"} [1-9]' "$TMP/metrics"
 check "metrics: runs by outcome" grep -q '^vsrun_serve_runs_total{route="pd",outcome="dead"} [1-9]' "$TMP/metrics"
 check "metrics: retries counted" grep -q '^vsrun_serve_runs_total{route="pd",outcome="retry"} [1-9]' "$TMP/metrics"
