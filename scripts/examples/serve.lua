@@ -2,7 +2,6 @@
 --   PD_WEBHOOK_SECRET=... AM_TOKEN=... vsrun serve --config scripts/examples/serve.lua
 return {
   port = 8080,
-  store = "serve.db",
   routes = {
     -- PagerDuty: Integrations → Generic Webhooks (v3) → URL http://HOST:8080/hooks/pagerduty
     pagerduty = { script = "webhook_note.lua", pagerduty = env "PD_WEBHOOK_SECRET",
