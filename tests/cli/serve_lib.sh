@@ -4,7 +4,7 @@
 start_serve() {
     local name=$1; shift
     : >"$TMP/$name.out"
-    "$VSRUN" serve "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" </dev/null &
+    TMPDIR=$TMP "$VSRUN" serve "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" </dev/null &   # a killed server leaves its run directory there
     SV_PID=$!
     URL=
     for _ in $(seq 1 500); do
