@@ -4,7 +4,7 @@
 PREFIX   ?= /usr/local
 MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
 LIBDIR   := /usr/lib/$(MULTIARCH)
-PKGS     := libcurl openssl libmicrohttpd
+PKGS     := libcurl openssl libmicrohttpd sqlite3 libpq
 
 CFLAGS   ?= -O2 -g
 WARN     := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes

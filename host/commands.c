@@ -5,11 +5,14 @@
 
 #include "auth.h"
 #include "sandbox.h"
+#include "serve.h"
 #include "testcmd.h"
 
 const struct cli_command vsrun_commands[] = {
     {"test", cmd_test},
     {"auth", cmd_auth},
     {"sandbox", cmd_sandbox},
+    {"serve", cmd_serve},
+    {"runs", cmd_runs},
     {NULL, NULL},
 };

@@ -95,10 +95,22 @@ static const struct help_topic topics[] = {
      "              name: permission_denied, exit 4).\n"
      "  --sandbox, vsrun test   every connection name is the in-process sandbox: nothing\n"
      "              a test runs touches a real account. Add --strict for untrusted code.\n"
-     "  --dry-run   PagerDuty writes are printed, not sent (http requests are sent).\n"
+     "  --dry-run   PagerDuty and http writes are printed, not sent (http reads are sent).\n"
      "Always: scripts never hold a token; the token carries only the nine actions to its\n"
      "own API origin; built-in modules, the string library and the global pagerduty are\n"
      "read-only. The threat model, mode by mode with its tests: docs/security.md.\n"},
+    {"serve",
+     "vsrun serve --config serve.lua runs pipelines when webhooks arrive:\n"
+     "  -- serve.lua (Lua, evaluated without io/os; env(NAME) reads a secret)\n"
+     "  return { port = 8080, routes = {\n"
+     "    incidents = { script = \"summary.lua\", pagerduty = env \"PD_WEBHOOK_SECRET\" },\n"
+     "    alerts = { script = \"alert.lua\", bearer = env \"AM_TOKEN\", delivery_header = \"X-Request-Id\" },\n"
+     "  } }\n"
+     "POST /hooks/NAME is verified (pagerduty, bearer or hmac), stored, answered 202, then run\n"
+     "with the event as input (retries with backoff, then dead). vsrun runs list|show ID|retry ID\n"
+     "reads the store. Schedules: schedules = { nightly = { script = \"r.lua\",\n"
+     "cron = \"0 6 * * 1-5\", timezone = \"Europe/Berlin\", inputs = { days = 7 } } }.\n"
+     "See 'vsrun serve --help' and docs/serve.md.\n"},
     {NULL, NULL},
 };
 

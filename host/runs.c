@@ -1,0 +1,104 @@
+/* vsrun runs list|show ID|retry ID: reads the run store of vsrun serve. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "exitcodes.h"
+#include "serve.h"
+#include "store.h"
+
+static const char runs_help[] =
+    "usage: vsrun runs list [--status S] [--limit N] [--json] [--store FILE]\n"
+    "       vsrun runs show ID [--store FILE]\n"
+    "       vsrun runs retry ID [--store FILE]\n"
+    "Reads the run store of vsrun serve (default $VSRUN_HOME/serve.db).\n"
+    "  list    newest first (default 50): id, status, attempts, route, received, delivery id;\n"
+    "          --status queued|running|done|dead; --json: one JSON object per line\n"
+    "  show    one run as JSON: input event, result, exit code, error output, times\n"
+    "  retry   queue a dead (or done) run again with its attempts reset; a running server\n"
+    "          picks it up within a second\n"
+    "Exit codes: 0 ok, 1 no such run or store error, 2 usage.\n";
+
+static int runs_usage(const char *fmt, const char *arg) {
+    fprintf(stderr, "vsrun runs: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\n(try 'vsrun runs --help')\n");
+    return EXIT_USAGE;
+}
+
+static int parse_long(const char *s, long long min, long long *out) {
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (*s == '\0' || *end || errno || v < min) return -1;
+    *out = v;
+    return 0;
+}
+
+int cmd_runs(int argc, char **argv) {
+    if (argc == 0) return runs_usage("give list, show ID or retry ID%s", "");
+    if (strcmp(argv[0], "-h") == 0 || strcmp(argv[0], "--help") == 0) { fputs(runs_help, stdout); return EXIT_OK; }
+    const char *verb = argv[0], *store = NULL, *status = NULL, *id_arg = NULL;
+    long long limit = 50, id = 0;
+    int as_json = 0;
+    if (strcmp(verb, "list") && strcmp(verb, "show") && strcmp(verb, "retry"))
+        return runs_usage("unknown command '%s': list, show ID or retry ID", verb);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--json") == 0 && strcmp(verb, "list") == 0) { as_json = 1; continue; }
+        int takes = strcmp(a, "--store") == 0 || (strcmp(verb, "list") == 0 && (strcmp(a, "--status") == 0 || strcmp(a, "--limit") == 0));
+        if (takes) {
+            if (i + 1 >= argc) return runs_usage("option '%s' needs a value", a);
+            const char *v = argv[++i];
+            if (strcmp(a, "--store") == 0) store = v;
+            else if (strcmp(a, "--status") == 0) {
+                if (strcmp(v, "queued") && strcmp(v, "running") && strcmp(v, "done") && strcmp(v, "dead"))
+                    return runs_usage("--status needs queued, running, done or dead, got '%s'", v);
+                status = v;
+            } else if (parse_long(v, 1, &limit) != 0) {
+                return runs_usage("--limit needs a positive whole number, got '%s'", v);
+            }
+        } else if (a[0] != '-' && strcmp(verb, "list") != 0 && id_arg == NULL) {
+            id_arg = a;
+        } else {
+            return runs_usage("unexpected argument '%s'", a);
+        }
+    }
+    if (strcmp(verb, "list") != 0) {
+        if (id_arg == NULL) return runs_usage("%s needs a run ID", verb);
+        if (parse_long(id_arg, 1, &id) != 0) return runs_usage("a run ID is a positive whole number, got '%s'", id_arg);
+    }
+    char path[4096], err[1024];
+    if (store) snprintf(path, sizeof path, "%s", store);
+    else if (store_default_path(path, sizeof path, err, sizeof err) != 0) {
+        fprintf(stderr, "vsrun runs: %s\n", err);
+        return EXIT_SCRIPT;
+    }
+    struct store *st = store_open(path, 0, err, sizeof err);
+    if (st == NULL) {
+        fprintf(stderr, "vsrun runs: cannot open the store: %s\n", err);
+        return EXIT_SCRIPT;
+    }
+    int rc;
+    if (strcmp(verb, "list") == 0) rc = store_print_list(st, status, (long)limit, as_json);
+    else if (strcmp(verb, "show") == 0) rc = store_print_run(st, id);
+    else {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        rc = store_retry(st, id, (double)ts.tv_sec + ts.tv_nsec / 1e9);
+        if (rc == 0) printf("run %lld queued again\n", id);
+    }
+    store_close(st);
+    if (rc == 1) {
+        fprintf(stderr, strcmp(verb, "retry") == 0 ? "vsrun runs: run %lld does not exist or is queued or running\n"
+                                                   : "vsrun runs: no run %lld\n", id);
+        return EXIT_SCRIPT;
+    }
+    if (rc != 0) {
+        fprintf(stderr, "vsrun runs: the store could not be read\n");
+        return EXIT_SCRIPT;
+    }
+    return EXIT_OK;
+}
