@@ -772,8 +772,17 @@ static const char *http_env(const char *name) {
     return v && *v ? v : NULL;
 }
 
+/* libcurl's global set-up, once per process, when the first state opens this module (not
+ * at start-up: it costs ~1.5 ms that scripts without HTTP should not pay). pthread_once,
+ * because sandbox handler threads open their own states; main.c calls the cleanup. */
+static pthread_once_t http_global_once = PTHREAD_ONCE_INIT;
+static CURLcode http_global_rc = CURLE_FAILED_INIT;
+static void http_global_init(void) { http_global_rc = curl_global_init(CURL_GLOBAL_DEFAULT); }
+
 /* Creates the state's context, stores it in the registry and leaves it on the stack. */
 static struct http_ctx *http_ctx_new(lua_State *L) {
+    pthread_once(&http_global_once, http_global_init);
+    if (http_global_rc != CURLE_OK) luaL_error(L, "http: cannot initialise libcurl: %s", curl_easy_strerror(http_global_rc));
     struct http_ctx *ctx = lua_newuserdatauv(L, sizeof *ctx, 0);
     memset(ctx, 0, sizeof *ctx);
     if (luaL_newmetatable(L, HTTP_CTX_MT)) {

@@ -198,8 +198,8 @@ int main(int argc, char **argv) {
     harden_process();
     signal(SIGPIPE, SIG_IGN);
     secrets_capture_env();
-    /* curl_global_init runs when the HTTP module is first loaded: it costs ~1.5 ms of
-     * start-up that scripts without HTTP should not pay. */
+    /* curl_global_init runs when the first Lua state opens vsrun.http_core (host/http.c):
+     * it costs ~1.5 ms of start-up that scripts without HTTP should not pay. */
     int code;
     if (argc < 2) {
         code = usage_error("no script given%s", "");
