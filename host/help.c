@@ -2,7 +2,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli.h"
+#include "help.h"
+#include "options.h"
+#include "util.h"
 #include "exitcodes.h"
 
 struct help_topic {
@@ -103,17 +105,29 @@ static const struct help_topic topics[] = {
 };
 
 int cli_help(int argc, char **argv, const char *usage, const char *help) {
-    if (argc == 0) {
+    static const struct opt no_options[] = {{NULL, NULL, 0, 0}};
+    struct opt_parser p;
+    opt_init(&p, "vsrun help", argc, argv, no_options, NULL);
+    const char *topic = NULL;
+    for (int id; (id = opt_next(&p)) != OPT_END;) {
+        if (id == OPT_ERROR) return EXIT_USAGE;
+        if (id == OPT_HELP) topic = NULL;
+        else if (topic == NULL) topic = p.value;
+        else return util_usage("vsrun help", "one topic at a time, got '%s' after '%s'", p.value, topic);
+        if (id == OPT_HELP) break;
+    }
+    if (topic == NULL) {
+        if (usage == NULL) return EXIT_USAGE;   /* the main help lives in main.c */
         printf(help, usage);
         return EXIT_OK;
     }
     for (const struct help_topic *t = topics; t->name; t++) {
-        if (strcmp(t->name, argv[0]) == 0) {
+        if (strcmp(t->name, topic) == 0) {
             fputs(t->text, stdout);
             return EXIT_OK;
         }
     }
-    fprintf(stderr, "vsrun: no help topic '%s'; topics:", argv[0]);
+    fprintf(stderr, "vsrun: no help topic '%s'; topics:", topic);
     for (const struct help_topic *t = topics; t->name; t++) fprintf(stderr, " %s", t->name);
     fprintf(stderr, "\n");
     return EXIT_USAGE;

@@ -14,7 +14,11 @@
 
 #include "atomic_file.h"
 #include "cli.h"
+#include "commands.h"
 #include "exitcodes.h"
+#include "help.h"
+#include "sandbox.h"
+#include "util.h"
 #include "secrets.h"
 #include "vm.h"
 
@@ -68,13 +72,6 @@ static const char help_text[] =
     "  6 network/timeout    7 --timeout/--max-memory reached or interrupted\n"
     "\n"
     "More: vsrun help TOPIC, man vsrun, README.md.\n";
-
-static int usage_error(const char *fmt, const char *arg) {
-    fprintf(stderr, "vsrun: ");
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\n(try 'vsrun --help')\n");
-    return EXIT_USAGE;
-}
 
 static void print_version(void) {
     curl_version_info_data *cv = curl_version_info(CURLVERSION_NOW);
@@ -156,7 +153,7 @@ static int run_script(struct cli_run *run) {
     lua_pushstring(L, run->code ? "code" : "file");
     lua_pushstring(L, run->code ? run->code : run->script);
     lua_pushvalue(L, inputs);
-    if (run->sandbox) cli_start_sandbox(L, run);
+    struct sandbox_run *sandbox = run->sandbox ? sandbox_start(L, run->sandbox_args, run->n_sandbox_args) : NULL;
     vm_start_clock(vm);
     int status = vm_pcall(L, 3, 4);
     if (status != LUA_OK) {
@@ -175,7 +172,7 @@ static int run_script(struct cli_run *run) {
         if (vm_limit_hit(vm) != VM_LIMIT_NONE) print_limit_error(vm, &run->vm);
         else fprintf(stderr, "vsrun: %s\n", lua_tostring(L, -1) ? lua_tostring(L, -1) : "error");
     }
-    cli_stop_sandbox(run);
+    sandbox_stop(sandbox);
     vm_free(vm);
     return code;
 }
@@ -202,7 +199,7 @@ int main(int argc, char **argv) {
      * it costs ~1.5 ms of start-up that scripts without HTTP should not pay. */
     int code;
     if (argc < 2) {
-        code = usage_error("no script given%s", "");
+        code = util_usage("vsrun", "no script given");
     } else if (strcmp(argv[1], "--version") == 0) {
         print_version();
         code = EXIT_OK;
@@ -218,7 +215,9 @@ int main(int argc, char **argv) {
         } else {
             struct cli_run run;
             code = cli_parse_run(argc - 1, argv + 1, &run);
-            if (code == EXIT_OK) {
+            if (code == EXIT_OK && run.help) {
+                printf(help_text, usage_text);
+            } else if (code == EXIT_OK) {
                 vm_install_sigint();
                 code = run_script(&run);
             }

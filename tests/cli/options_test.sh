@@ -110,7 +110,9 @@ run test --junit="$TMP/j2.xml" $S/good_test.lua
 expect "test --junit=FILE" 0 '^2 passed'
 [ -s "$TMP/j1.xml" ] && [ -s "$TMP/j2.xml" ] && echo "ok test --junit writes both forms" || _fail "test --junit files" "missing"
 run test --junit
-expect "test: --junit without a file" 2 '' '--junit needs a file name'
+expect "test: --junit without a file" 2 '' "option '--junit' needs a value"
+run test --junit= $S/good_test.lua
+expect "test: --junit= with an empty file name" 2 '' '--junit needs a file name'
 run test --verbose $S/good_test.lua
 expect "test --verbose" 0 '^ok   .*good_test.lua'
 run test --lib "$TMP/lib" $S/good_test.lua
@@ -231,3 +233,55 @@ run help test
 expect "help test" 0 '--junit FILE'
 run help nosuch
 expect "help: unknown topic" 2 '' "no help topic 'nosuch'"
+
+# ---- one parser for every command (issue 17 §3) ----
+# flags never swallow the next argument: this used to read tests/ as --dry-run's value
+run test --dry-run $S/good_test.lua
+expect "test --dry-run PATH runs PATH" 0 '^2 passed, 0 failed$'
+run test --dry-run -q --strict $S
+expect "test: flags before a directory" 1 '^3 passed, 3 failed$'
+run test --filter='tables equal' $S
+expect "test --filter=PATTERN" 0 '^1 passed, 0 failed$'
+run test --lib="$TMP/lib" --incidents=3 --seed=2 --token-ttl=60 --rate-limit=1000 --max-memory=256 --allow-net=example.com $S/good_test.lua
+expect "test: every shared option as --name=value" 0 '^2 passed, 0 failed$'
+run test --incidents=abc $S/good_test.lua
+expect "test: a bad seeding value is a usage error" 2 '' "--incidents needs a whole number"
+run test -h
+expect "test -h" 0 'before_each'
+run test $S/good_test.lua --help
+expect "test: --help after a path" 0 '--junit FILE'
+run test --connection x $S/good_test.lua
+expect "test: a run-only option is refused" 2 '' "unknown option '--connection'"
+run test -- -dashed
+expect "test: -- ends the options" 2 '' 'cannot open -dashed'
+
+# unknown options name the closest match, in every command
+run test --filtr x
+expect "test: closest match" 2 '' "unknown option '--filtr' \(did you mean --filter\?\)"
+run --timout 3 -e 'return 1'
+expect "run: closest match" 2 '' "unknown option '--timout' \(did you mean --timeout\?\)"
+run --sandbox --incidens=3 -e 'return 1'
+expect "run: closest match for --name=value" 2 '' "unknown option '--incidens' \(did you mean --incidents\?\)"
+run sandbox --prot 0
+expect "sandbox: closest match" 2 '' "unknown option '--prot' \(did you mean --port\?\)"
+run auth login --regoin eu
+expect "auth login: closest match" 2 '' "unknown option '--regoin' \(did you mean --region\?\)"
+run auth status --chek
+expect "auth status: closest match" 2 '' "unknown option '--chek' \(did you mean --check\?\)"
+run --zzzzzzzz -e 'return 1'
+expect "run: no suggestion when nothing is close" 2 '' "unknown option '--zzzzzzzz'$"
+grep -q 'did you mean' <<<"$ERR" && _fail "run: far option suggestion" "$ERR" || echo "ok run: a far option gets no suggestion"
+
+# every subcommand has --help
+for sub in login status list logout reconnect default; do
+    run auth $sub --help
+    expect "auth $sub --help" 0 'usage: vsrun auth login'
+done
+run auth login --region eu --help
+expect "auth login: --help after options" 0 'usage: vsrun auth login'
+run sandbox --port 0 --help
+expect "sandbox: --help after options" 0 'usage: vsrun sandbox'
+run "$TMP/echo.lua" --help
+expect "run: --help after the script" 0 'Options:'
+run help --help
+expect "help --help" 0 'Options:'
