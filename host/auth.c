@@ -73,7 +73,7 @@ static const char auth_help[] =
     "one AES-256-GCM sealed file per connection. The key: VSRUN_KEY (base64 of 32 bytes),\n"
     "else VSRUN_PASSPHRASE (scrypt), else the key file created on first use (mode 0600).\n"
     "\n"
-    "Exit codes: 0 ok, 1 failed, 2 usage, 3 reconnect needed, 6 network, 7 timed out.\n";
+    "Exit codes: 0 success, 1 error, 2 usage, 3 reconnect needed, 6 network, 7 timeout.\n";
 
 /* "vsrun auth: ..." and where to look; printf-checked (util.h) */
 #define usage(...) util_usage("vsrun auth", __VA_ARGS__)

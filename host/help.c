@@ -42,17 +42,7 @@ static const struct help_topic topics[] = {
      "conflict server timeout network tls too_large bad_response cancelled.\n"
      "An uncaught error prints one line and a traceback of the script's own frames (-v: the\n"
      "full traceback, vsrun's frames too), and sets the exit code.\n"},
-    {"exit-codes",
-     "0 success\n"
-     "1 the script raised an error (or a test failed under vsrun test)\n"
-     "2 usage: bad option, missing file, bad input\n"
-     "3 a PagerDuty connection must be reconnected (vsrun auth reconnect NAME)\n"
-     "4 permission denied (scope or role; http to a host --allow-net does not grant or to a\n"
-     "  PagerDuty credential origin)\n"
-     "5 rate limited past the retry budget\n"
-     "6 network or timeout errors that retries did not cure\n"
-     "7 limit reached: --timeout or --max-memory (or inputs that do not fit in it),\n"
-     "  or interrupted (Ctrl-C)\n"},
+    {"exit-codes", NULL},   /* printed from exitcodes.h, the one source */
     {"test",
      "vsrun test [-v] [--filter PATTERN] [--junit FILE] [--lib DIR] [paths...]\n"
      "Finds *_test.lua files under the paths (default: the current directory), runs each\n"
@@ -119,6 +109,12 @@ int cli_help(int argc, char **argv, const char *usage, const char *help) {
     if (topic == NULL) {
         if (usage == NULL) return EXIT_USAGE;   /* the main help lives in main.c */
         printf(help, usage);
+        return EXIT_OK;
+    }
+    if (strcmp(topic, "exit-codes") == 0) {
+#define PRINT_EXIT_CODE(name, code, keyword, meaning) printf("%d %s\n", code, meaning);
+        VSRUN_EXIT_CODES(PRINT_EXIT_CODE)
+#undef PRINT_EXIT_CODE
         return EXIT_OK;
     }
     for (const struct help_topic *t = topics; t->name; t++) {
