@@ -61,7 +61,9 @@ static const struct help_topic topics[] = {
      "t.path(name) a file in it, t.script(path, inputs) runs a pipeline relative to it.\n"
      "require \"vsrun.sandbox\" controls the sandbox (seed, faults, request log).\n"
      "Options: -v lists every test; --filter PATTERN runs the tests whose name matches\n"
-     "(a Lua pattern); --junit FILE also writes the results as JUnit XML for CI.\n"
+     "(a Lua pattern); --junit FILE also writes the results as JUnit XML for CI. The run\n"
+     "options --lib --timeout --max-memory --strict --allow-net --dry-run -q and the sandbox\n"
+     "seeding options (--incidents --seed --token-ttl --rate-limit) apply to every file.\n"
      "Prints a FAIL block per failing test, then \"N passed, N failed\"; exit 1 on failure.\n"},
     {"sandbox",
      "The sandbox is a local simulator of the PagerDuty REST API and OAuth server.\n"

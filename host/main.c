@@ -63,7 +63,7 @@ static const char help_text[] =
     "                       redacted)\n"
     "  -q, --quiet          no progress line for long listings (shown only on a terminal)\n"
     "  --version            print versions of vsrun, Lua, libcurl and OpenSSL\n"
-    "  -h, --help           this text\n"
+    "  -h, --help           this text (every command has --help; --name=value works too)\n"
     "\n"
     "Exit codes:\n"
     "  0 success            1 script error (or failed test)   2 usage or bad input\n"
