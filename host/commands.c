@@ -4,9 +4,9 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "auth.h"
+#include "cmd_auth.h"
 #include "cmd_sandbox.h"
-#include "testcmd.h"
+#include "cmd_test.h"
 
 static const struct cli_command vsrun_commands[] = {
     {"test", cmd_test},

@@ -16,7 +16,7 @@
 #include "cmd_run.h"
 #include "commands.h"
 #include "exitcodes.h"
-#include "help.h"
+#include "cmd_help.h"
 #include "secrets.h"
 #include "util.h"
 #include "vm.h"

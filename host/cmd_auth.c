@@ -1,6 +1,6 @@
 /* vsrun auth login|status|list|logout|reconnect|default: the user's side of connections.
  * The OAuth work is in oauth.c, storage in vault.c. Nothing here prints a secret. */
-#include "auth.h"
+#include "cmd_auth.h"
 
 #include <errno.h>
 #include <stdio.h>

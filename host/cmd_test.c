@@ -13,10 +13,10 @@
 
 #include "cli.h"
 #include "exitcodes.h"
-#include "help.h"
+#include "cmd_help.h"
 #include "options.h"
 #include "sandbox.h"
-#include "testcmd.h"
+#include "cmd_test.h"
 #include "util.h"
 #include "vm.h"
 

@@ -2,7 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "help.h"
+#include "cmd_help.h"
 #include "options.h"
 #include "util.h"
 #include "exitcodes.h"
