@@ -1,4 +1,5 @@
-/* Command-line parsing for script runs, inputs and subcommands. */
+/* Command-line parsing for script runs (one option table, see options.h), inputs and
+ * subcommands. */
 #include "cli.h"
 
 #include <errno.h>
@@ -10,54 +11,102 @@
 
 #include <lauxlib.h>
 
-#include "commands.h"
 #include "exitcodes.h"
 #include "http_policy.h"
+#include "sandbox.h"
+#include "util.h"
 
-static int cli_usage(const char *fmt, const char *arg) {
-    fprintf(stderr, "vsrun: ");
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\n(try 'vsrun --help')\n");
-    return EXIT_USAGE;
-}
+#define CLI_WHO "vsrun"
 
-static int cli_positive(const char *opt, const char *s, double *out) {
-    char *end;
-    errno = 0;
-    double d = strtod(s, &end);
-    if (errno || end == s || *end || !(d > 0) || d > 1e9) {
-        fprintf(stderr, "vsrun: %s needs a positive number, got '%s'\n(try 'vsrun --help')\n", opt, s);
-        return -1;
-    }
-    *out = d;
-    return 0;
-}
+/* Options ids: those of cli_shared_options, then the run's own. */
+enum {
+    CLI_TIMEOUT = 1, CLI_MAX_MEMORY, CLI_LIB, CLI_ALLOW_NET, CLI_STRICT, CLI_DRY_RUN, CLI_QUIET,
+    CLI_SANDBOX_SEED,
+    CLI_CODE = 100, CLI_INPUT_FILE, CLI_OUTPUT, CLI_CONNECTION, CLI_SANDBOX, CLI_VERBOSE,
+};
 
-/* Options that take a value; "--name=value" is accepted too. */
-static const char *const value_options[] = {
-    "-e", "--input-file", "--output", "--connection", "--timeout", "--max-memory", "--lib",
-    "--incidents", "--seed", "--token-ttl", "--rate-limit", "--allow-net", NULL};
-static const char *const sandbox_value_options[] = {"--incidents", "--seed", "--token-ttl", "--rate-limit", NULL};
+const struct opt cli_shared_options[] = {
+    {"--timeout", NULL, CLI_TIMEOUT, OPT_VALUE},
+    {"--max-memory", NULL, CLI_MAX_MEMORY, OPT_VALUE},
+    {"--lib", NULL, CLI_LIB, OPT_VALUE},
+    {"--allow-net", NULL, CLI_ALLOW_NET, OPT_VALUE},
+    {"--strict", NULL, CLI_STRICT, 0},
+    {"--dry-run", NULL, CLI_DRY_RUN, 0},
+    {"--quiet", "-q", CLI_QUIET, 0},
+    /* seeding options of the in-process sandbox, checked by sandbox_take_option */
+    {"--incidents", NULL, CLI_SANDBOX_SEED, OPT_VALUE},
+    {"--seed", NULL, CLI_SANDBOX_SEED, OPT_VALUE},
+    {"--token-ttl", NULL, CLI_SANDBOX_SEED, OPT_VALUE},
+    {"--rate-limit", NULL, CLI_SANDBOX_SEED, OPT_VALUE},
+    {NULL, NULL, 0, 0},
+};
 
-static int cli_in(const char *const *list, const char *s) {
-    for (; *list; list++) if (strcmp(*list, s) == 0) return 1;
-    return 0;
-}
+static const struct opt run_options[] = {
+    {"-e", NULL, CLI_CODE, OPT_VALUE},
+    {"--input-file", NULL, CLI_INPUT_FILE, OPT_VALUE},
+    {"--output", NULL, CLI_OUTPUT, OPT_VALUE},
+    {"--connection", NULL, CLI_CONNECTION, OPT_VALUE},
+    {"--sandbox", NULL, CLI_SANDBOX, 0},
+    {"--verbose", "-v", CLI_VERBOSE, 0},
+    {NULL, NULL, 0, 0},
+};
 
 /* Adds a "host[:port],..." list to run->allow_net (from --allow-net or VSRUN_ALLOW_NET). */
-static int cli_allow_net(struct cli_run *run, const char *from, const char *list) {
+static int cli_allow_net(struct cli_run *run, const char *who, const char *from, const char *list) {
     char err[300];
     if (http_policy_check_allow_list(list, err, sizeof err) != 0) {
-        fprintf(stderr, "vsrun: %s%s\n(try 'vsrun help run')\n", err, from);
+        fprintf(stderr, "%s: %s%s\n(try 'vsrun help run')\n", who, err, from);
         return EXIT_USAGE;
     }
     size_t old = run->allow_net ? strlen(run->allow_net) : 0;
     char *joined = malloc(old + strlen(list) + 2);
-    if (joined == NULL) return cli_usage("out of memory%s", "");
+    if (joined == NULL) return util_usage(who, "out of memory");
     snprintf(joined, old + strlen(list) + 2, "%s%s%s", old ? run->allow_net : "", old ? "," : "", list);
     free(run->allow_net);
     run->allow_net = joined;
     run->vm.allow_net = joined;
+    return EXIT_OK;
+}
+
+int cli_allow_net_env(struct cli_run *run, const char *who) {
+    const char *env = getenv("VSRUN_ALLOW_NET");
+    return env && *env ? cli_allow_net(run, who, " (in VSRUN_ALLOW_NET)", env) : EXIT_OK;
+}
+
+int cli_take_shared_option(struct cli_run *run, const struct opt_parser *p) {
+    const char *value = p->value;
+    double d;
+    switch (p->opt->id) {
+    case CLI_TIMEOUT:
+        if (opt_positive(p, value, 1e9, &d)) return EXIT_USAGE;
+        run->vm.timeout_sec = d;
+        break;
+    case CLI_MAX_MEMORY:
+        if (opt_positive(p, value, 1e9, &d)) return EXIT_USAGE;
+        if (d > 1024 * 1024) return util_usage(p->who, "--max-memory %s MB is more than this machine can have", value);
+        run->vm.max_memory = (size_t)(d * 1024 * 1024);
+        break;
+    case CLI_LIB:
+        if (run->vm.n_lib_dirs >= VM_MAX_LIBS) return util_usage(p->who, "too many --lib options");
+        run->vm.lib_dirs[run->vm.n_lib_dirs++] = value;
+        break;
+    case CLI_ALLOW_NET:
+        return cli_allow_net(run, p->who, "", value);
+    case CLI_STRICT: run->vm.strict = 1; break;
+    case CLI_DRY_RUN: run->vm.dry_run = 1; break;
+    case CLI_QUIET: run->vm.quiet = 1; break;
+    case CLI_SANDBOX_SEED: {
+        struct sandbox_opts scratch;   /* checked now, so a bad value is a usage error before any work */
+        memset(&scratch, 0, sizeof scratch);
+        if (sandbox_take_option(&scratch, p->opt->name, value, p->who) != 1) return EXIT_USAGE;
+        if (run->n_sandbox_args + 2 > CLI_MAX_SANDBOX_ARGS) return util_usage(p->who, "too many sandbox options");
+        run->sandbox_args[run->n_sandbox_args++] = p->opt->name;
+        run->sandbox_args[run->n_sandbox_args++] = value;
+        break;
+    }
+    default:
+        return util_usage(p->who, "option '%s' is not for this command", p->opt->name);
+    }
     return EXIT_OK;
 }
 
@@ -66,68 +115,32 @@ static int cli_parse_run_options(int argc, char **argv, struct cli_run *run);
 int cli_parse_run(int argc, char **argv, struct cli_run *run) {
     memset(run, 0, sizeof *run);
     int rc = cli_parse_run_options(argc, argv, run);
-    const char *env = getenv("VSRUN_ALLOW_NET");
-    if (rc == EXIT_OK && env && *env) rc = cli_allow_net(run, " (in VSRUN_ALLOW_NET)", env);
+    if (rc == EXIT_OK && !run->help) rc = cli_allow_net_env(run, CLI_WHO);
     if (rc != EXIT_OK) cli_free_run(run);
     return rc;
 }
 
 static int cli_parse_run_options(int argc, char **argv, struct cli_run *run) {
-    int options_done = 0;
-    for (int i = 0; i < argc; i++) {
-        char *arg = argv[i];
-        if (!options_done && strcmp(arg, "--") == 0) { options_done = 1; continue; }
-        if (!options_done && arg[0] == '-' && arg[1] != '\0') {
-            char name[64];
-            const char *value = NULL;
-            const char *eq = strchr(arg, '=');
-            size_t nlen = eq && arg[1] == '-' ? (size_t)(eq - arg) : strlen(arg);
-            if (nlen >= sizeof name) return cli_usage("unknown option '%s'", arg);
-            memcpy(name, arg, nlen);
-            name[nlen] = '\0';
-            if (cli_in(value_options, name)) {
-                if (eq && arg[1] == '-') value = eq + 1;
-                else if (i + 1 < argc) value = argv[++i];
-                else return cli_usage("option '%s' needs a value", name);
-            } else if (eq && arg[1] == '-') {
-                return cli_usage("option '%s' takes no value", name);
-            }
-            double d;
-            if (strcmp(name, "-e") == 0) run->code = value;
-            else if (strcmp(name, "--input-file") == 0) run->input_file = value;
-            else if (strcmp(name, "--output") == 0) run->output = value;
-            else if (strcmp(name, "--connection") == 0) run->vm.connection = value;
-            else if (strcmp(name, "--allow-net") == 0) {
-                if (cli_allow_net(run, "", value) != EXIT_OK) return EXIT_USAGE;
-            }
-            else if (strcmp(name, "--timeout") == 0) {
-                if (cli_positive(name, value, &d)) return EXIT_USAGE;
-                run->vm.timeout_sec = d;
-            } else if (strcmp(name, "--max-memory") == 0) {
-                if (cli_positive(name, value, &d)) return EXIT_USAGE;
-                if (d > 1024 * 1024) return cli_usage("--max-memory %s MB is more than this machine can have", value);
-                run->vm.max_memory = (size_t)(d * 1024 * 1024);
-            } else if (strcmp(name, "--lib") == 0) {
-                if (run->vm.n_lib_dirs >= VM_MAX_LIBS) return cli_usage("too many --lib options%s", "");
-                run->vm.lib_dirs[run->vm.n_lib_dirs++] = value;
-            } else if (cli_in(sandbox_value_options, name)) {
-                if (run->n_sandbox_args + 2 > CLI_MAX_SANDBOX_ARGS) return cli_usage("too many sandbox options%s", "");
-                run->sandbox_args[run->n_sandbox_args++] = argv[i - (eq ? 0 : 1)];
-                if (!eq) run->sandbox_args[run->n_sandbox_args++] = value;
-            } else if (strcmp(name, "--dry-run") == 0) run->vm.dry_run = 1;
-            else if (strcmp(name, "--strict") == 0) run->vm.strict = 1;
-            else if (strcmp(name, "--sandbox") == 0) run->sandbox = run->vm.sandbox_mode = 1;
-            else if (strcmp(name, "-v") == 0 || strcmp(name, "--verbose") == 0) run->vm.verbose = 1;
-            else if (strcmp(name, "-q") == 0 || strcmp(name, "--quiet") == 0) run->vm.quiet = 1;
-            else return cli_usage("unknown option '%s'", arg);
-            continue;
+    struct opt_parser p;
+    opt_init(&p, CLI_WHO, argc, argv, run_options, cli_shared_options);
+    for (int id; (id = opt_next(&p)) != OPT_END;) {
+        switch (id) {
+        case OPT_ERROR: return EXIT_USAGE;
+        case OPT_HELP: run->help = 1; return EXIT_OK;
+        case OPT_ARG:
+            if (run->script == NULL && run->code == NULL) run->script = p.value;
+            else if (run->n_inputs >= CLI_MAX_INPUTS) return util_usage(CLI_WHO, "too many inputs (more than %d)", CLI_MAX_INPUTS);
+            else run->inputs[run->n_inputs++] = p.value;
+            break;
+        case CLI_CODE: run->code = p.value; break;
+        case CLI_INPUT_FILE: run->input_file = p.value; break;
+        case CLI_OUTPUT: run->output = p.value; break;
+        case CLI_CONNECTION: run->vm.connection = p.value; break;
+        case CLI_SANDBOX: run->sandbox = run->vm.sandbox_mode = 1; break;
+        case CLI_VERBOSE: run->vm.verbose = 1; break;
+        default:
+            if (cli_take_shared_option(run, &p) != EXIT_OK) return EXIT_USAGE;
         }
-        if (run->script == NULL && run->code == NULL) {
-            run->script = arg;
-            continue;
-        }
-        if (run->n_inputs >= CLI_MAX_INPUTS) return cli_usage("too many inputs (more than %s)", "256");
-        run->inputs[run->n_inputs++] = arg;
     }
     if (run->code && run->script) {
         /* with -e, what looked like a script is the first input */
@@ -136,13 +149,13 @@ static int cli_parse_run_options(int argc, char **argv, struct cli_run *run) {
         run->n_inputs++;
         run->script = NULL;
     }
-    if (run->script == NULL && run->code == NULL) return cli_usage("no script given%s", "");
+    if (run->script == NULL && run->code == NULL) return util_usage(CLI_WHO, "no script given");
     if (run->n_sandbox_args && !run->sandbox)
-        return cli_usage("%s is a sandbox option: add --sandbox", run->sandbox_args[0]);
+        return util_usage(CLI_WHO, "%s is a sandbox option: add --sandbox", run->sandbox_args[0]);
     for (int i = 0; i < run->n_inputs; i++) {
         const char *eq = strchr(run->inputs[i], '=');
-        if (eq == NULL) return cli_usage("input '%s' is not name=value", run->inputs[i]);
-        if (eq == run->inputs[i]) return cli_usage("input '%s' has an empty name", run->inputs[i]);
+        if (eq == NULL) return util_usage(CLI_WHO, "input '%s' is not name=value", run->inputs[i]);
+        if (eq == run->inputs[i]) return util_usage(CLI_WHO, "input '%s' has an empty name", run->inputs[i]);
     }
     if (run->script) {
         FILE *f = fopen(run->script, "r");
@@ -310,10 +323,4 @@ int cli_build_inputs(lua_State *L, struct cli_run *run) {
         return EXIT_USAGE;
     }
     return EXIT_OK;
-}
-
-const struct cli_command *cli_find_command(const char *name) {
-    for (const struct cli_command *c = vsrun_commands; c->name; c++)
-        if (strcmp(c->name, name) == 0) return c;
-    return NULL;
 }

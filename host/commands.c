@@ -2,13 +2,17 @@
 #include "commands.h"
 
 #include <stddef.h>
+#include <string.h>
 
 #include "auth.h"
 #include "sandbox.h"
 #include "serve.h"
 #include "testcmd.h"
+#include "cmd_auth.h"
+#include "cmd_sandbox.h"
+#include "cmd_test.h"
 
-const struct cli_command vsrun_commands[] = {
+static const struct cli_command vsrun_commands[] = {
     {"test", cmd_test},
     {"auth", cmd_auth},
     {"sandbox", cmd_sandbox},
@@ -16,3 +20,9 @@ const struct cli_command vsrun_commands[] = {
     {"runs", cmd_runs},
     {NULL, NULL},
 };
+
+const struct cli_command *cli_find_command(const char *name) {
+    for (const struct cli_command *c = vsrun_commands; c->name; c++)
+        if (strcmp(c->name, name) == 0) return c;
+    return NULL;
+}

@@ -1,8 +1,13 @@
-/* Subcommands (vsrun NAME ...), each in its own file. */
+/* Subcommands (vsrun NAME ...), each in its own cmd_*.c file. */
 #ifndef VSRUN_COMMANDS_H
 #define VSRUN_COMMANDS_H
-#include "cli.h"
 
-extern const struct cli_command vsrun_commands[];
+struct cli_command {
+    const char *name;
+    int (*run)(int argc, char **argv);  /* argv after the subcommand name */
+};
+
+/* The subcommand called name, or NULL. */
+const struct cli_command *cli_find_command(const char *name);
 
 #endif

@@ -10,6 +10,7 @@
 #include "atomic_file.h"
 #include "embedded.h"
 #include "modules.h"
+#include "util.h"
 #include "vm.h"
 
 static int core_traceback(lua_State *L) {  /* traceback(co, msg) of a failed coroutine */
@@ -47,9 +48,7 @@ static int core_now(lua_State *L) {
 }
 
 static int core_clock(lua_State *L) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    lua_pushnumber(L, (double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
+    lua_pushnumber(L, util_monotonic());
     return 1;
 }
 
@@ -86,12 +85,10 @@ static int core_deadline_ms(lua_State *L) {
 /* sleep(sec): waits in short slices so Ctrl-C and --timeout still end the script */
 static int core_sleep(lua_State *L) {
     double sec = luaL_checknumber(L, 1);
-    struct timespec start, now;
-    clock_gettime(CLOCK_MONOTONIC, &start);
+    double start = util_monotonic();
     for (;;) {
         vm_check_limits(L);
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        double left = sec - ((double)(now.tv_sec - start.tv_sec) + (double)(now.tv_nsec - start.tv_nsec) / 1e9);
+        double left = sec - (util_monotonic() - start);
         if (left <= 0) break;
         if (left > 0.05) left = 0.05;
         struct timespec ts = {(time_t)left, (long)((left - (double)(time_t)left) * 1e9)};

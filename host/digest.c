@@ -10,6 +10,7 @@
 #include <openssl/sha.h>
 
 #include "modules.h"
+#include "util.h"
 
 static int digest_sha256(lua_State *L) {  /* sha256(data) -> 32 raw bytes */
     size_t len;
@@ -48,30 +49,11 @@ static int digest_hex(lua_State *L) {  /* hex(bytes) -> lower-case hex */
 
 /* base64url without padding (RFC 4648 §5), as PKCE and JWTs use it */
 static int digest_b64url(lua_State *L) {
-    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     size_t len;
     const unsigned char *s = (const unsigned char *)luaL_checklstring(L, 1, &len);
     luaL_Buffer b;
-    luaL_buffinit(L, &b);
-    size_t i = 0;
-    for (; i + 2 < len; i += 3) {
-        unsigned v = (unsigned)s[i] << 16 | (unsigned)s[i + 1] << 8 | s[i + 2];
-        luaL_addchar(&b, tab[v >> 18 & 63]);
-        luaL_addchar(&b, tab[v >> 12 & 63]);
-        luaL_addchar(&b, tab[v >> 6 & 63]);
-        luaL_addchar(&b, tab[v & 63]);
-    }
-    if (len - i == 1) {
-        unsigned v = (unsigned)s[i] << 16;
-        luaL_addchar(&b, tab[v >> 18 & 63]);
-        luaL_addchar(&b, tab[v >> 12 & 63]);
-    } else if (len - i == 2) {
-        unsigned v = (unsigned)s[i] << 16 | (unsigned)s[i + 1] << 8;
-        luaL_addchar(&b, tab[v >> 18 & 63]);
-        luaL_addchar(&b, tab[v >> 12 & 63]);
-        luaL_addchar(&b, tab[v >> 6 & 63]);
-    }
-    luaL_pushresult(&b);
+    char *out = luaL_buffinitsize(L, &b, UTIL_BASE64URL_LEN(len));
+    luaL_pushresultsize(&b, util_base64url(s, len, out));
     return 1;
 }
 

@@ -22,6 +22,7 @@
 
 #include "http_policy.h"
 #include "modules.h"
+#include "util.h"
 #include "vm.h"
 
 #define HTTP_USER_AGENT "vsrun/0.1.0"
@@ -76,12 +77,6 @@ struct http_ctx {
     const char *ca_file;       /* from CURL_CA_BUNDLE / SSL_CERT_FILE, or NULL */
     const char *ca_dir;        /* from SSL_CERT_DIR, or NULL */
 };
-
-static double http_clock(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static int http_buf_add(struct http_buf *b, const char *p, size_t n) {
     if (b->len + n + 1 > b->cap) {
@@ -473,7 +468,7 @@ long http_start(lua_State *L, const struct http_request *req) {
     }
     ctx->active++;
     t->id = ++ctx->next_id;
-    t->started = http_clock();
+    t->started = util_monotonic();
     return t->id;
 }
 
@@ -553,7 +548,7 @@ static void http_log(struct http_ctx *ctx, lua_State *L, struct http_transfer *t
 
 /* Pushes the result table of finished transfer t. */
 static void http_push_result(lua_State *L, struct http_ctx *ctx, struct http_transfer *t, CURLcode rc) {
-    double elapsed = http_clock() - t->started;
+    double elapsed = util_monotonic() - t->started;
     long status = 0;
     curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
     curl_off_t pretransfer = 0;
@@ -626,7 +621,7 @@ static struct http_ctx *http_ctx_of(lua_State *L) {
 static int http_poll(lua_State *L) {
     struct http_ctx *ctx = http_ctx_of(L);
     double timeout = luaL_optnumber(L, 1, -1);
-    double start = http_clock();
+    double start = util_monotonic();
     lua_newtable(L);
     int out = lua_gettop(L);
     for (;;) {
@@ -636,7 +631,7 @@ static int http_poll(lua_State *L) {
         if (http_collect(L, ctx, out, 0) > 0) break;
         long wait = HTTP_POLL_SLICE_MS;
         if (timeout >= 0) {
-            double left = timeout - (http_clock() - start);
+            double left = timeout - (util_monotonic() - start);
             if (left <= 0) break;
             if (left * 1000.0 < (double)wait) wait = (long)(left * 1000.0) + 1;
         } else if (ctx->active == 0) {
@@ -660,7 +655,7 @@ static int http_cancel(lua_State *L) {
     struct http_ctx *ctx = http_ctx_of(L);
     struct http_transfer *t = http_find(ctx, (long)luaL_checkinteger(L, 1));
     if (t) {
-        http_log(ctx, L, t, "cancelled", http_clock() - t->started);
+        http_log(ctx, L, t, "cancelled", util_monotonic() - t->started);
         http_free_transfer(ctx, t);
     }
     return 0;
@@ -777,8 +772,17 @@ static const char *http_env(const char *name) {
     return v && *v ? v : NULL;
 }
 
+/* libcurl's global set-up, once per process, when the first state opens this module (not
+ * at start-up: it costs ~1.5 ms that scripts without HTTP should not pay). pthread_once,
+ * because sandbox handler threads open their own states; main.c calls the cleanup. */
+static pthread_once_t http_global_once = PTHREAD_ONCE_INIT;
+static CURLcode http_global_rc = CURLE_FAILED_INIT;
+static void http_global_init(void) { http_global_rc = curl_global_init(CURL_GLOBAL_DEFAULT); }
+
 /* Creates the state's context, stores it in the registry and leaves it on the stack. */
 static struct http_ctx *http_ctx_new(lua_State *L) {
+    pthread_once(&http_global_once, http_global_init);
+    if (http_global_rc != CURLE_OK) luaL_error(L, "http: cannot initialise libcurl: %s", curl_easy_strerror(http_global_rc));
     struct http_ctx *ctx = lua_newuserdatauv(L, sizeof *ctx, 0);
     memset(ctx, 0, sizeof *ctx);
     if (luaL_newmetatable(L, HTTP_CTX_MT)) {

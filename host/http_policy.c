@@ -12,6 +12,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <netinet/in.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -200,9 +201,13 @@ static int has_cr_lf(const char *s) { return strpbrk(s, "\r\n") != NULL; }
 
 /* ---- the verdict ---- */
 
-static void refuse(struct http_verdict *v, const char *kind, const char *fmt, const char *a, const char *b) {
+static void refuse(struct http_verdict *v, const char *kind, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void refuse(struct http_verdict *v, const char *kind, const char *fmt, ...) {
+    va_list ap;
     v->kind = kind;
-    snprintf(v->why, sizeof v->why, fmt, a, b);
+    va_start(ap, fmt);
+    vsnprintf(v->why, sizeof v->why, fmt, ap);
+    va_end(ap);
 }
 
 /* The in-process sandbox of this run, if any: its origin, and whether `vsrun test` runs. */
@@ -220,7 +225,7 @@ void http_policy_check(lua_State *L, const char *url, const struct http_header *
     for (size_t i = 0; i < n; i++) {
         const char *name = headers[i].name, *value = headers[i].value;
         if (strlen(name) != name_lens[i] || strlen(value) != value_lens[i] || has_cr_lf(name) || has_cr_lf(value))
-            return refuse(v, "invalid_argument", "http: header '%.100s' contains CR, LF or NUL%s", name, "");
+            return refuse(v, "invalid_argument", "http: header '%.100s' contains CR, LF or NUL", name);
         if (is_framing_header(name))
             return refuse(v, "invalid_argument",
                           "http: header '%.100s' is set by vsrun, not by scripts (%s)", name,
@@ -230,7 +235,7 @@ void http_policy_check(lua_State *L, const char *url, const struct http_header *
     struct origin o, sb;
     char *path = NULL;
     if (origin_parse(url, &o, &path) != 0)
-        return refuse(v, "invalid_argument", "http: the URL cannot be parsed%s%s", "", "");
+        return refuse(v, "invalid_argument", "http: the URL cannot be parsed");
     char shown[300];
     if (o.explicit_port) snprintf(shown, sizeof shown, "%s:%ld", o.host, o.port);
     else snprintf(shown, sizeof shown, "%s", o.host);
@@ -249,14 +254,14 @@ void http_policy_check(lua_State *L, const char *url, const struct http_header *
         }
         return refuse(v, "permission_denied",
                       "http: %s is the in-process sandbox's API: use the pagerduty module (http may reach "
-                      "only its /__sandbox/ control API and /v1/ AI stand-in)%s", shown, "");
+                      "only its /__sandbox/ control API and /v1/ AI stand-in)", shown);
     }
     /* a `vsrun sandbox` on loopback as PAGERDUTY_API_URL: tests drive its control API */
     v->loopback_control = control && is_loopback(o.host);
     if (is_credential_origin(&o) && !v->loopback_control)
         return refuse(v, "permission_denied",
                       "http: %s receives your PagerDuty credential, so http never sends to it: use the "
-                      "pagerduty module%s", shown, "");
+                      "pagerduty module", shown);
     const char *list = vm_options(L)->allow_net;
     if (vm_options(L)->strict && list == NULL)
         return refuse(v, "permission_denied",

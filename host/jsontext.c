@@ -196,37 +196,7 @@ int jt_number(const char *s, size_t n, const char *key, double *out) {
     return 0;
 }
 
-static void jt_put(struct jt_writer *w, const char *s, size_t n) {
-    if (w->failed) return;
-    if (w->len + n + 1 > w->cap) {
-        size_t cap = w->cap ? w->cap : 256;
-        while (cap < w->len + n + 1) cap *= 2;
-        char *np = malloc(cap); /* not realloc: the old buffer may hold secrets and is wiped */
-        if (!np) { w->failed = 1; return; }
-        if (w->p) {
-            memcpy(np, w->p, w->len);
-            OPENSSL_cleanse(w->p, w->cap);
-            free(w->p);
-        }
-        w->p = np;
-        w->cap = cap;
-    }
-    memcpy(w->p + w->len, s, n);
-    w->len += n;
-    w->p[w->len] = '\0';
-}
-
-static void jt_put_string(struct jt_writer *w, const char *s) {
-    jt_put(w, "\"", 1);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        char esc[8];
-        if (c == '"' || c == '\\') { esc[0] = '\\'; esc[1] = (char)c; jt_put(w, esc, 2); }
-        else if (c < 0x20) { snprintf(esc, sizeof esc, "\\u%04x", c); jt_put(w, esc, 6); }
-        else jt_put(w, (const char *)&c, 1);
-    }
-    jt_put(w, "\"", 1);
-}
+static void jt_put(struct jt_writer *w, const char *s, size_t n) { util_buf_add(&w->buf, s, n); }
 
 void jt_begin(struct jt_writer *w) {
     memset(w, 0, sizeof *w);
@@ -235,13 +205,13 @@ void jt_begin(struct jt_writer *w) {
 
 static void jt_key(struct jt_writer *w, const char *key) {
     if (w->members++) jt_put(w, ",", 1);
-    jt_put_string(w, key);
+    util_buf_json_string(&w->buf, key);
     jt_put(w, ":", 1);
 }
 
 void jt_add_string(struct jt_writer *w, const char *key, const char *value) {
     jt_key(w, key);
-    if (value) jt_put_string(w, value);
+    if (value) util_buf_json_string(&w->buf, value);
     else jt_put(w, "null", 4);
 }
 
@@ -255,13 +225,10 @@ void jt_add_number(struct jt_writer *w, const char *key, double value) {
 
 const char *jt_end(struct jt_writer *w) {
     jt_put(w, "}", 1);
-    return w->failed ? NULL : w->p;
+    return w->buf.failed ? NULL : w->buf.p;
 }
 
 void jt_free(struct jt_writer *w) {
-    if (w->p) {
-        OPENSSL_cleanse(w->p, w->cap);
-        free(w->p);
-    }
-    memset(w, 0, sizeof *w);
+    util_buf_free(&w->buf);
+    w->members = 0;
 }

@@ -6,6 +6,8 @@
 #define VSRUN_JSONTEXT_H
 #include <stddef.h>
 
+#include "util.h"
+
 /* Finds `key` among the members of the object in s[0..n). Returns 1 and the raw value span
  * (a string span includes its quotes), 0 when absent, -1 when s is not a valid object. */
 int jt_find(const char *s, size_t n, const char *key, const char **val, size_t *vlen);
@@ -18,9 +20,7 @@ int jt_string_to(const char *s, size_t n, const char *key, char *out, size_t out
 int jt_number(const char *s, size_t n, const char *key, double *out);
 
 struct jt_writer {
-    char *p;
-    size_t len, cap;
-    int failed;       /* out of memory */
+    struct util_buf buf;   /* wiped when it grows or is freed */
     int members;
 };
 void jt_begin(struct jt_writer *w);

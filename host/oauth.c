@@ -26,6 +26,7 @@
 #include "jsontext.h"
 #include "oauth_callback.h"
 #include "oauth_client.h"
+#include "util.h"
 #include "vault.h"
 
 #define MAX_BODY ((size_t)1 << 20)
@@ -49,25 +50,11 @@ void oauth_reconnect_message(const char *name, char *err, size_t errlen) {
 
 /* --- small helpers ---------------------------------------------------------------------- */
 
-/* base64url without padding */
-static void b64url(const unsigned char *in, size_t n, char *out) {
-    static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    size_t o = 0;
-    for (size_t i = 0; i < n; i += 3) {
-        unsigned v = (unsigned)in[i] << 16 | (i + 1 < n ? (unsigned)in[i + 1] << 8 : 0) | (i + 2 < n ? in[i + 2] : 0);
-        out[o++] = tbl[v >> 18 & 63];
-        out[o++] = tbl[v >> 12 & 63];
-        if (i + 1 < n) out[o++] = tbl[v >> 6 & 63];
-        if (i + 2 < n) out[o++] = tbl[v & 63];
-    }
-    out[o] = '\0';
-}
-
 /* 32 random bytes → 43 characters */
 static int random_b64url(char out[44]) {
     unsigned char raw[32];
     if (RAND_bytes(raw, sizeof raw) != 1) return -1;
-    b64url(raw, sizeof raw, out);
+    util_base64url(raw, sizeof raw, out);
     OPENSSL_cleanse(raw, sizeof raw);
     return 0;
 }
@@ -75,57 +62,20 @@ static int random_b64url(char out[44]) {
 static void pkce_challenge(const char *verifier, char out[44]) {
     unsigned char h[SHA256_DIGEST_LENGTH];
     SHA256((const unsigned char *)verifier, strlen(verifier), h);
-    b64url(h, sizeof h, out);
-}
-
-/* A growing buffer that is wiped whenever it moves or is freed (it may hold secrets). */
-struct sbuf {
-    char *p;
-    size_t len, cap;
-    int failed;
-};
-
-static void sb_add(struct sbuf *b, const char *s, size_t n) {
-    if (b->failed) return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 512;
-        while (cap < b->len + n + 1) cap *= 2;
-        char *np = malloc(cap);
-        if (!np) { b->failed = 1; return; }
-        if (b->p) {
-            memcpy(np, b->p, b->len);
-            OPENSSL_cleanse(b->p, b->cap);
-            free(b->p);
-        }
-        b->p = np;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void sb_str(struct sbuf *b, const char *s) { sb_add(b, s, strlen(s)); }
-
-static void sb_free(struct sbuf *b) {
-    if (b->p) {
-        OPENSSL_cleanse(b->p, b->cap);
-        free(b->p);
-    }
-    memset(b, 0, sizeof *b);
+    util_base64url(h, sizeof h, out);
 }
 
 /* Appends name=value, form/query-encoded ('+' and every reserved byte escaped). */
-static void sb_param(struct sbuf *b, const char *name, const char *value) {
+static void sb_param(struct util_buf *b, const char *name, const char *value) {
     static const char hex[] = "0123456789ABCDEF";
-    if (b->len && b->p[b->len - 1] != '?') sb_add(b, "&", 1);
-    sb_str(b, name);
-    sb_add(b, "=", 1);
+    if (b->len && b->p[b->len - 1] != '?') util_buf_add(b, "&", 1);
+    util_buf_str(b, name);
+    util_buf_add(b, "=", 1);
     for (const unsigned char *s = (const unsigned char *)value; *s; s++) {
-        if (isalnum(*s) || *s == '-' || *s == '.' || *s == '_' || *s == '~') sb_add(b, (const char *)s, 1);
+        if (isalnum(*s) || *s == '-' || *s == '.' || *s == '_' || *s == '~') util_buf_add(b, (const char *)s, 1);
         else {
             char e[3] = {'%', hex[*s >> 4], hex[*s & 15]};
-            sb_add(b, e, 3);
+            util_buf_add(b, e, 3);
         }
     }
 }
@@ -173,29 +123,29 @@ static void join_url(char *out, size_t n, const char *base, const char *path) {
 /* --- HTTP through blocking libcurl calls ------------------------------------------------ */
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *ud) {
-    struct sbuf *b = ud;
+    struct util_buf *b = ud;
     size_t n = size * nmemb;
     if (b->len + n > MAX_BODY) return 0;
-    sb_add(b, data, n);
+    util_buf_add(b, data, n);
     return b->failed ? 0 : n;
 }
 
 /* Sends one request. form (POST body) and bearer may be NULL. Returns the HTTP status, or
  * OAUTH_NETWORK with err set. body receives the response. */
-static long http_call(const char *url, const char *form, const char *bearer, struct sbuf *body, char *err, size_t errlen) {
+static long http_call(const char *url, const char *form, const char *bearer, struct util_buf *body, char *err, size_t errlen) {
     CURL *h = curl_easy_init();
     if (!h) {
         snprintf(err, errlen, "cannot start an HTTP request");
         return OAUTH_NETWORK;
     }
     struct curl_slist *hdr = NULL;
-    struct sbuf auth = {0};
+    struct util_buf auth = {0};
     hdr = curl_slist_append(hdr, bearer ? "Accept: application/vnd.pagerduty+json;version=2" : "Accept: application/json");
     if (bearer) {
-        sb_str(&auth, "Authorization: Bearer ");
-        sb_str(&auth, bearer);
+        util_buf_str(&auth, "Authorization: Bearer ");
+        util_buf_str(&auth, bearer);
         if (!auth.failed) hdr = curl_slist_append(hdr, auth.p);
-        sb_free(&auth);
+        util_buf_free(&auth);
     }
     curl_easy_setopt(h, CURLOPT_URL, url);
     http_secret_transport(h, url);  /* secrets in every request here: no clear-text proxy */
@@ -226,7 +176,7 @@ static long http_call(const char *url, const char *form, const char *bearer, str
         snprintf(err, errlen, "cannot reach %s: %s", where, curl_easy_strerror(rc));
         return OAUTH_NETWORK;
     }
-    if (!body->p) sb_str(body, "");
+    if (!body->p) util_buf_str(body, "");
     return status;
 }
 
@@ -253,10 +203,10 @@ static int token_request(const char *identity_url, const char *form, struct gran
     memset(g, 0, sizeof *g);
     char url[512];
     join_url(url, sizeof url, identity_url, "/oauth/token");
-    struct sbuf body = {0};
+    struct util_buf body = {0};
     long status = http_call(url, form, NULL, &body, err, errlen);
     if (status < 0) {
-        sb_free(&body);
+        util_buf_free(&body);
         return (int)status;
     }
     int rc = -1;
@@ -284,7 +234,7 @@ static int token_request(const char *identity_url, const char *form, struct gran
         else
             snprintf(err, errlen, "PagerDuty refused the token request: HTTP %ld from %s", status, url);
     }
-    sb_free(&body);
+    util_buf_free(&body);
     if (rc != 0) {
         wipe_free(g->access_token);
         wipe_free(g->refresh_token);
@@ -309,7 +259,7 @@ long oauth_get_me(const char *api_url, const char *token, char *name, size_t nam
                   char *id, size_t idlen, char *err, size_t errlen) {
     char url[512];
     join_url(url, sizeof url, api_url, "/users/me");
-    struct sbuf body = {0};
+    struct util_buf body = {0};
     long status = http_call(url, NULL, token, &body, err, errlen);
     if (status == 200) {
         const char *u;
@@ -325,7 +275,7 @@ long oauth_get_me(const char *api_url, const char *token, char *name, size_t nam
     } else if (status > 0) {
         snprintf(err, errlen, "GET %s answered HTTP %ld", url, status);
     }
-    sb_free(&body);
+    util_buf_free(&body);
     return status;
 }
 
@@ -373,7 +323,7 @@ int oauth_login_run(const struct oauth_login *o, struct vault_record *r, char *e
     }
     pkce_challenge(verifier, challenge);
     int rc = -1;
-    struct sbuf url = {0}, form = {0};
+    struct util_buf url = {0}, form = {0};
     struct callback_result res = {0};
     struct grant g = {0};
     struct oauth_callback *cb = callback_start(state, err, errlen);
@@ -382,7 +332,7 @@ int oauth_login_run(const struct oauth_login *o, struct vault_record *r, char *e
     snprintf(redirect, sizeof redirect, "http://127.0.0.1:%u/callback", callback_port(cb));
     char base[512];
     join_url(base, sizeof base, o->identity_url, "/oauth/authorize?");
-    sb_str(&url, base);
+    util_buf_str(&url, base);
     sb_param(&url, "client_id", o->client_id);
     sb_param(&url, "redirect_uri", redirect);
     sb_param(&url, "response_type", "code");
@@ -462,8 +412,8 @@ out:
     if (cb) callback_free(cb);
     callback_result_clear(&res);
     grant_clear(&g);
-    sb_free(&url);
-    sb_free(&form);
+    util_buf_free(&url);
+    util_buf_free(&form);
     OPENSSL_cleanse(verifier, sizeof verifier);
     OPENSSL_cleanse(state, sizeof state);
     return rc;
@@ -476,7 +426,7 @@ int oauth_revoke(const struct vault_record *r, char *err, size_t errlen) {
     int rc = 0;
     for (int i = 0; i < 2 && rc == 0; i++) {
         if (!tokens[i] || !*tokens[i]) continue;
-        struct sbuf form = {0}, body = {0};
+        struct util_buf form = {0}, body = {0};
         sb_param(&form, "client_id", r->client_id);
         sb_param(&form, "token", tokens[i]);
         sb_param(&form, "token_type_hint", i == 0 ? "refresh_token" : "access_token");
@@ -486,8 +436,8 @@ int oauth_revoke(const struct vault_record *r, char *err, size_t errlen) {
             snprintf(err, errlen, "POST %s answered HTTP %ld", url, st);
             rc = -1;
         } else if (st < 0) rc = -1;
-        sb_free(&form);
-        sb_free(&body);
+        util_buf_free(&form);
+        util_buf_free(&body);
     }
     return rc;
 }
@@ -529,7 +479,7 @@ static int refresh_locked(const char *name, unsigned seen, int force, struct vau
         rc = OAUTH_RECONNECT;
         goto out;
     }
-    struct sbuf form = {0};
+    struct util_buf form = {0};
     sb_param(&form, "grant_type", "refresh_token");
     sb_param(&form, "client_id", r->client_id);
     sb_param(&form, "refresh_token", r->refresh_token);
@@ -537,7 +487,7 @@ static int refresh_locked(const char *name, unsigned seen, int force, struct vau
     struct grant g = {0};
     const char *secrets[] = {r->refresh_token, r->access_token, r->client_secret};
     rc = form.failed ? -1 : token_request(r->identity_url, form.p, &g, secrets, 3, err, errlen);
-    sb_free(&form);
+    util_buf_free(&form);
     if (rc == -1 && strcmp(g.error, "invalid_grant") == 0) {
         /* the grant is gone: remember it, so every later caller is told at once */
         r->connected = 0;

@@ -15,6 +15,8 @@
 #include <microhttpd.h>
 #include <openssl/crypto.h>
 
+#include "util.h"
+
 struct oauth_callback {
     struct MHD_Daemon *daemon;
     unsigned port;
@@ -23,12 +25,6 @@ struct oauth_callback {
     int done;                    /* the deciding callback arrived */
     struct callback_result res;
 };
-
-static double now_sec(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 /* Keeps printable ASCII only, so a hostile error= value cannot inject terminal escapes. */
 static void copy_clean(char *out, size_t outlen, const char *in) {
@@ -209,8 +205,8 @@ static void stop_listener(struct oauth_callback *cb) {
     if (!cb->daemon) return;
     MHD_socket fd = MHD_quiesce_daemon(cb->daemon);
     if (fd != MHD_INVALID_SOCKET) close(fd);
-    double until = now_sec() + 2;
-    while (now_sec() < until) {
+    double until = util_monotonic() + 2;
+    while (util_monotonic() < until) {
         const union MHD_DaemonInfo *info = MHD_get_daemon_info(cb->daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
         if (!info || info->num_connections == 0) break;
         usleep(10000);
@@ -220,7 +216,7 @@ static void stop_listener(struct oauth_callback *cb) {
 }
 
 void callback_wait(struct oauth_callback *cb, double timeout_sec, int read_stdin, struct callback_result *res) {
-    double deadline = now_sec() + timeout_sec;
+    double deadline = util_monotonic() + timeout_sec;
     char line[8192];
     size_t used = 0;
     int stdin_open = read_stdin;
@@ -229,7 +225,7 @@ void callback_wait(struct oauth_callback *cb, double timeout_sec, int read_stdin
         int done = cb->done;
         pthread_mutex_unlock(&cb->lock);
         if (done) break;
-        double left = deadline - now_sec();
+        double left = deadline - util_monotonic();
         if (left <= 0) {
             pthread_mutex_lock(&cb->lock);
             if (!cb->done) {

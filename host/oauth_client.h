@@ -1,4 +1,4 @@
-/* The OAuth client side used by `vsrun auth` (host/auth.c): login with PKCE, revoke, and
+/* The OAuth client side used by `vsrun auth` (host/cmd_auth.c): login with PKCE, revoke, and
  * a Get User `me` call. Token refresh for scripts is in oauth.h. Nothing here prints or
  * returns a token, code or verifier. */
 #ifndef VSRUN_OAUTH_CLIENT_H

@@ -17,6 +17,7 @@
 #include "http.h"
 #include "modules.h"
 #include "oauth.h"
+#include "util.h"
 #include "vm.h"
 
 #define PD_CONN_META "vsrun.pagerduty_connection"
@@ -241,12 +242,6 @@ static int pd_connect(lua_State *L) {
 
 /* ---- requests ---- */
 
-static double pd_monotonic(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static int pd_refuse(lua_State *L, const char *why) {
     lua_pushnil(L);
     lua_pushstring(L, why);
@@ -375,7 +370,7 @@ static int pd_refresh(lua_State *L) {
 
 /* pace() -> seconds to wait before sending (0: go now, a send is counted), reason */
 static int pd_pace(lua_State *L) {  /* and why: "blocked" (after a 429) | "window" | "pace" */
-    lua_pushnumber(L, pd_limit_pace(pd_monotonic()));
+    lua_pushnumber(L, pd_limit_pace(util_monotonic()));
     lua_pushstring(L, pd_limit_why);
     return 2;
 }
@@ -385,7 +380,7 @@ static int pd_observe(lua_State *L) {
     int status = (int)luaL_checkinteger(L, 1);
     double remaining = luaL_optnumber(L, 2, -1), reset = luaL_optnumber(L, 3, -1);
     double backoff = luaL_optnumber(L, 4, 1);
-    pd_limit_observe(pd_monotonic(), status, remaining, reset, backoff);
+    pd_limit_observe(util_monotonic(), status, remaining, reset, backoff);
     return 0;
 }
 

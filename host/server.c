@@ -34,6 +34,7 @@
 #include <microhttpd.h>
 
 #include "modules.h"
+#include "util.h"
 #include "vm.h"
 
 #define SERVER_HANDLER_KEY "vsrun.server.handler"
@@ -117,12 +118,6 @@ struct server_body {
 };
 
 /* ---- small helpers ---- */
-
-static double server_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void server_reply_free(struct server_reply *rep) {
     for (size_t i = 0; i < rep->n_headers; i++) {
@@ -667,7 +662,7 @@ static void server_on_completed(void *cls, struct MHD_Connection *c, void **con_
     *con_cls = NULL;
     pthread_mutex_lock(&s->lock);
     s->stats.in_flight--;
-    r->conn->deadline = server_now() + s->request_timeout;   /* for the next request on it */
+    r->conn->deadline = util_monotonic() + s->request_timeout;   /* for the next request on it */
     pthread_mutex_unlock(&s->lock);
     free(r->body);
     free(r);
@@ -692,7 +687,7 @@ static void server_on_connection(void *cls, struct MHD_Connection *c, void **soc
         pthread_mutex_lock(&s->lock);
         conn->id = ++s->next_conn_id;
         s->stats.connections++;
-        conn->deadline = server_now() + s->request_timeout;
+        conn->deadline = util_monotonic() + s->request_timeout;
         conn->next = s->conns;
         if (s->conns) s->conns->prev = conn;
         s->conns = conn;
@@ -739,7 +734,7 @@ static void *server_watchdog(void *arg) {
         until.tv_nsec += SERVER_WATCHDOG_NS;
         if (until.tv_nsec >= 1000000000L) { until.tv_sec++; until.tv_nsec -= 1000000000L; }
         pthread_cond_timedwait(&s->wake, &s->lock, &until);
-        double now = server_now();
+        double now = util_monotonic();
         for (struct server_conn *c = s->conns; c; c = c->next)
             if (c->deadline > 0 && now >= c->deadline && c->fd >= 0) {
                 c->deadline = 0;

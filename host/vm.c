@@ -13,6 +13,7 @@
 #include <lualib.h>
 
 #include "modules.h"
+#include "util.h"
 
 #define VM_HOOK_COUNT 1000
 
@@ -27,12 +28,6 @@ struct vm {
 };
 
 static volatile sig_atomic_t vm_interrupted;
-
-static double vm_monotonic(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* Counting allocator: refuses growth past the cap so Lua raises a memory error.
  * When an allocation fails Lua runs an emergency full GC and asks once more; only a
@@ -98,7 +93,7 @@ static int vm_raise_limit(lua_State *L, struct vm *vm) {
 void vm_check_limits(lua_State *L) {
     struct vm *vm = vm_from_lua(L);
     if (vm_interrupted && vm->limit == VM_LIMIT_NONE) vm->limit = VM_LIMIT_INTERRUPT;
-    if (vm->deadline > 0 && vm->limit == VM_LIMIT_NONE && vm_monotonic() >= vm->deadline)
+    if (vm->deadline > 0 && vm->limit == VM_LIMIT_NONE && util_monotonic() >= vm->deadline)
         vm->limit = VM_LIMIT_TIMEOUT;
     if (vm->limit != VM_LIMIT_NONE) vm_raise_limit(L, vm);
 }
@@ -111,12 +106,12 @@ static void vm_hook(lua_State *L, lua_Debug *ar) {
 long vm_deadline_ms(lua_State *L) {
     struct vm *vm = vm_from_lua(L);
     if (vm->deadline <= 0) return -1;
-    double left = vm->deadline - vm_monotonic();
+    double left = vm->deadline - util_monotonic();
     return left <= 0 ? 0 : (long)(left * 1000.0) + 1;
 }
 
 void vm_start_clock(struct vm *vm) {
-    if (vm->opts.timeout_sec > 0) vm->deadline = vm_monotonic() + vm->opts.timeout_sec;
+    if (vm->opts.timeout_sec > 0) vm->deadline = util_monotonic() + vm->opts.timeout_sec;
 }
 
 static void vm_on_sigint(int sig) {

@@ -19,8 +19,9 @@ end
 local CONTROL_TIMEOUT = 600
 
 local function call(method, path, body, query)
+  -- sent under --dry-run too: it changes only the local simulator (test setup, snapshots)
   local res = http.request { method = method, url = M.url() .. "/__sandbox/" .. path, json = body, query = query,
-    timeout = CONTROL_TIMEOUT }
+    timeout = CONTROL_TIMEOUT, send_in_dry_run = true }
   local ok, value = pcall(res.json, res)
   if res.status ~= 200 then
     local msg = ok and type(value) == "table" and type(value.error) == "table" and value.error.message or res.body

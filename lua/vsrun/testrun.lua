@@ -1,4 +1,4 @@
--- The `vsrun test` runner for one test file, in a fresh Lua state made by host/testcmd.c.
+-- The `vsrun test` runner for one test file, in a fresh Lua state made by host/cmd_test.c.
 -- Loads the file (which registers tests), snapshots the sandbox, then runs each test as its
 -- own task, after restoring the sandbox to that snapshot: every test starts from the state
 -- the file's top level left, whatever the tests before it wrote.

@@ -79,7 +79,7 @@ run test --junit "$TMP/loadfail.xml" "$TMP/globals_test.lua"
 python3 -c 'import sys,xml.etree.ElementTree as E; r=E.parse(sys.argv[1]).getroot(); f=r.find("./testsuite/testcase/failure"); assert f is not None and "no tests registered" in f.get("message")' "$TMP/loadfail.xml" 2>/dev/null &&
     echo "ok --junit records a file that could not run" || _fail "--junit load failure" "no failure element"
 run test --junit
-expect "--junit without a file is a usage error" 2 '' '--junit needs a file name'
+expect "--junit without a file is a usage error" 2 '' "option '--junit' needs a value"
 run test --junit "$TMP/no/such/dir/r.xml" $S/good_test.lua
 expect "--junit to an unwritable path is a usage error" 2 '' 'cannot write --junit'
 

@@ -2,7 +2,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli.h"
+#include "cmd_help.h"
+#include "options.h"
+#include "util.h"
 #include "exitcodes.h"
 
 struct help_topic {
@@ -40,17 +42,7 @@ static const struct help_topic topics[] = {
      "conflict server timeout network tls too_large bad_response cancelled.\n"
      "An uncaught error prints one line and a traceback of the script's own frames (-v: the\n"
      "full traceback, vsrun's frames too), and sets the exit code.\n"},
-    {"exit-codes",
-     "0 success\n"
-     "1 the script raised an error (or a test failed under vsrun test)\n"
-     "2 usage: bad option, missing file, bad input\n"
-     "3 a PagerDuty connection must be reconnected (vsrun auth reconnect NAME)\n"
-     "4 permission denied (scope or role; http to a host --allow-net does not grant or to a\n"
-     "  PagerDuty credential origin)\n"
-     "5 rate limited past the retry budget\n"
-     "6 network or timeout errors that retries did not cure\n"
-     "7 limit reached: --timeout or --max-memory (or inputs that do not fit in it),\n"
-     "  or interrupted (Ctrl-C)\n"},
+    {"exit-codes", NULL},   /* printed from exitcodes.h, the one source */
     {"test",
      "vsrun test [-v] [--filter PATTERN] [--junit FILE] [--lib DIR] [paths...]\n"
      "Finds *_test.lua files under the paths (default: the current directory), runs each\n"
@@ -69,7 +61,9 @@ static const struct help_topic topics[] = {
      "t.path(name) a file in it, t.script(path, inputs) runs a pipeline relative to it.\n"
      "require \"vsrun.sandbox\" controls the sandbox (seed, faults, request log).\n"
      "Options: -v lists every test; --filter PATTERN runs the tests whose name matches\n"
-     "(a Lua pattern); --junit FILE also writes the results as JUnit XML for CI.\n"
+     "(a Lua pattern); --junit FILE also writes the results as JUnit XML for CI. The run\n"
+     "options --lib --timeout --max-memory --strict --allow-net --dry-run -q and the sandbox\n"
+     "seeding options (--incidents --seed --token-ttl --rate-limit) apply to every file.\n"
      "Prints a FAIL block per failing test, then \"N passed, N failed\"; exit 1 on failure.\n"},
     {"sandbox",
      "The sandbox is a local simulator of the PagerDuty REST API and OAuth server.\n"
@@ -115,17 +109,35 @@ static const struct help_topic topics[] = {
 };
 
 int cli_help(int argc, char **argv, const char *usage, const char *help) {
-    if (argc == 0) {
+    static const struct opt no_options[] = {{NULL, NULL, 0, 0}};
+    struct opt_parser p;
+    opt_init(&p, "vsrun help", argc, argv, no_options, NULL);
+    const char *topic = NULL;
+    for (int id; (id = opt_next(&p)) != OPT_END;) {
+        if (id == OPT_ERROR) return EXIT_USAGE;
+        if (id == OPT_HELP) topic = NULL;
+        else if (topic == NULL) topic = p.value;
+        else return util_usage("vsrun help", "one topic at a time, got '%s' after '%s'", p.value, topic);
+        if (id == OPT_HELP) break;
+    }
+    if (topic == NULL) {
+        if (usage == NULL) return EXIT_USAGE;   /* the main help lives in main.c */
         printf(help, usage);
         return EXIT_OK;
     }
+    if (strcmp(topic, "exit-codes") == 0) {
+#define PRINT_EXIT_CODE(name, code, keyword, meaning) printf("%d %s\n", code, meaning);
+        VSRUN_EXIT_CODES(PRINT_EXIT_CODE)
+#undef PRINT_EXIT_CODE
+        return EXIT_OK;
+    }
     for (const struct help_topic *t = topics; t->name; t++) {
-        if (strcmp(t->name, argv[0]) == 0) {
+        if (strcmp(t->name, topic) == 0) {
             fputs(t->text, stdout);
             return EXIT_OK;
         }
     }
-    fprintf(stderr, "vsrun: no help topic '%s'; topics:", argv[0]);
+    fprintf(stderr, "vsrun: no help topic '%s'; topics:", topic);
     for (const struct help_topic *t = topics; t->name; t++) fprintf(stderr, " %s", t->name);
     fprintf(stderr, "\n");
     return EXIT_USAGE;

@@ -1,6 +1,6 @@
 /* vsrun auth login|status|list|logout|reconnect|default: the user's side of connections.
  * The OAuth work is in oauth.c, storage in vault.c. Nothing here prints a secret. */
-#include "auth.h"
+#include "cmd_auth.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -16,6 +16,8 @@
 #include "exitcodes.h"
 #include "oauth.h"
 #include "oauth_client.h"
+#include "options.h"
+#include "util.h"
 #include "vault.h"
 
 #define DEFAULT_NAME "pagerduty"
@@ -71,14 +73,10 @@ static const char auth_help[] =
     "one AES-256-GCM sealed file per connection. The key: VSRUN_KEY (base64 of 32 bytes),\n"
     "else VSRUN_PASSPHRASE (scrypt), else the key file created on first use (mode 0600).\n"
     "\n"
-    "Exit codes: 0 ok, 1 failed, 2 usage, 3 reconnect needed, 6 network, 7 timed out.\n";
+    "Exit codes: 0 success, 1 error, 2 usage, 3 reconnect needed, 6 network, 7 timeout.\n";
 
-static int usage(const char *fmt, const char *arg) {
-    fprintf(stderr, "vsrun auth: ");
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\n(try 'vsrun auth --help')\n");
-    return EXIT_USAGE;
-}
+/* "vsrun auth: ..." and where to look; printf-checked (util.h) */
+#define usage(...) util_usage("vsrun auth", __VA_ARGS__)
 
 static int fail(int code, const char *msg) {
     fprintf(stderr, "vsrun auth: %s\n", msg);
@@ -95,42 +93,41 @@ static int exit_for(int rc) {
     }
 }
 
-/* Options of one subcommand: value options fill vals[i] by name. */
+/* Options of one subcommand: an option table (see options.h) whose ids are slots: a value
+ * option with id k fills vals[k - 1], a flag sets flagv[k - 1]. */
 struct opts {
-    const char *const *names;   /* value options */
+    const struct opt *table;
     const char **vals;
-    const char *const *flags;   /* flag options */
     int *flagv;
     const char *pos[2];         /* positional arguments */
     int npos;
 };
 
+#define AUTH_HELP (-1)   /* parse printed the help: exit 0 */
+
 static int parse(int argc, char **argv, struct opts *o, int maxpos) {
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i];
-        if (a[0] != '-' || a[1] == '\0') {
-            if (o->npos >= maxpos) return usage("unexpected argument '%s'", a);
-            o->pos[o->npos++] = a;
-            continue;
+    struct opt_parser p;
+    opt_init(&p, "vsrun auth", argc, argv, o->table, NULL);
+    for (int id; (id = opt_next(&p)) != OPT_END;) {
+        if (id == OPT_ERROR) return EXIT_USAGE;
+        if (id == OPT_HELP) {
+            fputs(auth_help, stdout);
+            return AUTH_HELP;
         }
-        const char *eq = strchr(a, '=');
-        size_t n = eq ? (size_t)(eq - a) : strlen(a);
-        int found = 0;
-        for (int k = 0; o->names && o->names[k]; k++) {
-            if (strlen(o->names[k]) == n && strncmp(a, o->names[k], n) == 0) {
-                if (eq) o->vals[k] = eq + 1;
-                else if (i + 1 < argc) o->vals[k] = argv[++i];
-                else return usage("option '%s' needs a value", o->names[k]);
-                found = 1;
-            }
+        if (id == OPT_ARG) {
+            if (o->npos >= maxpos) return usage("unexpected argument '%s'", p.value);
+            o->pos[o->npos++] = p.value;
+        } else if (p.opt->flags & OPT_VALUE) {
+            o->vals[id - 1] = p.value;
+        } else {
+            o->flagv[id - 1] = 1;
         }
-        for (int k = 0; !found && o->flags && o->flags[k]; k++) {
-            if (strcmp(a, o->flags[k]) == 0) { o->flagv[k] = 1; found = 1; }
-        }
-        if (!found) return usage("unknown option '%s'", a);
     }
     return 0;
 }
+
+/* parse's result as the exit code: the help is a success */
+#define PARSED(rc) ((rc) == AUTH_HELP ? EXIT_OK : (rc))
 
 static int parse_timeout(const char *s, double *out) {
     char *end;
@@ -269,14 +266,16 @@ static int login_and_save(struct oauth_login *lo, const struct vault_record *kee
 }
 
 static int cmd_login(int argc, char **argv) {
-    static const char *const names[] = {"--connection", "--region", "--client-id", "--client-secret-file", "--scope",
-                                        "--api-url", "--identity-url", "--timeout", NULL};
-    static const char *const flags[] = {"--no-browser", NULL};
-    const char *v[9] = {0};
+    static const struct opt table[] = {
+        {"--connection", NULL, 1, OPT_VALUE}, {"--region", NULL, 2, OPT_VALUE}, {"--client-id", NULL, 3, OPT_VALUE},
+        {"--client-secret-file", NULL, 4, OPT_VALUE}, {"--scope", NULL, 5, OPT_VALUE}, {"--api-url", NULL, 6, OPT_VALUE},
+        {"--identity-url", NULL, 7, OPT_VALUE}, {"--timeout", NULL, 8, OPT_VALUE}, {"--no-browser", NULL, 1, 0},
+        {NULL, NULL, 0, 0}};
+    const char *v[8] = {0};
     int f[1] = {0};
-    struct opts o = {names, v, flags, f, {0}, 0};
+    struct opts o = {table, v, f, {0}, 0};
     int rc = parse(argc, argv, &o, 0);
-    if (rc) return rc;
+    if (rc) return PARSED(rc);
     char err[1024];
     const char *name = v[0] ? v[0] : DEFAULT_NAME;
     if (vault_check_name(name, err, sizeof err) != 0) return fail(EXIT_USAGE, err);
@@ -312,14 +311,13 @@ static int cmd_login(int argc, char **argv) {
 }
 
 static int cmd_reconnect(int argc, char **argv) {
-    static const char *const names[] = {"--timeout", NULL};
-    static const char *const flags[] = {"--no-browser", NULL};
+    static const struct opt table[] = {{"--timeout", NULL, 1, OPT_VALUE}, {"--no-browser", NULL, 1, 0}, {NULL, NULL, 0, 0}};
     const char *v[1] = {0};
     int f[1] = {0};
-    struct opts o = {names, v, flags, f, {0}, 0};
+    struct opts o = {table, v, f, {0}, 0};
     int rc = parse(argc, argv, &o, 1);
-    if (rc) return rc;
-    if (o.npos != 1) return usage("reconnect needs the connection's NAME%s", "");
+    if (rc) return PARSED(rc);
+    if (o.npos != 1) return usage("reconnect needs the connection's NAME");
     double timeout;
     if (parse_timeout(v[0], &timeout) != 0) return usage("--timeout needs seconds (up to 86400), got '%s'", v[0]);
     char err[1024];
@@ -343,7 +341,7 @@ static int cmd_reconnect(int argc, char **argv) {
 static int cmd_default(int argc, char **argv) {
     struct opts o = {0};
     int rc = parse(argc, argv, &o, 1);
-    if (rc) return rc;
+    if (rc) return PARSED(rc);
     char err[1024];
     if (o.npos == 0) {
         char def[VAULT_NAME_MAX];
@@ -367,7 +365,7 @@ static int cmd_default(int argc, char **argv) {
 static int cmd_list(int argc, char **argv) {
     struct opts o = {0};
     int rc = parse(argc, argv, &o, 0);
-    if (rc) return rc;
+    if (rc) return PARSED(rc);
     char err[1024], names[256][VAULT_NAME_MAX], def[VAULT_NAME_MAX] = "";
     int n = vault_list(names, 256, err, sizeof err);
     if (n < 0) return fail(EXIT_SCRIPT, err);
@@ -438,11 +436,11 @@ out:
 }
 
 static int cmd_status(int argc, char **argv) {
-    static const char *const flags[] = {"--check", NULL};
+    static const struct opt table[] = {{"--check", NULL, 1, 0}, {NULL, NULL, 0, 0}};
     int f[1] = {0};
-    struct opts o = {NULL, NULL, flags, f, {0}, 0};
+    struct opts o = {table, NULL, f, {0}, 0};
     int rc = parse(argc, argv, &o, 1);
-    if (rc) return rc;
+    if (rc) return PARSED(rc);
     char name[VAULT_NAME_MAX], def[VAULT_NAME_MAX] = "", err[1024];
     if ((rc = resolve_name(o.npos ? o.pos[0] : NULL, name, sizeof name)) != 0) return rc;
     /* the live check first: it may refresh the token shown below */
@@ -490,8 +488,8 @@ static int cmd_status(int argc, char **argv) {
 static int cmd_logout(int argc, char **argv) {
     struct opts o = {0};
     int rc = parse(argc, argv, &o, 1);
-    if (rc) return rc;
-    if (o.npos != 1) return usage("logout needs the connection's NAME%s", "");
+    if (rc) return PARSED(rc);
+    if (o.npos != 1) return usage("logout needs the connection's NAME");
     const char *name = o.pos[0];
     char err[1024];
     if (vault_check_name(name, err, sizeof err) != 0) return fail(EXIT_USAGE, err);
@@ -520,17 +518,12 @@ static int cmd_logout(int argc, char **argv) {
 }
 
 int cmd_auth(int argc, char **argv) {
-    if (argc == 0) return usage("what to do? login, status, list, logout, reconnect or default%s", "");
+    if (argc == 0) return usage("what to do? login, status, list, logout, reconnect or default");
     const char *sub = argv[0];
     if (strcmp(sub, "-h") == 0 || strcmp(sub, "--help") == 0 || strcmp(sub, "help") == 0) {
         fputs(auth_help, stdout);
         return EXIT_OK;
     }
-    for (int i = 1; i < argc; i++)
-        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-            fputs(auth_help, stdout);
-            return EXIT_OK;
-        }
     if (strcmp(sub, "login") == 0) return cmd_login(argc - 1, argv + 1);
     if (strcmp(sub, "status") == 0) return cmd_status(argc - 1, argv + 1);
     if (strcmp(sub, "list") == 0) return cmd_list(argc - 1, argv + 1);

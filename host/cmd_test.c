@@ -13,7 +13,11 @@
 
 #include "cli.h"
 #include "exitcodes.h"
-#include "testcmd.h"
+#include "cmd_help.h"
+#include "options.h"
+#include "sandbox.h"
+#include "cmd_test.h"
+#include "util.h"
 #include "vm.h"
 
 struct file_list {
@@ -91,7 +95,6 @@ static void run_test_file(const char *path, struct cli_run *opts, const char *fi
     struct vm *vm = vm_new(&vo);
     if (!vm) { (*failed)++; free(copy); return; }
     lua_State *L = vm_lua(vm);
-    opts->sandbox = 1;
     int status = vm_load_embedded(L, "vsrun.testrun");
     if (status == LUA_OK) status = vm_pcall(L, 0, 1);
     if (status == LUA_OK) {
@@ -101,10 +104,10 @@ static void run_test_file(const char *path, struct cli_run *opts, const char *fi
         if (filter) { lua_pushstring(L, filter); lua_setfield(L, -2, "filter"); }
         lua_pushboolean(L, verbose);
         lua_setfield(L, -2, "verbose");
-        cli_start_sandbox(L, opts);
+        struct sandbox_run *sandbox = sandbox_start(L, opts->sandbox_args, opts->n_sandbox_args);
         vm_start_clock(vm);
         status = vm_pcall(L, 2, 3);
-        cli_stop_sandbox(opts);
+        sandbox_stop(sandbox);
     }
     if (status == LUA_OK) {
         *passed += (int)lua_tointeger(L, -3);
@@ -130,46 +133,64 @@ static void run_test_file(const char *path, struct cli_run *opts, const char *fi
     free(copy);
 }
 
+enum { TEST_FILTER = 1000, TEST_JUNIT, TEST_VERBOSE };
+
+/* vsrun test's own options; cli_shared_options (limits, --lib, --strict, sandbox seeding)
+ * are accepted too. */
+static const struct opt test_options[] = {
+    {"--filter", NULL, TEST_FILTER, OPT_VALUE},
+    {"--junit", NULL, TEST_JUNIT, OPT_VALUE},
+    {"--verbose", "-v", TEST_VERBOSE, 0},
+    {NULL, NULL, 0, 0},
+};
+
+/* Parses the options into run (and filter, junit_path, verbose) and the paths; EXIT_OK,
+ * EXIT_USAGE after a message, or -1 after printing the help. */
+static int parse_test_options(int argc, char **argv, struct cli_run *run, const char **filter,
+                              const char **junit_path, int *verbose, const char **paths, int *n_paths) {
+    static const char who[] = "vsrun test";
+    struct opt_parser p;
+    opt_init(&p, who, argc, argv, test_options, cli_shared_options);
+    for (int id; (id = opt_next(&p)) != OPT_END;) {
+        switch (id) {
+        case OPT_ERROR: return EXIT_USAGE;
+        case OPT_HELP: {
+            char *topic[] = {"test", NULL};
+            cli_help(1, topic, NULL, NULL);
+            return -1;
+        }
+        case OPT_ARG:
+            if (*n_paths >= CLI_MAX_INPUTS) return util_usage(who, "too many paths (more than %d)", CLI_MAX_INPUTS);
+            paths[(*n_paths)++] = p.value;
+            break;
+        case TEST_FILTER: *filter = p.value; break;
+        case TEST_JUNIT:
+            if (p.value[0] == '\0') return util_usage(who, "--junit needs a file name");
+            *junit_path = p.value;
+            break;
+        case TEST_VERBOSE: *verbose = 1; break;
+        default:
+            if (cli_take_shared_option(run, &p) != EXIT_OK) return EXIT_USAGE;
+        }
+    }
+    return cli_allow_net_env(run, who);
+}
+
 int cmd_test(int argc, char **argv) {
     const char *filter = NULL;
     const char *junit_path = NULL;
     int verbose = 0;
     struct file_list files = {0};
-    /* reuse the run parser for shared options (--lib, --timeout, sandbox seeding) */
-    char *pass_args[CLI_MAX_INPUTS];
-    int n_pass = 0;
     const char *paths[CLI_MAX_INPUTS];
     int n_paths = 0;
-    for (int i = 0; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            char *topic[] = {"test", NULL};
-            return cli_help(1, topic, NULL, NULL);
-        }
-        if (strcmp(argv[i], "--filter") == 0 && i + 1 < argc) filter = argv[++i];
-        else if (strcmp(argv[i], "--junit") == 0 || strncmp(argv[i], "--junit=", 8) == 0) {
-            junit_path = argv[i][7] == '=' ? argv[i] + 8 : i + 1 < argc ? argv[++i] : "";
-            if (junit_path[0] == 0) {
-                fprintf(stderr, "vsrun test: --junit needs a file name\n(try 'vsrun test --help')\n");
-                return EXIT_USAGE;
-            }
-        }
-        else if (strcmp(argv[i], "-v") == 0 || strcmp(argv[i], "--verbose") == 0) verbose = 1;
-        else if (argv[i][0] == '-' && n_pass + 2 < CLI_MAX_INPUTS) {
-            pass_args[n_pass++] = argv[i];
-            if (strchr(argv[i], '=') == NULL && i + 1 < argc && argv[i + 1][0] != '-' &&
-                strcmp(argv[i], "--strict") != 0 && strcmp(argv[i], "--sandbox") != 0)
-                pass_args[n_pass++] = argv[++i];
-        } else if (n_paths < CLI_MAX_INPUTS) paths[n_paths++] = argv[i];
-    }
-    pass_args[n_pass++] = "-e";
-    pass_args[n_pass++] = "";
     struct cli_run run;
-    pass_args[n_pass] = NULL;
-    /* --sandbox lets the seeding options through the run parser */
-    char *with_sandbox[CLI_MAX_INPUTS + 1];
-    with_sandbox[0] = "--sandbox";
-    memcpy(with_sandbox + 1, pass_args, sizeof(char *) * (size_t)(n_pass + 1));
-    if (cli_parse_run(n_pass + 1, with_sandbox, &run) != EXIT_OK) return EXIT_USAGE;
+    memset(&run, 0, sizeof run);
+    run.sandbox = 1;
+    int rc = parse_test_options(argc, argv, &run, &filter, &junit_path, &verbose, paths, &n_paths);
+    if (rc != EXIT_OK) {
+        cli_free_run(&run);
+        return rc < 0 ? EXIT_OK : rc;
+    }
     if (n_paths == 0) paths[n_paths++] = ".";
     /* a shared-scripts tree keeps its modules in lib/ at its top: put it on the require path,
      * so `vsrun test scripts/` finds what scripts/examples require (like --lib scripts/lib) */
