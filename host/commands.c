@@ -4,13 +4,10 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "auth.h"
-#include "sandbox.h"
-#include "serve.h"
-#include "testcmd.h"
 #include "cmd_auth.h"
 #include "cmd_sandbox.h"
 #include "cmd_test.h"
+#include "serve.h"
 
 static const struct cli_command vsrun_commands[] = {
     {"test", cmd_test},

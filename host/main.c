@@ -29,8 +29,10 @@ static const char usage_text[] =
     "       vsrun test [paths...]          run *_test.lua files against a fresh sandbox\n"
     "       vsrun sandbox [options]        serve the simulated PagerDuty API\n"
     "       vsrun auth login|status|list|logout|reconnect   manage PagerDuty connections\n"
+    "       vsrun serve --config FILE      run pipelines on signed webhooks and schedules\n"
+    "       vsrun runs list|show ID|retry ID   the runs vsrun serve stored\n"
     "       vsrun help [topic]             topics: run, inputs, errors, exit-codes, sandbox, auth, test,\n"
-    "                                      security\n";
+    "                                      security, serve\n";
 
 static const char help_text[] =
     "vsrun runs automation pipelines written in Lua against PagerDuty.\n"

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "exitcodes.h"
+#include "options.h"
 #include "serve.h"
 #include "store.h"
 
@@ -37,33 +38,46 @@ static int parse_long(const char *s, long long min, long long *out) {
     return 0;
 }
 
+enum { RN_STORE = 1, RN_STATUS, RN_LIMIT, RN_JSON };
+static const struct opt runs_options[] = {
+    {"--store", NULL, RN_STORE, OPT_VALUE},
+    {"--status", NULL, RN_STATUS, OPT_VALUE},
+    {"--limit", NULL, RN_LIMIT, OPT_VALUE},
+    {"--json", NULL, RN_JSON, 0},
+    {NULL, NULL, 0, 0},
+};
+
 int cmd_runs(int argc, char **argv) {
     if (argc == 0) return runs_usage("give list, show ID or retry ID%s", "");
     if (strcmp(argv[0], "-h") == 0 || strcmp(argv[0], "--help") == 0) { fputs(runs_help, stdout); return EXIT_OK; }
     const char *verb = argv[0], *store = NULL, *status = NULL, *id_arg = NULL;
     long long limit = 50, id = 0;
-    int as_json = 0;
-    if (strcmp(verb, "list") && strcmp(verb, "show") && strcmp(verb, "retry"))
+    int as_json = 0, is_list = strcmp(verb, "list") == 0;
+    if (!is_list && strcmp(verb, "show") && strcmp(verb, "retry"))
         return runs_usage("unknown command '%s': list, show ID or retry ID", verb);
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--json") == 0 && strcmp(verb, "list") == 0) { as_json = 1; continue; }
-        int takes = strcmp(a, "--store") == 0 || (strcmp(verb, "list") == 0 && (strcmp(a, "--status") == 0 || strcmp(a, "--limit") == 0));
-        if (takes) {
-            if (i + 1 >= argc) return runs_usage("option '%s' needs a value", a);
-            const char *v = argv[++i];
-            if (strcmp(a, "--store") == 0) store = v;
-            else if (strcmp(a, "--status") == 0) {
-                if (strcmp(v, "queued") && strcmp(v, "running") && strcmp(v, "done") && strcmp(v, "dead"))
-                    return runs_usage("--status needs queued, running, done or dead, got '%s'", v);
-                status = v;
-            } else if (parse_long(v, 1, &limit) != 0) {
-                return runs_usage("--limit needs a positive whole number, got '%s'", v);
-            }
-        } else if (a[0] != '-' && strcmp(verb, "list") != 0 && id_arg == NULL) {
-            id_arg = a;
-        } else {
-            return runs_usage("unexpected argument '%s'", a);
+    struct opt_parser p;
+    opt_init(&p, "vsrun runs", argc - 1, argv + 1, runs_options, NULL);
+    for (int oid; (oid = opt_next(&p)) != OPT_END;) {
+        const char *v = p.value;
+        if (!is_list && (oid == RN_STATUS || oid == RN_LIMIT || oid == RN_JSON))
+            return runs_usage("%s is an option of 'vsrun runs list'", p.opt->name);
+        switch (oid) {
+        case OPT_ERROR: return EXIT_USAGE;
+        case OPT_HELP: fputs(runs_help, stdout); return EXIT_OK;
+        case OPT_ARG:
+            if (is_list || id_arg != NULL) return runs_usage("unexpected argument '%s'", v);
+            id_arg = v;
+            break;
+        case RN_STORE: store = v; break;
+        case RN_JSON: as_json = 1; break;
+        case RN_STATUS:
+            if (strcmp(v, "queued") && strcmp(v, "running") && strcmp(v, "done") && strcmp(v, "dead"))
+                return runs_usage("--status needs queued, running, done or dead, got '%s'", v);
+            status = v;
+            break;
+        case RN_LIMIT:
+            if (parse_long(v, 1, &limit) != 0) return runs_usage("--limit needs a positive whole number, got '%s'", v);
+            break;
         }
     }
     if (strcmp(verb, "list") != 0) {

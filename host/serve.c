@@ -25,6 +25,7 @@
 
 #include "exitcodes.h"
 #include "jsontext.h"
+#include "options.h"
 #include "serve_config.h"
 #include "serve_metrics.h"
 #include "serve_run.h"
@@ -572,19 +573,29 @@ static void serve_drain(void) {
     for (int i = 0; i < S.cfg.workers; i++) pthread_join(S.workers[i].thread, NULL);
 }
 
+enum { SV_CONFIG = 1, SV_STORE, SV_PORT, SV_BIND };
+static const struct opt serve_options[] = {
+    {"--config", NULL, SV_CONFIG, OPT_VALUE},
+    {"--store", NULL, SV_STORE, OPT_VALUE},
+    {"--port", NULL, SV_PORT, OPT_VALUE},
+    {"--bind", NULL, SV_BIND, OPT_VALUE},
+    {NULL, NULL, 0, 0},
+};
+
 int cmd_serve(int argc, char **argv) {
     const char *config = NULL, *store = NULL, *port = NULL, *bind = NULL;
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) { fputs(serve_help, stdout); return EXIT_OK; }
-        const char **slot = strcmp(a, "--config") == 0 ? &config
-                          : strcmp(a, "--store") == 0  ? &store
-                          : strcmp(a, "--port") == 0   ? &port
-                          : strcmp(a, "--bind") == 0   ? &bind
-                                                       : NULL;
-        if (slot == NULL) return serve_usage("unknown argument '%s'", a);
-        if (i + 1 >= argc) return serve_usage("option '%s' needs a value", a);
-        *slot = argv[++i];
+    struct opt_parser op;
+    opt_init(&op, "vsrun serve", argc, argv, serve_options, NULL);
+    for (int id; (id = opt_next(&op)) != OPT_END;) {
+        switch (id) {
+        case OPT_ERROR: return EXIT_USAGE;
+        case OPT_HELP: fputs(serve_help, stdout); return EXIT_OK;
+        case OPT_ARG: return serve_usage("unexpected argument '%s'", op.value);
+        case SV_CONFIG: config = op.value; break;
+        case SV_STORE: store = op.value; break;
+        case SV_PORT: port = op.value; break;
+        case SV_BIND: bind = op.value; break;
+        }
     }
     if (config == NULL) return serve_usage("--config FILE is required%s", "");
     char err[1024];
