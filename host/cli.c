@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <libgen.h>
 #include <math.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include "commands.h"
 #include "exitcodes.h"
 #include "http_policy.h"
+#include "modules.h"
 
 static int cli_usage(const char *fmt, const char *arg) {
     fprintf(stderr, "vsrun: ");
@@ -109,6 +111,8 @@ static int cli_parse_run_options(int argc, char **argv, struct cli_run *run) {
                 run->vm.max_memory = (size_t)(d * 1024 * 1024);
             } else if (strcmp(name, "--lib") == 0) {
                 if (run->vm.n_lib_dirs >= VM_MAX_LIBS) return cli_usage("too many --lib options%s", "");
+                char why[PATH_MAX + 200];
+                if (modules_check_lib_dir(value, why, sizeof why) != 0) return cli_usage("%s", why);
                 run->vm.lib_dirs[run->vm.n_lib_dirs++] = value;
             } else if (cli_in(sandbox_value_options, name)) {
                 if (run->n_sandbox_args + 2 > CLI_MAX_SANDBOX_ARGS) return cli_usage("too many sandbox options%s", "");

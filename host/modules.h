@@ -35,6 +35,9 @@ int modules_require_for_script(lua_State *L, const char *name);
 /* Loads embedded Lua module `name` as a chunk that runs in the built-in environment. */
 int modules_load_embedded(lua_State *L, const char *name);
 
+/* 0 when `dir` can be a --lib directory; else -1 and a message in `why`. */
+int modules_check_lib_dir(const char *dir, char *why, size_t n);
+
 /* Makes the table at idx read-only in place; `what` names it in the error ("module 'http'"). */
 void modules_freeze(lua_State *L, int idx, const char *what);
 
