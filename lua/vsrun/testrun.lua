@@ -108,6 +108,7 @@ function M.run_file(path, opts)
     -- setup: the sandbox back to the snapshot, then before_each hooks; the test runs only
     -- if setup passed; after_each hooks run in any case, and their failure fails the test
     local why
+    t._begin_test()
     local sok, serr, stb = sched.run(function()
       if sandbox then sandbox.restore() end
       for _, h in ipairs(hooks.before) do h(test.name) end
@@ -123,6 +124,8 @@ function M.run_file(path, opts)
       end)
       if not aok then why = (why and (why .. "\n    ") or "") .. "after_each: " .. describe(t, aerr, atb) end
     end
+    local rok, rerr = pcall(t._end_test)   -- undo t.stub calls, whatever happened
+    if not rok then why = (why and (why .. "\n    ") or "") .. "restoring stubs: " .. errors.describe(rerr) end
     local elapsed = core.clock() - started
     results[#results + 1] = { name = test.name, time = elapsed, failure = why }
     if not why then

@@ -157,3 +157,28 @@ expect "control: without a shadowing file the built-in loads" 0 'table'
 # provenance: -v names each module's file and version
 run -v "$R/teamB/pipelines/report.lua"
 expect "-v prints where a module came from and its version" 0 '' "module 'audit' from .*teamB/lib/audit.lua version 2.0"
+
+# t.stub is undone even when the test fails; t.read_fixture stays inside fixtures/
+mkdir -p "$TMP/stubs/fixtures"
+printf 'SECRET_FIXTURE_CANARY\n' >"$TMP/stubs/secret.env"
+ln -s ../secret.env "$TMP/stubs/fixtures/link.txt"
+printf 'inside\n' >"$TMP/stubs/fixtures/data.txt"
+cat >"$TMP/stubs/stub_test.lua" <<'EOF2'
+local t = require "vsrun.testing"
+local lib = { value = "original" }
+t.test("1 stubs then fails", function()
+  t.stub(lib, "value", "stubbed")
+  error("this test fails on purpose")
+end)
+t.test("2 sees the original", function() t.eq(lib.value, "original") end)
+t.test("3 reads a fixture", function() t.eq(t.read_fixture("data.txt"), "inside\n") end)
+t.test("4 a symlink out of fixtures/ is refused", function()
+  t.raises("is outside", t.read_fixture, "link.txt")
+end)
+EOF2
+for mode in "" --strict; do
+    run test $mode -v "$TMP/stubs"
+    expect "a failed test's stubs are undone ${mode:-(normal)}" 1 'ok .*2 sees the original'
+    expect "t.read_fixture works and stays in fixtures/ ${mode:-(normal)}" 1 '3 passed, 1 failed'
+    grep -q SECRET_FIXTURE_CANARY <<<"$OUT$ERR" && _fail "read_fixture symlink" "secret read" || echo "ok no fixture read through a symlink ${mode:-(normal)}"
+done
