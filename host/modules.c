@@ -267,6 +267,7 @@ static int modules_search_builtin(lua_State *L) {
 #define MODULES_PROJECT_ERROR "vsrun.project_error"  /* registry: why vsrun.json is unusable */
 #define MODULES_SCRIPT_PACKAGE "vsrun.script_package" /* registry: the package table scripts see */
 #define MODULES_SEARCHPATH "vsrun.searchpath"       /* registry: package.searchpath, kept */
+#define MODULES_PROJECT "vsrun.project_table"      /* registry: the parsed vsrun.json */
 
 static const char *modules_where_searched(const struct vm_options *o) {
     return o->strict ? "the project's library directories (vsrun.json), --lib, the project's rocks tree"
@@ -379,6 +380,14 @@ static void modules_add_path_list(luaL_Buffer *b, const char *list) {
     }
 }
 
+const char *modules_push_project(lua_State *L) {
+    lua_getfield(L, LUA_REGISTRYINDEX, MODULES_PROJECT_ERROR);
+    const char *err = lua_tostring(L, -1);
+    lua_pop(L, 1);
+    lua_getfield(L, LUA_REGISTRYINDEX, MODULES_PROJECT);
+    return err;
+}
+
 int modules_check_lib_dir(const char *dir, char *why, size_t n) {
     struct stat st;
     if (stat(dir, &st) != 0) {
@@ -394,7 +403,7 @@ int modules_check_lib_dir(const char *dir, char *why, size_t n) {
 }
 
 /* The nearest directory at or above `start` that holds the project file; 1 when found. */
-static int modules_find_root(const char *start, char *root, size_t n) {
+int modules_find_root(const char *start, char *root, size_t n) {
     char dir[PATH_MAX], file[PATH_MAX + 16];
     if (realpath(start && *start ? start : ".", dir) == NULL) return 0;
     for (;;) {
@@ -458,6 +467,8 @@ static void modules_load_project(lua_State *L, const struct vm_options *o) {
 static void modules_set_path(lua_State *L, int package, const struct vm_options *o) {
     modules_load_project(L, o);
     int project = lua_gettop(L);
+    lua_pushvalue(L, project);
+    lua_setfield(L, LUA_REGISTRYINDEX, MODULES_PROJECT);
     luaL_Buffer b, c;
     luaL_buffinit(L, &b);
     if (lua_istable(L, project)) {

@@ -35,6 +35,14 @@ int modules_require_for_script(lua_State *L, const char *name);
 /* Loads embedded Lua module `name` as a chunk that runs in the built-in environment. */
 int modules_load_embedded(lua_State *L, const char *name);
 
+/* The nearest directory at or above `start` (NULL: the working directory) holding a
+ * vsrun.json, as an absolute path in root; 1 when there is one. */
+int modules_find_root(const char *start, char *root, size_t n);
+
+/* Pushes the project (lua/vsrun/project.lua's table: root, file, name, libs, rocks) this
+ * state resolves modules with, or nil; returns why vsrun.json is unusable, or NULL. */
+const char *modules_push_project(lua_State *L);
+
 /* 0 when `dir` can be a --lib directory; else -1 and a message in `why`. */
 int modules_check_lib_dir(const char *dir, char *why, size_t n);
 
