@@ -26,8 +26,9 @@ static const char usage_text[] =
     "       vsrun test [paths...]          run *_test.lua files against a fresh sandbox\n"
     "       vsrun sandbox [options]        serve the simulated PagerDuty API\n"
     "       vsrun auth login|status|list|logout|reconnect   manage PagerDuty connections\n"
+    "       vsrun deps [tree|lock|check|pin|install]   a project's LuaRocks dependencies\n"
     "       vsrun help [topic]             topics: run, inputs, errors, exit-codes, sandbox, auth, test,\n"
-    "                                      security\n";
+    "                                      security, libraries\n";
 
 static const char help_text[] =
     "vsrun runs automation pipelines written in Lua against PagerDuty.\n"
