@@ -89,7 +89,9 @@ local function install_require()
       local sok, loader, extra = pcall(searcher, name)
       if not sok then error(loader, 2) end   -- e.g. a syntax error: at the requiring line
       if type(loader) == "function" then
-        if me == nil then return run_loader(name, loader, extra), extra end
+        -- outside any task, or inside a C callback (a sort comparator) where no task can
+        -- wait: the body runs right here, as stock Lua does
+        if me == nil or not coroutine.isyieldable() then return run_loader(name, loader, extra), extra end
         return load_file_module(name, loader, extra), extra
       elseif type(loader) == "string" then
         msgs[#msgs + 1] = loader

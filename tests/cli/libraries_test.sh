@@ -182,3 +182,9 @@ for mode in "" --strict; do
     expect "t.read_fixture works and stays in fixtures/ ${mode:-(normal)}" 1 '3 passed, 1 failed'
     grep -q SECRET_FIXTURE_CANARY <<<"$OUT$ERR" && _fail "read_fixture symlink" "secret read" || echo "ok no fixture read through a symlink ${mode:-(normal)}"
 done
+
+# require from a C callback (no task can wait there) still loads the module
+printf 'return { n = 7 }\n' >"$TMP/once/seven.lua"
+printf 'local l = { 2, 1 }\ntable.sort(l, function(a, b) return a * require("seven").n < b * require("seven").n end)\nreturn l\n' >"$TMP/once/sortreq.lua"
+run "$TMP/once/sortreq.lua"
+expect "require inside a sort comparator loads the module" 0 '1,'
