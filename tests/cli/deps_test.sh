@@ -91,3 +91,29 @@ run deps check --project "$TMP/home"
 expect "deps outside a project says so" 2 '' 'no vsrun.json in'
 run deps frobnicate
 expect "an unknown deps subcommand is refused" 2 '' "unknown subcommand 'frobnicate'"
+
+# a private git library: the rocks server holds only a rockspec whose source is a git tag
+if command -v git >/dev/null; then
+    mkdir -p "$TMP/gitlib/src" "$TMP/gitsrv" "$R/teamC"
+    printf 'return { _VERSION = "3.1.0" }\n' >"$TMP/gitlib/src/privlib.lua"
+    (cd "$TMP/gitlib" && git init -q && git add . && git -c user.email=ci@example.com -c user.name=ci commit -qm v3.1.0 && git tag v3.1.0)
+    cat >"$TMP/gitsrv/privlib-3.1.0-1.rockspec" <<EOF
+rockspec_format = "3.0"
+package = "privlib"
+version = "3.1.0-1"
+source = { url = "git+file://$TMP/gitlib", tag = "v3.1.0" }
+dependencies = { "lua >= 5.4" }
+build = { type = "builtin", modules = { privlib = "src/privlib.lua" } }
+EOF
+    (cd "$TMP/gitsrv" && luarocks-admin --lua-version=5.4 make-manifest . >/dev/null 2>&1)
+    printf '{ "name": "teamC" }\n' >"$R/teamC/vsrun.json"
+    printf 'rockspec_format = "3.0"\npackage = "teamc"\nversion = "dev-1"\nsource = { url = "." }\ndependencies = { "lua >= 5.4", "privlib == 3.1.0" }\nbuild = { type = "builtin", modules = {} }\n' \
+        >"$R/teamC/teamc-dev-1.rockspec"
+    run deps pin --project "$R/teamC" -- --only-server="file://$TMP/gitsrv"
+    expect "a private git library installs through LuaRocks' git source" 0 'wrote .*vsrun.lock'
+    printf 'return require("privlib")._VERSION\n' >"$R/teamC/v.lua"
+    run "$R/teamC/v.lua"
+    expect "the git library's pinned tag is what require loads" 0 '"3.1.0"'
+else
+    echo "FAIL git: not installed (the private git library case needs it)"
+fi
