@@ -225,7 +225,8 @@ int modules_require_for_script(lua_State *L, const char *name) {
             return luaL_error(L, "module '%s' is only available under 'vsrun test' or --sandbox", name);
     } else if (o->strict && !modules_in(public_modules, name)) {
         return luaL_error(L, "module '%s' is internal to vsrun and not available under --strict "
-                             "(scripts may require pagerduty, http, json, vsrun, vsrun.time%s and --lib modules)",
+                             "(scripts may require pagerduty, http, json, vsrun, vsrun.time%s, and modules of the project's "
+                             "library directories, its rocks tree and --lib)",
                           name, o->sandbox_mode ? ", vsrun.sandbox, vsrun.testing" : "");
     }
     lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
