@@ -204,6 +204,7 @@ int luaopen_vsrun_core(lua_State *L) {
         {"sandbox_url", core_sandbox_url}, {"loadfile", core_loadfile},
         {"write_file_atomic", atomic_file_lua_write}, {"require_builtin", core_require_builtin},
         {"read_below", core_read_below},
+        {"project_error", modules_project_error},
         {NULL, NULL}};
     luaL_newlib(L, fns);
     return 1;

@@ -381,6 +381,21 @@ static void modules_add_path_list(luaL_Buffer *b, const char *list) {
     }
 }
 
+int modules_project_error(lua_State *L) {
+    lua_getfield(L, LUA_REGISTRYINDEX, MODULES_PROJECT_ERROR);
+    return 1;
+}
+
+const char *modules_project_allow_net(lua_State *L) {
+    const char *list = NULL;
+    int top = lua_gettop(L);
+    if (lua_getfield(L, LUA_REGISTRYINDEX, MODULES_PROJECT) == LUA_TTABLE &&
+        lua_getfield(L, -1, "allow_net") == LUA_TSTRING)
+        list = lua_tostring(L, -1);  /* kept alive by the project table in the registry */
+    lua_settop(L, top);
+    return list;
+}
+
 const char *modules_push_project(lua_State *L) {
     lua_getfield(L, LUA_REGISTRYINDEX, MODULES_PROJECT_ERROR);
     const char *err = lua_tostring(L, -1);

@@ -43,6 +43,14 @@ int modules_find_root(const char *start, char *root, size_t n);
  * state resolves modules with, or nil; returns why vsrun.json is unusable, or NULL. */
 const char *modules_push_project(lua_State *L);
 
+/* vsrun.core.project_error(): why the project file is unusable, or nil. The runner refuses
+ * to start a script or test file then: its allow_net may be what it got wrong. */
+int modules_project_error(lua_State *L);
+
+/* The project's allow_net ("host[:port],..."), or NULL: http refuses other origins in
+ * every mode (it narrows, never grants; host/http_policy.c). */
+const char *modules_project_allow_net(lua_State *L);
+
 /* 0 when `dir` can be a --lib directory; else -1 and a message in `why`. */
 int modules_check_lib_dir(const char *dir, char *why, size_t n);
 

@@ -11,7 +11,7 @@ M.DEFAULT_ROCKS = "lua_modules"   -- what `luarocks init` makes
 M.LUA_DIR = "/share/lua/5.4"      -- pure-Lua modules inside a rocks tree
 M.C_DIR = "/lib/lua/5.4"          -- C modules inside a rocks tree (refused, named in errors)
 
-local KNOWN = { name = true, version = true, libs = true, rocks_tree = true, description = true }
+local KNOWN = { name = true, version = true, libs = true, rocks_tree = true, description = true, allow_net = true }
 
 -- a path inside the project: relative, and written the same on every machine
 local function relative(file, key, v)
@@ -32,7 +32,7 @@ function M.parse(text, root, file)
   if type(conf) ~= "table" then error(file .. ": must hold a JSON object", 0) end
   for k in pairs(conf) do
     if not KNOWN[k] then
-      error(("%s: unknown field %q (known: description, libs, name, rocks_tree, version)"):format(file, tostring(k)), 0)
+      error(("%s: unknown field %q (known: allow_net, description, libs, name, rocks_tree, version)"):format(file, tostring(k)), 0)
     end
   end
   local p = { root = root, file = file, name = conf.name, libs = {} }
@@ -47,6 +47,21 @@ function M.parse(text, root, file)
     error(file .. ": libs must be a list of directories", 0)
   end
   p.rocks = root .. "/" .. relative(file, "rocks_tree", conf.rocks_tree or M.DEFAULT_ROCKS)
+  -- allow_net: the origins the project's scripts may reach with http. It narrows every run
+  -- and never grants: under --strict the command line's --allow-net is still needed, since
+  -- the project file comes with the code.
+  if conf.allow_net ~= nil then
+    local hosts = conf.allow_net
+    if type(hosts) ~= "table" or #hosts == 0 or next(hosts, #hosts) ~= nil then
+      error(file .. ": allow_net must be a non-empty list of \"host[:port]\" strings", 0)
+    end
+    for i, h in ipairs(hosts) do
+      if type(h) ~= "string" or not h:match("^[%w%.%-%[%]:]+$") then
+        error(("%s: allow_net[%d] must be \"host\" or \"host:port\""):format(file, i), 0)
+      end
+    end
+    p.allow_net = table.concat(hosts, ",")
+  end
   return p
 end
 

@@ -161,6 +161,8 @@ end
 -- Returns true, json_text_or_nil | false, "syntax", message | false, "error", err, traceback
 function M.run(kind, source, inputs)
   M.prepare()
+  local project_error = core.project_error()
+  if project_error then return false, "syntax", project_error end
   local chunk, msg
   if kind == "file" then
     chunk, msg = core.loadfile(source)

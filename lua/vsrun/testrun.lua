@@ -75,6 +75,8 @@ function M.run_file(path, opts)
     results[1] = { name = "(loading the file)", time = core.clock() - file_started, failure = why }
     return 0, 1, junit_suite(path, results, core.clock() - file_started)
   end
+  local project_error = core.project_error()
+  if project_error then return file_failed(project_error) end
   local chunk, msg = core.loadfile(path)
   if not chunk then return file_failed("cannot load: " .. tostring(msg)) end
   local ok, err, tb = sched.run(chunk)

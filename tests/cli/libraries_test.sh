@@ -188,3 +188,13 @@ printf 'return { n = 7 }\n' >"$TMP/once/seven.lua"
 printf 'local l = { 2, 1 }\ntable.sort(l, function(a, b) return a * require("seven").n < b * require("seven").n end)\nreturn l\n' >"$TMP/once/sortreq.lua"
 run "$TMP/once/sortreq.lua"
 expect "require inside a sort comparator loads the module" 0 '1,'
+
+# a project file that cannot be used stops the run and the test file before any code runs
+printf '{ "libz": ["lib"] }\n' >"$TMP/badproj/vsrun.json"
+printf 'print("RAN")\n' >"$TMP/badproj/plain.lua"
+run "$TMP/badproj/plain.lua"
+expect "a bad project file stops a script that requires nothing" 1 '' 'unknown field "libz"'
+grep -q RAN <<<"$OUT" && _fail "bad project file" "the script ran" || echo "ok the script did not run"
+printf 'local t = require "vsrun.testing"\nt.test("x", function() end)\n' >"$TMP/badproj/x_test.lua"
+run test "$TMP/badproj"
+expect "a bad project file fails its test files" 1 'unknown field "libz"'
