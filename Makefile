@@ -82,7 +82,7 @@ bench: deps
 
 demo: deps
 	@$(MAKE) --no-print-directory vsrun
-	./vsrun --sandbox --incidents 2000 --lib scripts/lib scripts/examples/triage.lua ack_services=all
+	./vsrun --sandbox --incidents 2000 scripts/examples/triage.lua ack_services=all
 
 memcheck: vsrun
 	@VSRUN_MEMCHECK=1 tests/run --memcheck
@@ -111,8 +111,9 @@ fuzz: deps fuzz-build
 	@for f in $(FUZZ_BIN); do n=$$(basename $$f _fuzz); mkdir -p build/fuzz/corpus-$$n; \
 	  echo "== $$n"; $$f -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 build/fuzz/corpus-$$n tests/fuzz/corpus/$$n || exit 1; done
 
-# scripts/lib goes to PREFIX/share/vsrun/lib, which vsrun finds next to its own binary.
-LIB_MODULES := $(filter-out %_test.lua,$(wildcard scripts/lib/*.lua))
+# The example library's modules go to PREFIX/share/vsrun/lib, which vsrun finds next to its
+# own binary (scripts/incident-kit is also a LuaRocks rock: docs/libraries.md).
+LIB_MODULES := $(wildcard scripts/incident-kit/src/*.lua)
 install: vsrun
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/vsrun/lib
 	install -m 0755 vsrun $(DESTDIR)$(PREFIX)/bin/vsrun

@@ -3,6 +3,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <libgen.h>
 #include <math.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 
 #include "exitcodes.h"
 #include "http_policy.h"
+#include "modules.h"
 #include "sandbox.h"
 #include "util.h"
 
@@ -88,6 +90,10 @@ int cli_take_shared_option(struct cli_run *run, const struct opt_parser *p) {
         break;
     case CLI_LIB:
         if (run->vm.n_lib_dirs >= VM_MAX_LIBS) return util_usage(p->who, "too many --lib options");
+        {
+            char why[PATH_MAX + 200];
+            if (modules_check_lib_dir(value, why, sizeof why) != 0) return util_usage(p->who, "%s", why);
+        }
         run->vm.lib_dirs[run->vm.n_lib_dirs++] = value;
         break;
     case CLI_ALLOW_NET:

@@ -192,23 +192,8 @@ int cmd_test(int argc, char **argv) {
         return rc < 0 ? EXIT_OK : rc;
     }
     if (n_paths == 0) paths[n_paths++] = ".";
-    /* a shared-scripts tree keeps its modules in lib/ at its top: put it on the require path,
-     * so `vsrun test scripts/` finds what scripts/examples require (like --lib scripts/lib) */
-    char *tree_libs[CLI_MAX_INPUTS];
-    int n_tree_libs = 0;
-    for (int i = 0; i < n_paths && run.vm.n_lib_dirs < VM_MAX_LIBS; i++) {
-        struct stat st;
-        size_t n = strlen(paths[i]) + 5;
-        char *lib = malloc(n);
-        if (!lib) break;
-        snprintf(lib, n, "%s/lib", paths[i]);
-        if (stat(lib, &st) == 0 && S_ISDIR(st.st_mode)) {
-            tree_libs[n_tree_libs++] = lib;
-            run.vm.lib_dirs[run.vm.n_lib_dirs++] = lib;
-        } else {
-            free(lib);
-        }
-    }
+    /* modules resolve per test file, from its own project (vsrun.json above it; host/modules.c):
+     * `vsrun test teamA/ teamB/` never puts one team's libraries on the other's path */
     for (int i = 0; i < n_paths; i++) {
         size_t before = files.n;
         find_tests(paths[i], &files, 1);
@@ -221,7 +206,6 @@ int cmd_test(int argc, char **argv) {
             fprintf(stderr, "vsrun test: cannot write --junit %s: %s\n", junit_path, strerror(errno));
             for (size_t i = 0; i < files.n; i++) free(files.paths[i]);
             free(files.paths);
-            for (int i = 0; i < n_tree_libs; i++) free(tree_libs[i]);
             cli_free_run(&run);
             return EXIT_USAGE;
         }
@@ -240,7 +224,6 @@ int cmd_test(int argc, char **argv) {
         }
     }
     free(files.paths);
-    for (int i = 0; i < n_tree_libs; i++) free(tree_libs[i]);
     cli_free_run(&run);
     if (files.n == 0) fprintf(stderr, "vsrun test: no *_test.lua files found\n");
     printf("%d passed, %d failed\n", passed, failed);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cmd_auth.h"
+#include "cmd_deps.h"
 #include "cmd_sandbox.h"
 #include "cmd_test.h"
 #include "serve.h"
@@ -15,6 +16,7 @@ static const struct cli_command vsrun_commands[] = {
     {"sandbox", cmd_sandbox},
     {"serve", cmd_serve},
     {"runs", cmd_runs},
+    {"deps", cmd_deps},
     {NULL, NULL},
 };
 

@@ -1,5 +1,8 @@
 /* vsrun.core: small host primitives the embedded Lua modules build on. Not a public API. */
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -157,6 +160,47 @@ static int core_stderr(lua_State *L) {  /* unbuffered diagnostics that work unde
     return 0;
 }
 
+/* read_below(dir, name) -> the bytes of dir/name, or nil, message. Only a regular file whose
+ * real path (symlinks resolved) is inside dir's: t.read_fixture under --strict reads
+ * fixtures, never the secrets file beside the test. */
+static int core_read_below(lua_State *L) {
+    const char *dir = luaL_checkstring(L, 1), *name = luaL_checkstring(L, 2);
+    char real_dir[PATH_MAX], real[PATH_MAX];
+    lua_pushfstring(L, "%s/%s", dir, name);
+    const char *path = lua_tostring(L, -1);
+    if (realpath(dir, real_dir) == NULL || realpath(path, real) == NULL) {
+        lua_pushnil(L);
+        lua_pushfstring(L, "cannot open %s: %s", path, strerror(errno));
+        return 2;
+    }
+    size_t n = strlen(real_dir);
+    if (strncmp(real, real_dir, n) != 0 || real[n] != '/') {
+        lua_pushnil(L);
+        lua_pushfstring(L, "%s is outside %s", path, dir);
+        return 2;
+    }
+    FILE *f = fopen(real, "rb");
+    if (f == NULL) {
+        lua_pushnil(L);
+        lua_pushfstring(L, "cannot open %s: %s", path, strerror(errno));
+        return 2;
+    }
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    char chunk[4096];
+    size_t got;
+    while ((got = fread(chunk, 1, sizeof chunk, f)) > 0) luaL_addlstring(&b, chunk, got);
+    int failed = ferror(f);
+    fclose(f);
+    if (failed) {
+        lua_pushnil(L);
+        lua_pushfstring(L, "cannot read %s (is it a directory?)", path);
+        return 2;
+    }
+    luaL_pushresult(&b);
+    return 1;
+}
+
 int luaopen_vsrun_core(lua_State *L) {
     static const luaL_Reg fns[] = {
         {"traceback", core_traceback}, {"where", core_where},
@@ -169,6 +213,8 @@ int luaopen_vsrun_core(lua_State *L) {
         {"sandbox_url", core_sandbox_url}, {"loadfile", core_loadfile},
         {"write_file_atomic", atomic_file_lua_write}, {"require_builtin", core_require_builtin},
         {"is_embedded_file", core_is_embedded_file},
+        {"read_below", core_read_below},
+        {"project_error", modules_project_error},
         {NULL, NULL}};
     luaL_newlib(L, fns);
     return 1;

@@ -20,6 +20,7 @@
 #include <curl/curl.h>
 
 #include "http.h"
+#include "modules.h"
 #include "secrets.h"
 #include "vm.h"
 
@@ -271,4 +272,9 @@ void http_policy_check(lua_State *L, const char *url, const struct http_header *
         return refuse(v, "permission_denied",
                       "http: network access to %s is not allowed: it is not in --allow-net (or VSRUN_ALLOW_NET); "
                       "add --allow-net %s", shown, shown);
+    const char *project = modules_project_allow_net(L);
+    if (project && !allowed_by_list(project, &o))
+        return refuse(v, "permission_denied",
+                      "http: network access to %s is not allowed: it is not in the project's allow_net "
+                      "(vsrun.json)%s", shown, "");
 }

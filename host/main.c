@@ -31,8 +31,9 @@ static const char usage_text[] =
     "       vsrun auth login|status|list|logout|reconnect   manage PagerDuty connections\n"
     "       vsrun serve --config FILE      run pipelines on signed webhooks and schedules\n"
     "       vsrun runs list|show ID|retry ID   the runs vsrun serve stored\n"
+    "       vsrun deps [tree|lock|check|pin|install]   a project's LuaRocks dependencies\n"
     "       vsrun help [topic]             topics: run, inputs, errors, exit-codes, sandbox, auth, test,\n"
-    "                                      security, serve\n";
+    "                                      security, serve, libraries\n";
 
 static const char help_text[] =
     "vsrun runs automation pipelines written in Lua against PagerDuty.\n"

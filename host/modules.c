@@ -9,6 +9,8 @@
  * the vsrun modules and the string library are made read-only when they load. */
 #include "modules.h"
 
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -211,6 +213,8 @@ static int modules_require_lua(lua_State *L) {  /* `require` of the built-in env
     return 1;
 }
 
+static void modules_check_shadowing(lua_State *L, const char *name);
+
 int modules_require_for_script(lua_State *L, const char *name) {
     if (!modules_is_builtin(name)) return 0;
     const struct vm_options *o = vm_options(L);
@@ -221,9 +225,14 @@ int modules_require_for_script(lua_State *L, const char *name) {
             return luaL_error(L, "module '%s' is only available under 'vsrun test' or --sandbox", name);
     } else if (o->strict && !modules_in(public_modules, name)) {
         return luaL_error(L, "module '%s' is internal to vsrun and not available under --strict "
-                             "(scripts may require pagerduty, http, json, vsrun, vsrun.time%s and --lib modules)",
+                             "(scripts may require pagerduty, http, json, vsrun, vsrun.time%s, and modules of the project's "
+                             "library directories, its rocks tree and --lib)",
                           name, o->sandbox_mode ? ", vsrun.sandbox, vsrun.testing" : "");
     }
+    lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+    int first = lua_getfield(L, -1, name) == LUA_TNIL;
+    lua_pop(L, 2);
+    if (first) modules_check_shadowing(L, name);
     modules_require(L, name);
     return 1;
 }
@@ -247,26 +256,87 @@ static int modules_search_builtin(lua_State *L) {
     return 2;
 }
 
-/* Like Lua's file searcher, but text chunks only. The package table and searchpath are
- * upvalues, so replacing the global `package` changes nothing. */
+/* The one resolution rule (docs/libraries.md), after the built-in modules:
+ *   1. the project's library directories   (vsrun.json "libs"; without a project file,
+ *                                            the script's own directory)
+ *   2. --lib
+ *   3. VSRUN_PATH, then the installed PREFIX/share/vsrun/lib      (not under --strict)
+ *   4. the project's LuaRocks tree          (vsrun.json "rocks_tree", default lua_modules)
+ *   5. LUA_PATH_5_4 / LUA_PATH                                    (not under --strict)
+ * The same in `vsrun script.lua`, `vsrun test` (per test file), --sandbox and --strict,
+ * which leaves out only what comes from the environment. */
+#define MODULES_PROJECT_ERROR "vsrun.project_error"  /* registry: why vsrun.json is unusable */
+#define MODULES_SCRIPT_PACKAGE "vsrun.script_package" /* registry: the package table scripts see */
+#define MODULES_SEARCHPATH "vsrun.searchpath"       /* registry: package.searchpath, kept */
+#define MODULES_PROJECT "vsrun.project_table"      /* registry: the parsed vsrun.json */
+
+static const char *modules_where_searched(const struct vm_options *o) {
+    return o->strict ? "the project's library directories (vsrun.json), --lib, the project's rocks tree"
+                     : "the project's library directories (vsrun.json) or the script's directory, --lib, "
+                       "VSRUN_PATH, the project's rocks tree, LUA_PATH";
+}
+
+/* Calls package.searchpath(name, path) from the registry: leaves the file name or nil. */
+static void modules_searchpath(lua_State *L, const char *name, const char *path) {
+    lua_getfield(L, LUA_REGISTRYINDEX, MODULES_SEARCHPATH);
+    lua_pushstring(L, name);
+    lua_pushstring(L, path);
+    lua_call(L, 2, 1);
+}
+
+/* Like Lua's file searcher, but text chunks only; the path is the upvalue package table's,
+ * so replacing the global `package` changes nothing. A C module the same search would have
+ * found is named in the "not found" text: vsrun never loads one, and should say so. */
 static int modules_search_file(lua_State *L) {
     const char *name = luaL_checkstring(L, 1);
+    lua_getfield(L, LUA_REGISTRYINDEX, MODULES_PROJECT_ERROR);
+    if (lua_isstring(L, -1)) return luaL_error(L, "%s", lua_tostring(L, -1));
+    lua_pop(L, 1);
     lua_getfield(L, lua_upvalueindex(1), "path");
     const char *path = lua_tostring(L, -1);
     if (path == NULL || *path == '\0') {
-        lua_pushliteral(L, "no module directories to search (the script's directory, --lib, VSRUN_PATH)");
+        lua_pushfstring(L, "no module directories to search (%s)", modules_where_searched(vm_options(L)));
         return 1;
     }
-    lua_pushvalue(L, lua_upvalueindex(2));
+    lua_getfield(L, LUA_REGISTRYINDEX, MODULES_SEARCHPATH);
     lua_pushstring(L, name);
     lua_pushvalue(L, -3);
     lua_call(L, 2, 2);
-    if (lua_isnil(L, -2)) return 1; /* the "no file ..." lines */
+    if (lua_isnil(L, -2)) { /* the "no file ..." lines, and a refused C module if there is one */
+        const char *cpath = lua_tostring(L, lua_upvalueindex(2));
+        if (cpath && *cpath) {
+            modules_searchpath(L, name, cpath);
+            if (lua_isstring(L, -1)) {
+                lua_pushfstring(L, "%s\n\t%s is a C module: vsrun loads only Lua modules (C modules are refused)",
+                                lua_tostring(L, -2), lua_tostring(L, -1));
+                return 1;
+            }
+            lua_pop(L, 1);
+        }
+        return 1;
+    }
     const char *file = lua_tostring(L, -2);
     if (luaL_loadfilex(L, file, "t") != LUA_OK)
         return luaL_error(L, "error loading module '%s' from file '%s':\n\t%s", name, file, lua_tostring(L, -1));
     lua_pushstring(L, file);
     return 2;
+}
+
+/* A file that would be `name` if `name` were not built in: refused with an error rather than
+ * silently ignored (checked once per name and state, when a script first requires it). */
+static void modules_check_shadowing(lua_State *L, const char *name) {
+    lua_getfield(L, LUA_REGISTRYINDEX, MODULES_SCRIPT_PACKAGE);
+    if (!lua_istable(L, -1)) { lua_pop(L, 1); return; }
+    lua_getfield(L, -1, "path");
+    const char *path = lua_tostring(L, -1);
+    if (path && *path) {
+        modules_searchpath(L, name, path);
+        if (lua_isstring(L, -1))
+            luaL_error(L, "module '%s' is built into vsrun, so %s cannot be loaded under that name: "
+                          "rename the file (vsrun help libraries lists the built-in names)", name, lua_tostring(L, -1));
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 2);
 }
 
 static void modules_add_path(luaL_Buffer *b, const char *dir) {
@@ -275,8 +345,13 @@ static void modules_add_path(luaL_Buffer *b, const char *dir) {
     luaL_addstring(b, dir); luaL_addstring(b, "/?/init.lua;");
 }
 
-/* `make install` puts scripts/lib in PREFIX/share/vsrun/lib, next to PREFIX/bin/vsrun:
- * found from the binary's own path, so any PREFIX works without a rebuild. */
+static void modules_add_cpath(luaL_Buffer *b, const char *dir) {
+    if (dir == NULL || *dir == '\0') return;
+    luaL_addstring(b, dir); luaL_addstring(b, "/?.so;");
+}
+
+/* `make install` puts the example library in PREFIX/share/vsrun/lib, next to
+ * PREFIX/bin/vsrun: found from the binary's own path, so any PREFIX works without a rebuild. */
 static void modules_add_installed_lib(luaL_Buffer *b) {
     char exe[2048], dir[2100];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
@@ -306,14 +381,135 @@ static void modules_add_path_list(luaL_Buffer *b, const char *list) {
     }
 }
 
-static void modules_set_path(lua_State *L, int package, const struct vm_options *o) {
+int modules_project_error(lua_State *L) {
+    lua_getfield(L, LUA_REGISTRYINDEX, MODULES_PROJECT_ERROR);
+    return 1;
+}
+
+const char *modules_project_allow_net(lua_State *L) {
+    const char *list = NULL;
+    int top = lua_gettop(L);
+    if (lua_getfield(L, LUA_REGISTRYINDEX, MODULES_PROJECT) == LUA_TTABLE &&
+        lua_getfield(L, -1, "allow_net") == LUA_TSTRING)
+        list = lua_tostring(L, -1);  /* kept alive by the project table in the registry */
+    lua_settop(L, top);
+    return list;
+}
+
+const char *modules_push_project(lua_State *L) {
+    lua_getfield(L, LUA_REGISTRYINDEX, MODULES_PROJECT_ERROR);
+    const char *err = lua_tostring(L, -1);
+    lua_pop(L, 1);
+    lua_getfield(L, LUA_REGISTRYINDEX, MODULES_PROJECT);
+    return err;
+}
+
+int modules_check_lib_dir(const char *dir, char *why, size_t n) {
+    struct stat st;
+    if (stat(dir, &st) != 0) {
+        snprintf(why, n, "--lib %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        snprintf(why, n, "--lib %s is not a directory (--lib names a directory of modules; "
+                         "require \"name\" finds DIR/name.lua)", dir);
+        return -1;
+    }
+    return 0;
+}
+
+/* The nearest directory at or above `start` that holds the project file; 1 when found. */
+int modules_find_root(const char *start, char *root, size_t n) {
+    char dir[PATH_MAX], file[PATH_MAX + 16];
+    if (realpath(start && *start ? start : ".", dir) == NULL) return 0;
+    for (;;) {
+        struct stat st;
+        snprintf(file, sizeof file, "%s/%s", strcmp(dir, "/") == 0 ? "" : dir, "vsrun.json");
+        if (stat(file, &st) == 0 && S_ISREG(st.st_mode)) {
+            snprintf(root, n, "%s", dir);
+            return 1;
+        }
+        char *slash = strrchr(dir, '/');
+        if (slash == NULL || strcmp(dir, "/") == 0) return 0;
+        if (slash == dir) slash[1] = '\0'; else *slash = '\0';
+    }
+}
+
+/* Reads and checks root/vsrun.json (lua/vsrun/project.lua); pushes the project table, or
+ * nil after recording why it is unusable (every require of a file module then says so). */
+static int modules_parse_project(lua_State *L) {
+    const char *root = lua_tostring(L, 1);
+    lua_pushfstring(L, "%s/vsrun.json", root);
+    const char *file = lua_tostring(L, -1);
+    FILE *f = fopen(file, "rb");
+    if (f == NULL) return luaL_error(L, "cannot read the project file %s: %s", file, strerror(errno));
     luaL_Buffer b;
     luaL_buffinit(L, &b);
-    if (!o->strict) modules_add_path(&b, o->script_dir);
+    size_t got, total = 0;
+    char chunk[4096];
+    while ((got = fread(chunk, 1, sizeof chunk, f)) > 0 && total < (1u << 20)) {
+        luaL_addlstring(&b, chunk, got);
+        total += got;
+    }
+    fclose(f);
+    if (total >= (1u << 20)) return luaL_error(L, "the project file %s is larger than 1 MB", file);
+    luaL_pushresult(&b);
+    modules_require(L, "vsrun.project");
+    lua_getfield(L, -1, "parse");
+    lua_pushvalue(L, -3);
+    lua_pushvalue(L, 1);
+    lua_pushvalue(L, 2);
+    lua_call(L, 3, 1);
+    return 1;
+}
+
+static void modules_load_project(lua_State *L, const struct vm_options *o) {
+    char root[PATH_MAX];
+    const char *start = o->script_dir;
+    if (!modules_find_root(start, root, sizeof root)) {
+        lua_pushnil(L);
+        return;
+    }
+    lua_pushcfunction(L, modules_parse_project);
+    lua_pushstring(L, root);
+    if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
+        lua_setfield(L, LUA_REGISTRYINDEX, MODULES_PROJECT_ERROR);
+        lua_pushnil(L);
+    }
+}
+
+/* Sets package.path by the rule above and pushes the templates of the C modules the same
+ * search would find (for the file searcher's "is a C module" hint). */
+static void modules_set_path(lua_State *L, int package, const struct vm_options *o) {
+    modules_load_project(L, o);
+    int project = lua_gettop(L);
+    lua_pushvalue(L, project);
+    lua_setfield(L, LUA_REGISTRYINDEX, MODULES_PROJECT);
+    luaL_Buffer b, c;
+    luaL_buffinit(L, &b);
+    if (lua_istable(L, project)) {
+        lua_getfield(L, project, "libs");
+        for (lua_Integer i = 1; lua_rawgeti(L, -1, i) == LUA_TSTRING; i++) {
+            const char *dir = lua_tostring(L, -1);
+            lua_pop(L, 1);
+            modules_add_path(&b, dir);
+        }
+        lua_pop(L, 2);
+    } else {
+        modules_add_path(&b, o->script_dir);
+    }
     for (int i = 0; i < o->n_lib_dirs; i++) modules_add_path(&b, o->lib_dirs[i]);
     if (!o->strict) {
         modules_add_path_list(&b, getenv("VSRUN_PATH"));
         modules_add_installed_lib(&b);
+    }
+    if (lua_istable(L, project)) {
+        lua_getfield(L, project, "rocks");
+        lua_pushfstring(L, "%s/share/lua/5.4", lua_tostring(L, -1));
+        modules_add_path(&b, lua_tostring(L, -1));
+        lua_pop(L, 2);
+    }
+    if (!o->strict) {
         const char *lp = getenv("LUA_PATH_5_4");
         if (lp == NULL) lp = getenv("LUA_PATH");
         if (lp) { luaL_addstring(&b, lp); luaL_addchar(&b, ';'); }
@@ -326,6 +522,26 @@ static void modules_set_path(lua_State *L, int package, const struct vm_options 
         lua_remove(L, -2);
     }
     lua_setfield(L, package, "path");
+    /* where a C module would have come from: the same directories, and the rocks tree's lib/ */
+    luaL_buffinit(L, &c);
+    if (lua_istable(L, project)) {
+        lua_getfield(L, project, "libs");
+        for (lua_Integer i = 1; lua_rawgeti(L, -1, i) == LUA_TSTRING; i++) {
+            const char *dir = lua_tostring(L, -1);
+            lua_pop(L, 1);
+            modules_add_cpath(&c, dir);
+        }
+        lua_pop(L, 2);
+        lua_getfield(L, project, "rocks");
+        lua_pushfstring(L, "%s/lib/lua/5.4", lua_tostring(L, -1));
+        modules_add_cpath(&c, lua_tostring(L, -1));
+        lua_pop(L, 2);
+    } else {
+        modules_add_cpath(&c, o->script_dir);
+    }
+    for (int i = 0; i < o->n_lib_dirs; i++) modules_add_cpath(&c, o->lib_dirs[i]);
+    luaL_pushresult(&c);
+    lua_remove(L, project);
 }
 
 /* The package table scripts see: its own `loaded` (the standard libraries, then what the
@@ -333,7 +549,10 @@ static void modules_set_path(lua_State *L, int package, const struct vm_options 
 static void modules_setup_package(lua_State *L, const struct vm_options *o) {
     lua_getglobal(L, "package");
     int package = lua_gettop(L);
-    modules_set_path(L, package, o);
+    lua_getfield(L, package, "searchpath");
+    lua_setfield(L, LUA_REGISTRYINDEX, MODULES_SEARCHPATH);
+    lua_pushvalue(L, package);
+    lua_setfield(L, LUA_REGISTRYINDEX, MODULES_SCRIPT_PACKAGE);
     lua_pushliteral(L, "");
     lua_setfield(L, package, "cpath");
     lua_pushnil(L);
@@ -348,6 +567,8 @@ static void modules_setup_package(lua_State *L, const struct vm_options *o) {
     }
     lua_pop(L, 1);
     lua_setfield(L, package, "loaded");
+    modules_set_path(L, package, o);  /* after the copy: it loads json and vsrun.project */
+    int c_templates = lua_gettop(L);
     lua_getfield(L, package, "searchers");
     lua_createtable(L, 3, 0);
     lua_rawgeti(L, -2, 1);      /* Lua's preload searcher */
@@ -355,7 +576,7 @@ static void modules_setup_package(lua_State *L, const struct vm_options *o) {
     lua_pushcfunction(L, modules_search_builtin);
     lua_rawseti(L, -2, 2);
     lua_pushvalue(L, package);
-    lua_getfield(L, package, "searchpath");
+    lua_pushvalue(L, c_templates);
     lua_pushcclosure(L, modules_search_file, 2);
     lua_rawseti(L, -2, 3);
     lua_setfield(L, package, "searchers");
@@ -364,7 +585,7 @@ static void modules_setup_package(lua_State *L, const struct vm_options *o) {
         lua_pushnil(L);
         lua_setfield(L, package, "searchpath");
     }
-    lua_pop(L, 1);
+    lua_pop(L, 2);
 }
 
 /* The built-in modules' environment: the globals as they are now, with private copies of
@@ -421,8 +642,8 @@ void modules_open(lua_State *L, const struct vm_options *o) {
     lua_setfield(L, -2, "__mode");
     lua_setmetatable(L, -2);
     lua_setfield(L, LUA_REGISTRYINDEX, MODULES_FROZEN);
+    modules_make_env(L);  /* first: reading the project file runs vsrun.project in it */
     modules_setup_package(L, o);
-    modules_make_env(L);
     lua_pushcfunction(L, modules_rawset);
     lua_setglobal(L, "rawset");
     modules_freeze_strings(L);

@@ -35,6 +35,25 @@ int modules_require_for_script(lua_State *L, const char *name);
 /* Loads embedded Lua module `name` as a chunk that runs in the built-in environment. */
 int modules_load_embedded(lua_State *L, const char *name);
 
+/* The nearest directory at or above `start` (NULL: the working directory) holding a
+ * vsrun.json, as an absolute path in root; 1 when there is one. */
+int modules_find_root(const char *start, char *root, size_t n);
+
+/* Pushes the project (lua/vsrun/project.lua's table: root, file, name, libs, rocks) this
+ * state resolves modules with, or nil; returns why vsrun.json is unusable, or NULL. */
+const char *modules_push_project(lua_State *L);
+
+/* vsrun.core.project_error(): why the project file is unusable, or nil. The runner refuses
+ * to start a script or test file then: its allow_net may be what it got wrong. */
+int modules_project_error(lua_State *L);
+
+/* The project's allow_net ("host[:port],..."), or NULL: http refuses other origins in
+ * every mode (it narrows, never grants; host/http_policy.c). */
+const char *modules_project_allow_net(lua_State *L);
+
+/* 0 when `dir` can be a --lib directory; else -1 and a message in `why`. */
+int modules_check_lib_dir(const char *dir, char *why, size_t n);
+
 /* Makes the table at idx read-only in place; `what` names it in the error ("module 'http'"). */
 void modules_freeze(lua_State *L, int idx, const char *what);
 

@@ -75,4 +75,19 @@ function t.path(name) end
 ---@return any
 function t.script(path, inputs) end
 
+--- The bytes of fixtures/NAME beside the test file (works under --strict; nothing outside
+--- that directory, symlinks resolved).
+---@param name string
+---@return string
+function t.read_fixture(name) end
+
+--- Sets tbl[key] = value until the current test ends (after its after_each hooks), then
+--- restores the old value, which it returns. Only inside a test or before_each; vsrun's
+--- built-in modules are read-only and cannot be stubbed.
+---@param tbl table
+---@param key any
+---@param value any
+---@return any old
+function t.stub(tbl, key, value) end
+
 return t

@@ -167,7 +167,52 @@ function t.script(path, inputs)
   return chunk(inputs or {})
 end
 
+-- t.read_fixture(name) -> the bytes of fixtures/NAME beside the test file. Works under
+-- --strict: only files below that fixtures/ directory (symlinks resolved), so a secrets
+-- file elsewhere in the tree is never read.
+function t.read_fixture(name)
+  if type(name) ~= "string" or name == "" or name:sub(1, 1) == "/" or name:find("..", 1, true) then
+    error("t.read_fixture(name): name must be a relative file name inside fixtures/ beside the test, got " ..
+      tostring(name), 2)
+  end
+  local text, err = core.read_below(test_dir .. "/fixtures", name)
+  if not text then error("t.read_fixture: " .. err, 2) end
+  return text
+end
+
+-- t.stub(tbl, key, value) sets tbl[key] = value until the current test ends (after its
+-- after_each hooks), then puts the old value back; returns the old value. For a table your
+-- code owns: a library module, package.loaded (to fake a whole library for code that
+-- requires it later), a config table. vsrun's built-in modules are read-only and cannot be
+-- stubbed; pass the function into the code under test instead (docs/libraries.md).
+local stubs = {}   -- { tbl, key, old } in the order made, undone in reverse
+local in_test = false
+function t.stub(tbl, key, value)
+  if type(tbl) ~= "table" then error("t.stub(tbl, key, value): tbl must be a table", 2) end
+  if key == nil then error("t.stub(tbl, key, value): key must not be nil", 2) end
+  if not in_test then
+    error("t.stub: call it inside a test or a before_each hook (it is undone when the test ends)", 2)
+  end
+  local old = tbl[key]
+  local ok, err = pcall(function() tbl[key] = value end)
+  if not ok then
+    error("t.stub: cannot stub " .. tostring(key) .. ": " .. tostring(err):gsub("^[^:]*:%d+: ", "") ..
+      " (built-in modules are read-only; pass a function into the code under test instead)", 2)
+  end
+  stubs[#stubs + 1] = { tbl = tbl, key = key, old = old }
+  return old
+end
+
 -- for the runner
+function t._begin_test() in_test = true end
+function t._end_test()
+  in_test = false
+  for i = #stubs, 1, -1 do
+    local s = stubs[i]
+    s.tbl[s.key] = s.old
+    stubs[i] = nil
+  end
+end
 function t._set_file(path) test_dir = path:match("^(.*)/[^/]*$") or "." end
 function t._registered() return registered end
 function t._hooks() return hooks end

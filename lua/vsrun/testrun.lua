@@ -75,6 +75,8 @@ function M.run_file(path, opts)
     results[1] = { name = "(loading the file)", time = core.clock() - file_started, failure = why }
     return 0, 1, junit_suite(path, results, core.clock() - file_started)
   end
+  local project_error = core.project_error()
+  if project_error then return file_failed(project_error) end
   local chunk, msg = core.loadfile(path)
   if not chunk then return file_failed("cannot load: " .. tostring(msg)) end
   local ok, err, tb = sched.run(chunk)
@@ -108,6 +110,7 @@ function M.run_file(path, opts)
     -- setup: the sandbox back to the snapshot, then before_each hooks; the test runs only
     -- if setup passed; after_each hooks run in any case, and their failure fails the test
     local why
+    t._begin_test()
     local sok, serr, stb = sched.run(function()
       if sandbox then sandbox.restore() end
       for _, h in ipairs(hooks.before) do h(test.name) end
@@ -123,6 +126,8 @@ function M.run_file(path, opts)
       end)
       if not aok then why = (why and (why .. "\n    ") or "") .. "after_each: " .. describe(t, aerr, atb) end
     end
+    local rok, rerr = pcall(t._end_test)   -- undo t.stub calls, whatever happened
+    if not rok then why = (why and (why .. "\n    ") or "") .. "restoring stubs: " .. errors.describe(rerr) end
     local elapsed = core.clock() - started
     results[#results + 1] = { name = test.name, time = elapsed, failure = why }
     if not why then

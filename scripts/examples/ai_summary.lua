@@ -13,7 +13,7 @@
 -- never printed.
 --
 -- Run against the sandbox (offline):
---   vsrun --sandbox --lib scripts/lib scripts/examples/ai_summary.lua incident=1
+--   vsrun --sandbox scripts/examples/ai_summary.lua incident=1
 local pd = require "pagerduty"
 local http = require "http"
 local timeline = require "timeline"

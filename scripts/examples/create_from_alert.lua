@@ -13,7 +13,7 @@
 -- Run against the sandbox:
 --   echo '{"service":"P50NK5V","source":"db1","check":"disk","severity":"critical",
 --          "summary":"Disk 97% full"}' |
---     vsrun --sandbox --lib scripts/lib scripts/examples/create_from_alert.lua --input-file -
+--     vsrun --sandbox scripts/examples/create_from_alert.lua --input-file -
 local pd = require "pagerduty"
 local json = require "json"
 local ensure_incident = require "ensure_incident"

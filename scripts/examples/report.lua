@@ -12,7 +12,7 @@
 --
 -- Output: JSON on stdout; on a terminal, also a readable table on stderr.
 -- Run against the sandbox with many incidents:
---   vsrun --sandbox --incidents 12000 --lib scripts/lib scripts/examples/report.lua days=180
+--   vsrun --sandbox --incidents 12000 scripts/examples/report.lua days=180
 local pd = require "pagerduty"
 local vs = require "vsrun"
 local time = require "vsrun.time"

@@ -12,7 +12,7 @@
 --   now       ISO 8601 time to measure from (default: the current time; handy for replays)
 --
 -- Run against the sandbox:
---   vsrun --sandbox --lib scripts/lib scripts/examples/stale_acknowledged.lua hours=1 action=retrigger
+--   vsrun --sandbox scripts/examples/stale_acknowledged.lua hours=1 action=retrigger
 local pd = require "pagerduty"
 local vs = require "vsrun"
 local time = require "vsrun.time"

@@ -11,7 +11,7 @@
 --   max           look at no more than this many incidents (default: all of them)
 --
 -- Run it against the built-in sandbox (no PagerDuty account needed):
---   vsrun --sandbox --lib scripts/lib scripts/examples/triage.lua ack_services=all
+--   vsrun --sandbox scripts/examples/triage.lua ack_services=all
 -- Against your account: vsrun auth login, then drop --sandbox (try --dry-run first).
 local pd = require "pagerduty"
 local vs = require "vsrun"

@@ -19,6 +19,8 @@ import os
 import re
 import subprocess
 import sys
+# the example library (scripts/vsrun.json), for blocks that require its modules
+EXAMPLE_LIB = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts", "incident-kit", "src")
 
 PRELUDE = """local pd = require "pagerduty"
 local http, vs, json = require "http", require "vsrun", require "json"
@@ -126,10 +128,10 @@ def run_block(where, lang, text, vsrun, workdir, env, counter):
             return rc, out, err
         if fm:
             open(os.path.join(workdir, fm.group(1)), "w").write(text)
-            return run([vsrun, "--sandbox", "--lib", "scripts/lib", fm.group(1)], workdir, env)
+            return run([vsrun, "--sandbox", "--lib", EXAMPLE_LIB, fm.group(1)], workdir, env)
         name = f"doc{counter}.lua"
         open(os.path.join(workdir, name), "w").write(PRELUDE + "do\n" + text + "\nend\n")
-        return run([vsrun, "--sandbox", "--lib", "scripts/lib", name], workdir, env)
+        return run([vsrun, "--sandbox", "--lib", EXAMPLE_LIB, name], workdir, env)
     if lang in ("sh", "bash", "console", ""):
         if lang in ("", "console"):
             cmds = [l[2:] for l in text.split("\n") if l.startswith("$ ")]

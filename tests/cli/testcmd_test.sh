@@ -24,8 +24,9 @@ expect "vsrun.testing is not available in a real run" 1 '' "only available under
 mkdir -p "$TMP/tree/lib" "$TMP/tree/pipelines"
 printf 'return { twice = function(x) return 2 * x end }\n' > "$TMP/tree/lib/mathx.lua"
 printf 'local t = require "vsrun.testing"\nt.test("uses lib", function() t.eq(require("mathx").twice(21), 42) end)\n' > "$TMP/tree/pipelines/uses_lib_test.lua"
+printf '{ "libs": ["lib"] }\n' > "$TMP/tree/vsrun.json"
 run test "$TMP/tree"
-expect "a tree's lib/ is on the require path" 0 '^1 passed, 0 failed$'
+expect "a project's library directory (vsrun.json) is on the require path" 0 '^1 passed, 0 failed$'
 
 # --help prints the test topic (options, hooks), not an error
 run test --help

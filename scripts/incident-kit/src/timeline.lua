@@ -8,7 +8,7 @@
 -- sends, and acknowledgement_log_entry, as the OpenAPI file spells it) map to "acknowledged".
 local time = require "vsrun.time"
 
-local M = {}
+local M = { _VERSION = "1.0.0" }
 
 M.kinds = {
   trigger_log_entry = "triggered",
@@ -31,6 +31,16 @@ end
 
 -- build(log_entries, notes) -> events { at = unix seconds, time = iso, kind, who, text }
 -- When notes are given, annotate entries are left out (the note itself carries the text).
+---@class timeline.Event
+---@field at number unix seconds
+---@field time string ISO 8601 time, as PagerDuty sent it
+---@field kind string "triggered", "acknowledged", "note", ...
+---@field who? string
+---@field text? string
+
+---@param log_entries table[] log entries of one incident
+---@param notes? table[] its notes
+---@return timeline.Event[] events oldest first
 function M.build(log_entries, notes)
   local events = {}
   for _, e in ipairs(log_entries or {}) do
@@ -58,6 +68,9 @@ function M.build(log_entries, notes)
 end
 
 -- first(events, kind) -> the earliest event of that kind, or nil
+---@param events timeline.Event[]
+---@param kind string
+---@return timeline.Event|nil
 function M.first(events, kind)
   for _, ev in ipairs(events) do
     if ev.kind == kind then return ev end
@@ -65,6 +78,9 @@ function M.first(events, kind)
 end
 
 -- render(events [, max_text]) -> one line per event
+---@param events timeline.Event[]
+---@param max_text? integer longest text shown per event
+---@return string
 function M.render(events, max_text)
   max_text = max_text or 200
   local lines = {}

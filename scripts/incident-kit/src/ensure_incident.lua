@@ -16,6 +16,9 @@ local function find_open(pd, key, service)
   end
 end
 
+---@param pd table the pagerduty module
+---@param args table create_incident arguments; incident_key (string) is required
+---@return table incident, boolean created
 return function(pd, args)
   assert(type(args) == "table" and type(args.incident_key) == "string" and args.incident_key ~= "",
     "ensure_incident: args.incident_key (a non-empty string) is required")
