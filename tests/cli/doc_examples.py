@@ -17,6 +17,7 @@ Prints `ok doc ...` / `FAIL doc ...` per block and a last line `ran N skipped M`
 """
 import os
 import re
+import signal
 import subprocess
 import sys
 # the example library (scripts/vsrun.json), for blocks that require its modules
@@ -107,12 +108,23 @@ def blocks_of_help(vsrun, workdir):
 
 
 def run(cmd, workdir, env, stdin=None):
+    # its own process group, killed afterwards: a block that starts a server in the
+    # background must not leave it running (holding a port other tests use)
+    p = subprocess.Popen(cmd, cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         stdin=subprocess.DEVNULL, text=True, start_new_session=True)
     try:
-        p = subprocess.run(cmd, cwd=workdir, env=env, capture_output=True, text=True, timeout=60,
-                           stdin=subprocess.DEVNULL)
+        out, err = p.communicate(timeout=60)
+        rc = p.returncode
     except subprocess.TimeoutExpired:
-        return 124, "", "timed out after 60 s"
-    return p.returncode, p.stdout, p.stderr
+        out, err, rc = "", "timed out after 60 s", 124
+    finally:
+        try:
+            os.killpg(p.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        if p.returncode is None:
+            p.wait()
+    return rc, out, err
 
 
 def run_block(where, lang, text, vsrun, workdir, env, counter):
