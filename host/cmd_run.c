@@ -33,11 +33,16 @@ static int exit_code_for(lua_State *L, int idx, struct vm *vm) {
 
 static void print_limit_error(struct vm *vm, const struct vm_options *o) {
     switch (vm_limit_hit(vm)) {
-    case VM_LIMIT_MEMORY:
-        fprintf(stderr, "vsrun: memory limit exceeded (--max-memory %g MB)\n", cli_max_memory_mb(o));
+    /* the limits in force: the command line's, else the project's defaults (vsrun.json) */
+    case VM_LIMIT_MEMORY: {
+        size_t cap = vm_memory_cap(vm);
+        fprintf(stderr, "vsrun: memory limit exceeded (--max-memory %g MB%s)\n", (double)cap / (1024.0 * 1024.0),
+                o->max_memory == 0 && cap != VM_DEFAULT_MAX_MEMORY ? ", the project's default" : "");
         break;
+    }
     case VM_LIMIT_TIMEOUT:
-        fprintf(stderr, "vsrun: timeout: the script ran longer than --timeout %g s\n", o->timeout_sec);
+        fprintf(stderr, "vsrun: timeout: the script ran longer than --timeout %g s%s\n",
+                vm_options(vm_lua(vm))->timeout_sec, o->timeout_sec > 0 ? "" : ", the project's default");
         break;
     case VM_LIMIT_INTERRUPT:
         fprintf(stderr, "vsrun: interrupted\n");

@@ -396,6 +396,16 @@ const char *modules_project_allow_net(lua_State *L) {
     return list;
 }
 
+void modules_project_defaults(lua_State *L, double *timeout_sec, double *max_memory_mb) {
+    int top = lua_gettop(L);
+    *timeout_sec = *max_memory_mb = 0;
+    if (lua_getfield(L, LUA_REGISTRYINDEX, MODULES_PROJECT) == LUA_TTABLE) {
+        if (lua_getfield(L, -1, "default_timeout") == LUA_TNUMBER) *timeout_sec = lua_tonumber(L, -1);
+        if (lua_getfield(L, -2, "default_max_memory") == LUA_TNUMBER) *max_memory_mb = lua_tonumber(L, -1);
+    }
+    lua_settop(L, top);
+}
+
 const char *modules_push_project(lua_State *L) {
     lua_getfield(L, LUA_REGISTRYINDEX, MODULES_PROJECT_ERROR);
     const char *err = lua_tostring(L, -1);

@@ -50,6 +50,8 @@ int modules_project_error(lua_State *L);
 /* The project's allow_net ("host[:port],..."), or NULL: http refuses other origins in
  * every mode (it narrows, never grants; host/http_policy.c). */
 const char *modules_project_allow_net(lua_State *L);
+/* The project file's `defaults` (0 where it gives none): timeout in seconds, memory in MB. */
+void modules_project_defaults(lua_State *L, double *timeout_sec, double *max_memory_mb);
 
 /* 0 when `dir` can be a --lib directory; else -1 and a message in `why`. */
 int modules_check_lib_dir(const char *dir, char *why, size_t n);

@@ -76,6 +76,7 @@ enum vm_limit vm_limit_for_error(struct vm *vm, lua_State *L, int idx) {
 }
 size_t vm_memory_used(struct vm *vm) { return vm->used; }
 size_t vm_memory_peak(struct vm *vm) { return vm->peak; }
+size_t vm_memory_cap(struct vm *vm) { return vm->cap; }
 
 static void vm_hook(lua_State *L, lua_Debug *ar);
 
@@ -233,6 +234,12 @@ static int vm_setup(lua_State *L) {
     /* Set before any coroutine exists: threads copy their creator's hook. */
     lua_sethook(L, vm_hook, LUA_MASKCOUNT, VM_HOOK_COUNT);
     vm_open_libs(L, vm_options(L));
+    /* the project's defaults (vsrun.json) stand in for limits the command line did not give */
+    struct vm *vm = vm_from_lua(L);
+    double timeout_sec, max_memory_mb;
+    modules_project_defaults(L, &timeout_sec, &max_memory_mb);
+    if (vm->opts.timeout_sec <= 0 && timeout_sec > 0) vm->opts.timeout_sec = timeout_sec;
+    if (vm->opts.max_memory == 0 && max_memory_mb > 0) vm->cap = (size_t)(max_memory_mb * 1024 * 1024);
     return 0;
 }
 

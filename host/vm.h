@@ -52,6 +52,7 @@ long vm_deadline_ms(lua_State *L);
 void vm_check_limits(lua_State *L);
 size_t vm_memory_used(struct vm *vm);
 size_t vm_memory_peak(struct vm *vm);
+size_t vm_memory_cap(struct vm *vm);   /* bytes: --max-memory, the project's default or 1024 MB */
 
 /* Ctrl-C: the first SIGINT stops the script at the next instruction check. */
 void vm_install_sigint(void);

@@ -11,7 +11,9 @@ M.DEFAULT_ROCKS = "lua_modules"   -- what `luarocks init` makes
 M.LUA_DIR = "/share/lua/5.4"      -- pure-Lua modules inside a rocks tree
 M.C_DIR = "/lib/lua/5.4"          -- C modules inside a rocks tree (refused, named in errors)
 
-local KNOWN = { name = true, version = true, libs = true, rocks_tree = true, description = true, allow_net = true }
+local KNOWN = { name = true, version = true, libs = true, rocks_tree = true, description = true, allow_net = true,
+  defaults = true }
+M.MAX_DEFAULT_MEMORY = 1024   -- MB: vsrun's own default; a project may lower it, never raise it
 
 -- a path inside the project: relative, and written the same on every machine
 local function relative(file, key, v)
@@ -32,7 +34,7 @@ function M.parse(text, root, file)
   if type(conf) ~= "table" then error(file .. ": must hold a JSON object", 0) end
   for k in pairs(conf) do
     if not KNOWN[k] then
-      error(("%s: unknown field %q (known: allow_net, description, libs, name, rocks_tree, version)"):format(file, tostring(k)), 0)
+      error(("%s: unknown field %q (known: allow_net, defaults, description, libs, name, rocks_tree, version)"):format(file, tostring(k)), 0)
     end
   end
   local p = { root = root, file = file, name = conf.name, libs = {} }
@@ -61,6 +63,28 @@ function M.parse(text, root, file)
       end
     end
     p.allow_net = table.concat(hosts, ",")
+  end
+  -- defaults: run limits for the project's scripts when the command line gives none. Like
+  -- allow_net they only tighten: the project file comes with the code it would relax.
+  if conf.defaults ~= nil then
+    local d = conf.defaults
+    if type(d) ~= "table" or getmetatable(d) == json.array_mt then
+      error(file .. ": defaults must be an object like {\"timeout\": 60, \"max_memory\": 256}", 0)
+    end
+    for k, v in pairs(d) do
+      if k ~= "timeout" and k ~= "max_memory" then
+        error(("%s: defaults.%s is not a known default (known: max_memory, timeout)"):format(file, tostring(k)), 0)
+      end
+      if math.type(v) == nil or v <= 0 or v ~= v or v == math.huge then
+        error(("%s: defaults.%s must be a positive number"):format(file, k), 0)
+      end
+    end
+    if d.timeout and d.timeout > 7 * 86400 then error(file .. ": defaults.timeout is at most a week (604800 s)", 0) end
+    if d.max_memory and d.max_memory > M.MAX_DEFAULT_MEMORY then
+      error(("%s: defaults.max_memory may lower vsrun's default of %d MB, not raise it (give --max-memory)"):format(
+        file, M.MAX_DEFAULT_MEMORY), 0)
+    end
+    p.default_timeout, p.default_max_memory = d.timeout, d.max_memory
   end
   return p
 end
