@@ -34,6 +34,7 @@ struct sandbox_opts {
     const char *api_keys[SANDBOX_MAX_API_KEYS];
     int n_api_keys;
     const char *preset_token;   /* --sandbox only */
+    long latency_ms, jitter_ms; /* --latency MS[:JITTER]; 0: none */
 };
 
 /* What --sandbox keeps while the script runs (cli_run.sandbox_handle). */
@@ -126,6 +127,17 @@ static int sandbox_take_option(struct sandbox_opts *o, const char *name, const c
         if (*value == '\0' || strpbrk(value, " \t\r\n")) why = "a non-empty key without spaces";
         else if (o->n_api_keys >= SANDBOX_MAX_API_KEYS) why = "given at most 32 times";
         else o->api_keys[o->n_api_keys++] = value;
+    } else if (strcmp(name, "--latency") == 0) {
+        /* MS or MS:JITTER, whole milliseconds: every answer waits MS +- up to JITTER */
+        char ms[16] = "", jit[16] = "0";
+        const char *colon = strchr(value, ':');
+        size_t n = colon ? (size_t)(colon - value) : strlen(value);
+        if (n < sizeof ms) snprintf(ms, sizeof ms, "%.*s", (int)n, value);
+        if (colon && strlen(colon + 1) < sizeof jit) snprintf(jit, sizeof jit, "%s", colon + 1);
+        else if (colon) jit[0] = '\0';
+        if (!sandbox_is_count(ms, 600000) || !sandbox_is_count(jit, 600000) || atol(jit) > atol(ms))
+            why = "MS or MS:JITTER, whole milliseconds up to 600000 with JITTER at most MS";
+        else o->latency_ms = atol(ms), o->jitter_ms = atol(jit);
     } else if (strcmp(name, "--state") == 0) {
         if (*value == '\0') why = "a file name";
         o->state_file = value;
@@ -169,6 +181,12 @@ static int sandbox_args_json(const struct sandbox_opts *o, struct sandbox_buf *b
             sandbox_buf_str(b, o->api_keys[i]);
         }
         sandbox_buf_lit(b, "]");
+        sep = ",";
+    }
+    if (o->latency_ms > 0) {
+        char lat[64];
+        snprintf(lat, sizeof lat, "%s\"latency\":%ld,\"jitter\":%ld", sep, o->latency_ms, o->jitter_ms);
+        sandbox_buf_lit(b, lat);
         sep = ",";
     }
     if (o->preset_token) {
@@ -270,6 +288,9 @@ static const char sandbox_help[] =
     "  --api-key KEY     accept KEY as an account API key (Authorization: Token token=KEY);\n"
     "                    repeatable\n"
     "  --state FILE      restore the state from FILE at start, save it there on stop\n"
+    "  --latency MS[:JITTER]\n"
+    "                    answer every API request MS milliseconds late, give or take up to\n"
+    "                    JITTER (requests in flight together wait together)\n"
     "  --request-timeout SEC\n"
     "                    a connection must send each complete request within SEC seconds of\n"
     "                    connecting (or of its previous response), or it is closed (default 30)\n"
@@ -371,7 +392,7 @@ int cmd_sandbox(int argc, char **argv) {
         }
         static const char *const known[] = {"--port", "--bind", "--handler", "--incidents", "--seed",
                                              "--token-ttl", "--rate-limit", "--api-key", "--state",
-                                             "--request-timeout", NULL};
+                                             "--request-timeout", "--latency", NULL};
         int is_known = 0;
         for (const char *const *k = known; *k; k++) is_known |= strcmp(*k, name) == 0;
         if (!is_known) return sandbox_usage("unknown option '%s'", arg);
