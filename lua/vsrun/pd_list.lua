@@ -37,6 +37,7 @@ local PAGE = 100
 local CAP = 10000                -- PagerDuty: offset + limit <= 10000 (offsets: only within one second)
 local MAX_SPAN = 180 * 86400     -- PagerDuty allows at most six months between since and until
 local TAIL = 60                  -- seconds before the start fetched at once (clock skew margin)
+M.CONCURRENCY = 8                -- pages in flight at most, unless a list call says otherwise
 
 local Iter = { __name = "pagerduty.iterator" }
 Iter.__index = Iter
@@ -55,6 +56,9 @@ function M.new(opts)
   it.wanted = it.remaining               -- records worth fetching
   it.fetched = 0                         -- records fetched (after de-duplication) so far
   it.windows, it.w = {}, 0    -- windows in yield order, index of the current one
+  it.concurrency = opts.concurrency or M.CONCURRENCY
+  it.tasks, it.inflight, it.buffered = {}, 0, 0   -- fetches running; pages fetched, not yet taken
+  it.taken = 0                                    -- records in pages handed to the loop
   return it
 end
 
@@ -85,6 +89,7 @@ end
 local function query_for(it, w, since, till, limit, offset)
   local q = {}
   for _, p in ipairs(it.params) do q[#q + 1] = p end
+  if w and w.count then q[#q + 1] = { "total", "true" } end   -- sizes the split (split below)
   if it.sort_param then q[#q + 1] = { "sort_by", it.sort_param } end
   if since then q[#q + 1] = { "since", ptime.format(since) } end
   if till then q[#q + 1] = { "until", ptime.format(till) } end
@@ -157,9 +162,11 @@ function M.next_page(it, w, between)
   local nseen = 0
   for _ in pairs(w.seen or {}) do nseen = nseen + 1 end
   -- the tail is fetched whole; other pages only as far as `limit` needs
-  local want = w.tail and PAGE or math.max(1, it.wanted - it.fetched)
+  -- (with concurrency, later windows' records count in `fetched`: only those taken bound it)
+  local want = w.tail and PAGE or math.max(1, it.wanted - (it.concurrency > 1 and it.taken or it.fetched))
   local limit = math.min(PAGE, want + nseen)
   local page = get(it, query_for(it, w, since, till, limit))
+  if w.count then w.count, w.total = nil, math.tointeger(page.total) end
   recs = page[it.key] or {}
   more = page.more == true and #recs > 0
   last = #recs > 0 and at(it, recs[#recs]) or nil
@@ -244,6 +251,7 @@ local function plan(it)
     tail.done = true
     table.insert(parts, tail)
   end
+  for _, p in ipairs(parts) do p.count = it.concurrency > 1 and not p.records or nil end
   if it.order == "desc" then
     for i = 1, #parts // 2 do parts[i], parts[#parts + 1 - i] = parts[#parts + 1 - i], parts[i] end
     if tail then it.fetched = #tail.records end   -- yielded first
@@ -251,43 +259,131 @@ local function plan(it)
   it.windows = parts
 end
 
--- The next unit of work: the current window's next page, or the next window's first.
-local function next_work(it)
-  local w = it.windows[it.w]
-  while w == nil or w.done do
-    it.w = it.w + 1
-    w = it.windows[it.w]
-    if not w then return nil end
-    if w.records then return w end
+-- ---- concurrent fetching: windows split, pages fetched ahead, yielded in order ----
+--
+-- With concurrency > 1 the first page of each window also asks for `total`; what it
+-- learns splits the rest of the window into pieces of about SPLIT records, each paged by
+-- key on its own. Up to `concurrency` pages are in flight, earliest window first, and at
+-- most BUFFER x concurrency fetched pages wait to be yielded (memory stays bounded).
+-- Records are yielded window after window, page after page: the same records in the same
+-- order as with concurrency = 1.
+
+local SPLIT = 3 * PAGE     -- records per piece: a few pages each, so few requests are partial
+local MAX_PIECES = 256     -- pieces one window is split into at most
+local BUFFER = 2           -- fetched pages waiting, per page in flight
+
+local function index_of(it, w)
+  for i = it.w, #it.windows do if it.windows[i] == w then return i end end
+end
+
+-- Splits what is left of w (after its first page: cursor set, `total` known) into pieces
+-- inserted after it in yield order. w keeps its boundary second (and the IDs seen in it).
+local function split(it, w)
+  local left = (w.total or 0) - w.got
+  local k = math.min(MAX_PIECES, math.ceil(left / SPLIT))
+  if w.done or not w.cursor or k < 2 then return end
+  local desc = it.order == "desc"
+  local lo, hi   -- the seconds left besides the cursor's: [lo, hi)
+  if desc then lo, hi = w.a, w.cursor else lo, hi = w.cursor + 1, w.b end
+  if not (lo and hi) then return end      -- an open end: its size is unknown
+  k = math.min(k, hi - lo)
+  if k < 2 then return end
+  local cuts = {}
+  for i = 1, k - 1 do cuts[i] = lo + (i * (hi - lo)) // k end
+  local pieces = {}
+  if desc then
+    w.a = cuts[k - 1]
+    for i = k - 1, 1, -1 do pieces[#pieces + 1] = { a = cuts[i - 1] or lo, b = cuts[i] } end
+  else
+    local b = w.b
+    w.b = cuts[1]
+    for i = 1, k - 1 do pieces[#pieces + 1] = { a = cuts[i], b = cuts[i + 1] or b } end
   end
-  return w
+  local at_ = index_of(it, w)
+  for i, p in ipairs(pieces) do p.pages = {} table.insert(it.windows, at_ + i, p) end
 end
 
--- Starts fetching w's next page in its own task; errors come back as values.
+-- Fetches w's next page in a task of its own; the page (or the error) is queued on w.
+local pump
 local function start(it, w)
-  if w.records then return { records = w.records } end
-  local task = sched.spawn(function() return pcall(M.next_page, it, w) end)
-  return { task = task, w = w }
+  w.busy = true
+  it.inflight = it.inflight + 1
+  local task
+  task = sched.spawn(function()
+    local ok, recs = pcall(M.next_page, it, w)
+    it.tasks[task] = nil
+    w.busy, w.task = false, nil
+    it.inflight = it.inflight - 1
+    if not ok then w.err = recs it.failed = true return end
+    if w.total then
+      w.got = #recs
+      split(it, w)
+      w.total = nil
+    end
+    if #recs > 0 then w.pages[#w.pages + 1] = recs it.buffered = it.buffered + 1 end
+    pump(it)
+  end)
+  w.task = task
+  it.tasks[task] = true
 end
 
-local function prefetch(it)
-  local w = next_work(it)
-  if not w or (it.fetched >= it.wanted and not w.records) then return nil end
-  return start(it, w)
+-- Starts fetches while there is room: pages in flight, pages waiting, and records wanted.
+function pump(it)
+  if it.done or it.failed then return end
+  local i = it.w
+  while it.inflight < it.concurrency and it.inflight + it.buffered < BUFFER * it.concurrency
+      and it.fetched + it.inflight * PAGE < it.wanted do
+    local w = it.windows[i]
+    if not w then return end
+    if not (w.done or w.busy or w.second or w.err or w.records) then start(it, w) end
+    i = i + 1
+  end
+end
+
+-- The next page of records in yield order, or nil at the end. A crowded second (see
+-- next_page) is fetched here, between two records of the loop, never by a pool task.
+local function take_page(it)
+  while true do
+    local w = it.windows[it.w]
+    if not w then return nil end
+    if w.records then
+      local recs = w.records
+      w.records, w.done = nil, true
+      it.w = it.w + 1
+      it.taken = it.taken + #recs
+      return recs
+    end
+    if #w.pages > 0 then
+      local recs = table.remove(w.pages, 1)
+      it.buffered = it.buffered - 1
+      it.taken = it.taken + #recs
+      pump(it)
+      return recs
+    end
+    if w.err then error(w.err, 0) end
+    if w.done then
+      it.w = it.w + 1
+    elseif w.busy then
+      w.task:wait()
+    elseif w.second then
+      local recs = M.next_page(it, w, true)
+      it.taken = it.taken + #recs
+      pump(it)
+      if #recs > 0 then return recs end
+    else
+      start(it, w)
+    end
+  end
 end
 
 -- Collects every record, then sorts them with it.local_sort (stable: created order breaks ties).
 local function collect_sorted(it)
   local all = {}
   it.wanted = math.huge   -- the first `max` by this sort can be anywhere
-  for _, w in ipairs(it.windows) do
-    if w.records then
-      for _, r in ipairs(w.records) do all[#all + 1] = r end
-    else
-      repeat
-        for _, r in ipairs(M.next_page(it, w, true)) do all[#all + 1] = r end
-      until w.done
-    end
+  while true do
+    local recs = take_page(it)
+    if not recs then break end
+    for _, r in ipairs(recs) do all[#all + 1] = r end
   end
   for i, r in ipairs(all) do all[i] = { r = r, i = i } end
   local less = it.local_sort
@@ -316,49 +412,31 @@ function Iter:__call()
       self:close()
       return nil
     end
-    local ok, err = true, nil
-    if not self.started then
-      self.started = true
-      ok, err = pcall(function()
+    local ok, recs = pcall(function()
+      if not self.started then
+        self.started = true
         if self.paginated == false then
           self.windows = { { a = self.since, b = self["until"] } }
         else
           plan(self)
         end
-        if self.local_sort then
-          self.records, self.i = collect_sorted(self), 1
-          return
-        end
-        self.pending = prefetch(self)
-      end)
-      if ok and self.local_sort then goto continue end
-    end
-    if ok then
-      local pending = self.pending
-      if not pending then self.done = true return nil end
-      self.pending = nil
-      local recs = pending.records
-      if not recs then
-        ok, recs = pending.task:wait()
-        -- a crowded second, left by the prefetch for now: between two records of the loop
-        if ok and pending.w.second then ok, recs = pcall(M.next_page, self, pending.w, true) end
+        for _, w in ipairs(self.windows) do w.pages = {} end
+        self.w = 1
+        if self.local_sort then return collect_sorted(self) end
+        pump(self)
       end
-      if ok then
-        -- the next page is requested before this one is consumed
-        self.pending = prefetch(self)
-        self.records, self.i = recs, 1
-        progress.page(self, self.action, #recs)
-      else
-        err = recs
-      end
-    end
+      local page = take_page(self)
+      if page then progress.page(self, self.action, #page) end
+      return page
+    end)
     if not ok then
       self:close()
-      -- raised in the prefetch task: point at the script's line that is iterating
-      if errors.is(err) then err.where = core.user_where() end
-      error(err, 0)
+      -- raised in a fetching task: point at the script's line that is iterating
+      if errors.is(recs) then recs.where = core.user_where() end
+      error(recs, 0)
     end
-    ::continue::
+    if not recs then self:close() return nil end
+    self.records, self.i = recs, 1
   end
 end
 
@@ -369,16 +447,13 @@ function M.fixed(action, records)
   return it
 end
 
--- Stops a prefetch still in flight (the iterator was abandoned or is finished).
+-- Stops the fetches still in flight (the iterator was abandoned or is finished).
 function Iter:close()
   self.done = true
   progress.finish(self)
-  if self.pending then
-    if self.pending.task then self.pending.task:cancel("listing closed") end
-    self.pending = nil
-  end
+  for task in pairs(self.tasks) do task:cancel("listing closed") end
+  self.tasks = {}
 end
-
 -- collect(max) -> array of up to max records (all when max is nil)
 function Iter:collect(max)
   if max ~= nil and (math.type(max) ~= "integer" or max < 0) then
