@@ -59,7 +59,9 @@ function M.new(opts)
   it.concurrency = opts.concurrency or M.CONCURRENCY
   it.tasks, it.inflight, it.buffered = {}, 0, 0   -- fetches running; pages fetched, not yet taken
   it.taken = 0                                    -- records in pages handed to the loop
-  return it
+  -- the fourth value is the generic for's to-be-closed value: a break (or an error in the
+  -- loop body) closes the listing, which cancels the pages in flight
+  return it, nil, nil, it
 end
 
 -- Sorts records by created_at, oldest first, in place. Records of the same second are put
@@ -264,13 +266,13 @@ end
 -- With concurrency > 1 the first page of each window also asks for `total`; what it
 -- learns splits the rest of the window into pieces of about SPLIT records, each paged by
 -- key on its own. Up to `concurrency` pages are in flight, earliest window first, and at
--- most BUFFER x concurrency fetched pages wait to be yielded (memory stays bounded).
+-- most 2 x concurrency - 1 pages are ahead of the loop, in flight or fetched and waiting
+-- (memory stays bounded; concurrency = 1 is one page ahead).
 -- Records are yielded window after window, page after page: the same records in the same
 -- order as with concurrency = 1.
 
 local SPLIT = 3 * PAGE     -- records per piece: a few pages each, so few requests are partial
 local MAX_PIECES = 256     -- pieces one window is split into at most
-local BUFFER = 2           -- fetched pages waiting, per page in flight
 
 local function index_of(it, w)
   for i = it.w, #it.windows do if it.windows[i] == w then return i end end
@@ -331,7 +333,7 @@ end
 function pump(it)
   if it.done or it.failed then return end
   local i = it.w
-  while it.inflight < it.concurrency and it.inflight + it.buffered < BUFFER * it.concurrency
+  while it.inflight < it.concurrency and it.inflight + it.buffered < 2 * it.concurrency - 1
       and it.fetched + it.inflight * PAGE < it.wanted do
     local w = it.windows[i]
     if not w then return end
@@ -454,6 +456,8 @@ function Iter:close()
   for task in pairs(self.tasks) do task:cancel("listing closed") end
   self.tasks = {}
 end
+Iter.__close = function(self) self:close() end
+
 -- collect(max) -> array of up to max records (all when max is nil)
 function Iter:collect(max)
   if max ~= nil and (math.type(max) ~= "integer" or max < 0) then
