@@ -37,6 +37,8 @@ local PAGE = 100
 local CAP = 10000                -- PagerDuty: offset + limit <= 10000 (offsets: only within one second)
 local MAX_SPAN = 180 * 86400     -- PagerDuty allows at most six months between since and until
 local TAIL = 60                  -- seconds before the start fetched at once (clock skew margin)
+local SPLIT = 90                 -- records per piece of a split window: most fit one page of 100
+local MAX_PIECES = 2000          -- pieces one window is split into at most
 M.CONCURRENCY = 8                -- pages in flight at most, unless a list call says otherwise
 
 local Iter = { __name = "pagerduty.iterator" }
@@ -206,73 +208,96 @@ end
 
 -- ---- the range: windows fixed at the start ----
 
--- The oldest matching record's time (date_range = "all"), or nil when nothing matches.
-local function oldest(it)
+-- The oldest matching record's time (date_range = "all"), or nil when nothing matches;
+-- and, when `count`, how many match in all.
+local function oldest(it, count)
   local q = {}
   for _, p in ipairs(it.params) do q[#q + 1] = p end
   q[#q + 1] = { "date_range", "all" }
   q[#q + 1] = { "sort_by", "created_at:asc" }
   q[#q + 1] = { "limit", 1 }
+  if count then q[#q + 1] = { "total", "true" } end
   local page = get(it, q)
   local first = page[it.key] and page[it.key][1]
-  return first and at(it, first) or nil
+  return first and at(it, first) or nil, math.tointeger(page.total)
 end
 
--- Builds it.windows (in yield order), the tail fetched whole; the first requests happen here.
+local split_evenly   -- below
+
+-- Builds it.windows (in yield order). The first requests happen here: the tail, fetched
+-- whole by a task of its own (the first record waits for it: see Iter:__call), beside the
+-- oldest-record probe.
 local function plan(it)
   local now = math.floor(core.now()) + request.server_offset()
   local edge = now - TAIL
   local lo, hi = it.since, it["until"]
-  if it.range == "all" or it.range == "open" then
-    lo = oldest(it)
-    if not lo then return end
-  elseif it.range == "month" then
-    lo = lo or ptime.add_months(hi or (now + 1), -1)
-  end
-  -- the tail: [max(lo, edge), hi) fetched now; hi in the future means PagerDuty's now
+  if it.range == "month" then lo = lo or ptime.add_months(hi or (now + 1), -1) end
+  -- the tail: [max(lo, edge), hi); hi in the future means PagerDuty's now. With no `since`
+  -- yet (all, open) it starts at the edge: nothing matches before the oldest record anyway.
   local tail
   if not hi or hi > edge then
-    tail = { a = math.max(lo or edge, edge), b = (hi and hi <= now) and hi or nil, tail = true }
+    tail = { a = math.max(lo or edge, edge), b = (hi and hi <= now) and hi or nil, tail = true, records = {}, pages = {} }
+    it.tail_task = sched.spawn(function()
+      return pcall(function()
+        repeat
+          for _, r in ipairs(M.next_page(it, tail, true)) do tail.records[#tail.records + 1] = r end
+        until tail.done
+      end)
+    end)
+    it.tasks[it.tail_task] = true
     hi = tail.a
+  end
+  local total
+  if it.range == "all" or it.range == "open" then
+    lo, total = oldest(it, it.concurrency > 1)
+    if not lo then
+      it.windows = {}
+      return
+    end
   end
   local parts = {}
   if lo == nil then
     if hi then parts[1] = { a = nil, b = hi } end
   else
+    local span = math.max(1, now - lo)
     while lo < hi do
       local e = math.min(hi, lo + MAX_SPAN)
-      parts[#parts + 1] = { a = lo, b = e }
+      if total then
+        -- what the probe learnt: pieces sized as if records were spread evenly
+        for _, w in ipairs(split_evenly(lo, e, math.ceil(total * (e - lo) / span / SPLIT))) do parts[#parts + 1] = w end
+      else
+        parts[#parts + 1] = { a = lo, b = e, count = it.concurrency > 1 }
+      end
       lo = e
     end
   end
-  if tail then
-    tail.records = {}
-    repeat
-      for _, r in ipairs(M.next_page(it, tail, true)) do tail.records[#tail.records + 1] = r end
-    until tail.done
-    tail.done = true
-    table.insert(parts, tail)
-  end
-  for _, p in ipairs(parts) do p.count = it.concurrency > 1 and not p.records or nil end
+  if tail then table.insert(parts, tail) end
   if it.order == "desc" then
     for i = 1, #parts // 2 do parts[i], parts[#parts + 1 - i] = parts[#parts + 1 - i], parts[i] end
-    if tail then it.fetched = #tail.records end   -- yielded first
   end
   it.windows = parts
 end
 
 -- ---- concurrent fetching: windows split, pages fetched ahead, yielded in order ----
 --
--- With concurrency > 1 the first page of each window also asks for `total`; what it
--- learns splits the rest of the window into pieces of about SPLIT records, each paged by
--- key on its own. Up to `concurrency` pages are in flight, earliest window first, and at
--- most 2 x concurrency - 1 pages are ahead of the loop, in flight or fetched and waiting
--- (memory stays bounded; concurrency = 1 is one page ahead).
+-- With concurrency > 1 the range is cut into pieces of about SPLIT records, from the
+-- oldest-record probe's `total` (date_range all, open incidents) or, for a given range,
+-- from the `total` its first page asks for. The first page of every piece asks for its
+-- total too, so a piece holding a burst is split again, and so on: pieces are paged by key,
+-- each on its own. Up to `concurrency` pages are in flight, earliest piece first, and at
+-- most 4 x concurrency pages are ahead of the loop, in flight or fetched and waiting, so
+-- memory stays bounded (concurrency = 1 keeps one page ahead, as a sequential listing).
 -- Records are yielded window after window, page after page: the same records in the same
 -- order as with concurrency = 1.
 
-local SPLIT = 3 * PAGE     -- records per piece: a few pages each, so few requests are partial
-local MAX_PIECES = 256     -- pieces one window is split into at most
+
+-- split_evenly(a, b, k) -> up to k windows of (about) equal time covering [a, b), oldest first
+function split_evenly(a, b, k)
+  k = math.max(1, math.min(k, MAX_PIECES, b - a))
+  local out = {}
+  for i = 1, k do out[i] = { a = a + ((i - 1) * (b - a)) // k, b = a + (i * (b - a)) // k, pages = {}, count = true } end
+  return out
+end
 
 local function index_of(it, w)
   for i = it.w, #it.windows do if it.windows[i] == w then return i end end
@@ -290,19 +315,17 @@ local function split(it, w)
   if not (lo and hi) then return end      -- an open end: its size is unknown
   k = math.min(k, hi - lo)
   if k < 2 then return end
-  local cuts = {}
-  for i = 1, k - 1 do cuts[i] = lo + (i * (hi - lo)) // k end
-  local pieces = {}
+  local pieces = split_evenly(lo, hi, k)
   if desc then
-    w.a = cuts[k - 1]
-    for i = k - 1, 1, -1 do pieces[#pieces + 1] = { a = cuts[i - 1] or lo, b = cuts[i] } end
+    w.a = pieces[#pieces].a
+    table.remove(pieces)
+    for i = 1, #pieces // 2 do pieces[i], pieces[#pieces + 1 - i] = pieces[#pieces + 1 - i], pieces[i] end
   else
-    local b = w.b
-    w.b = cuts[1]
-    for i = 1, k - 1 do pieces[#pieces + 1] = { a = cuts[i], b = cuts[i + 1] or b } end
+    w.b = pieces[1].b
+    table.remove(pieces, 1)
   end
   local at_ = index_of(it, w)
-  for i, p in ipairs(pieces) do p.pages = {} table.insert(it.windows, at_ + i, p) end
+  for i, p in ipairs(pieces) do table.insert(it.windows, at_ + i, p) end
 end
 
 -- Fetches w's next page in a task of its own; the page (or the error) is queued on w.
@@ -333,7 +356,8 @@ end
 function pump(it)
   if it.done or it.failed then return end
   local i = it.w
-  while it.inflight < it.concurrency and it.inflight + it.buffered < 2 * it.concurrency - 1
+  local ahead = it.concurrency == 1 and 1 or 4 * it.concurrency
+  while it.inflight < it.concurrency and it.inflight + it.buffered < ahead
       and it.fetched + it.inflight * PAGE < it.wanted do
     local w = it.windows[i]
     if not w then return end
@@ -424,8 +448,18 @@ function Iter:__call()
         end
         for _, w in ipairs(self.windows) do w.pages = {} end
         self.w = 1
+        if not self.local_sort then pump(self) end
+        -- the range is fixed once the tail is in: nothing is yielded before
+        local tail = self.tail_task
+        if tail then
+          local okt, err = tail:wait()
+          self.tasks[tail], self.tail_task = nil, nil
+          if not okt then error(err, 0) end
+          for _, w in ipairs(self.windows) do
+            if w.tail and self.order == "desc" then self.fetched = self.fetched + #w.records end   -- yielded first
+          end
+        end
         if self.local_sort then return collect_sorted(self) end
-        pump(self)
       end
       local page = take_page(self)
       if page then progress.page(self, self.action, #page) end
