@@ -142,6 +142,15 @@ t.test("a 429 in the middle slows the listing and loses nothing", function()
   t.eq(n429, 3, "control: three requests were answered 429")
 end)
 
+t.test("a tight rate limit paces the pages in flight and loses nothing", function()
+  H.fast()
+  local seq = ids_of({ date_range = "all" }, 1)
+  H.control("POST", "config", { rate_limit = 10, rate_window = 1, latency = 0, jitter = 0 })
+  H.clear_log()
+  same(ids_of({ date_range = "all" }, 8), seq, "at 10 requests a second")
+  t.ok(#H.requests("GET", "^/incidents$") > 20, "control: the listing needed more than two windows' allowance")
+end)
+
 t.test("concurrency must be an integer from 1 to 64", function()
   for _, bad in ipairs { 0, 65, 1.5, "8" } do
     t.raises("invalid_argument", function() pd.list_incidents { concurrency = bad } end)
