@@ -208,8 +208,9 @@ function M.handle(app, req)
     -- latency and jitter (ms) may be given alone: the other keeps its value (jitter only
     -- when it still fits under the latency)
     if b.latency ~= nil or b.jitter ~= nil then
-      local lat = b.latency == nil and (app.cfg.latency or 0) or math.tointeger(b.latency) or b.latency
-      local jit = b.jitter == nil and math.min(app.cfg.jitter or 0, tonumber(lat) or 0) or math.tointeger(b.jitter) or b.jitter
+      local function ms(v) return math.type(v) == "float" and math.tointeger(v) or v end   -- 150.0 is 150
+      local lat = b.latency == nil and (app.cfg.latency or 0) or ms(b.latency)
+      local jit = b.jitter == nil and math.min(app.cfg.jitter or 0, math.tointeger(lat) or 0) or ms(b.jitter)
       local err = latency.check(lat, jit)
       if err then return web.invalid(err) end
       app.cfg.latency, app.cfg.jitter = lat, jit
