@@ -411,7 +411,6 @@ end
 -- Collects every record, then sorts them with it.local_sort (stable: created order breaks ties).
 local function collect_sorted(it)
   local all = {}
-  it.wanted = math.huge   -- the first `max` by this sort can be anywhere
   while true do
     local recs = take_page(it)
     if not recs then break end
@@ -454,7 +453,8 @@ function Iter:__call()
         end
         for _, w in ipairs(self.windows) do w.pages = {} end
         self.w = 1
-        if not self.local_sort then pump(self) end
+        if self.local_sort then self.wanted = math.huge end   -- the first `max` by that sort can be anywhere
+        pump(self)
         -- the range is fixed once the tail is in: nothing is yielded before
         local tail = self.tail_task
         if tail then
