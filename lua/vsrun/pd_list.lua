@@ -9,9 +9,10 @@
 -- What "matched when the listing started" means: the range is fixed when the listing
 -- starts. Everything created in the last TAIL seconds before the start (the "tail", where
 -- clocks and the current second are uncertain) is fetched at once, before the first record
--- is yielded; the rest is paged by key as the script consumes it. Records created after
--- the start are never yielded, records that leave the filter before they are reached are
--- not yielded (they no longer match), and no record is yielded twice.
+-- is yielded; the rest is paged by key, a few pages ahead of the script. Records
+-- created after the start are never yielded, records that leave the filter before their
+-- page is fetched are not yielded (they no longer match), and no record is yielded twice.
+-- A record is yielded as it was when its page was fetched.
 --
 -- A second holding more than a page of records cannot be paged by key: it is fetched whole
 -- with offsets, at once, between two records of the loop (never by a prefetch running
@@ -19,11 +20,12 @@
 --
 -- Time windows: PagerDuty allows at most six months between since and until, so the range
 -- is cut into windows of at most MAX_SPAN. A window is a unit of work with its own cursor
--- (next_page); windows are disjoint, so they could be fetched concurrently.
+-- (next_page); windows are disjoint, so they are fetched concurrently (below, "concurrent
+-- fetching"): up to `concurrency` pages in flight, yielded window after window in order.
 --
--- Memory: two pages (up to 200 records) plus the tail are held at a time. A sort that is
--- not by creation time (urgency, resolved_at) needs every record first: the listing is
--- collected in creation order, then sorted here.
+-- Memory: at most 4 x concurrency pages ahead of the loop (2 with concurrency = 1) plus
+-- the tail. A sort that is not by creation time (urgency, resolved_at) needs every record
+-- first: the listing is collected in creation order, then sorted here.
 local core = require "vsrun.core"
 local sched = require "vsrun.sched"
 local errors = require "vsrun.errors"
