@@ -265,7 +265,8 @@ local function plan(it)
   end
   local parts = {}
   if lo == nil then
-    if hi then parts[1] = { a = nil, b = hi } end
+    -- no `since`: oldest first, what follows the first page can still be split
+    if hi then parts[1] = { a = nil, b = hi, count = it.concurrency > 1 and it.order ~= "desc" } end
   else
     local span = math.max(1, now - lo)
     while lo < hi do

@@ -90,6 +90,24 @@ t.test("log entries: the same entries in the same order", function()
   same(H.ids(pd.list_log_entries({ since = since }):collect()), seq, "log entries")
 end)
 
+t.test("one incident's whole log (no since): the same entries in the same order", function()
+  local inc = pd.list_incidents({ date_range = "all", limit = 1 }):collect()[1]
+  -- 300 notes over two days: several pages of log entries before the recent minute
+  for i = 1, 300 do
+    if i % 30 == 1 then H.control("POST", "time", { offset = -2 * 86400 + i * 500 }) end
+    pd.create_incident_note(inc.id, "note " .. i)
+  end
+  H.control("POST", "time", { offset = 0 })
+  local seq = H.ids(pd.list_log_entries({ incident_id = inc.id, concurrency = 1 }):collect())
+  t.ok(#seq >= 300, "control: several pages of entries: " .. #seq)
+  H.clear_log()
+  same(H.ids(pd.list_log_entries({ incident_id = inc.id }):collect()), seq, "one incident's log")
+  -- split: the first page asked for the count, and so did each piece cut from the rest
+  local counted = 0
+  for _, r in ipairs(H.requests("GET", "/log_entries$")) do if r.query.total == "true" then counted = counted + 1 end end
+  t.ok(counted >= 2, "the log was cut into pieces: " .. counted .. " counted pages")
+end)
+
 t.test("the loop body resolves, acknowledges and creates: each original once, in order, nothing new", function()
   -- the open incidents at the start, in order, listed sequentially (nothing changes them)
   local open = { statuses = { "triggered", "acknowledged" }, date_range = "all" }
