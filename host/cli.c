@@ -40,6 +40,7 @@ const struct opt cli_shared_options[] = {
     {"--seed", NULL, CLI_SANDBOX_SEED, OPT_VALUE},
     {"--token-ttl", NULL, CLI_SANDBOX_SEED, OPT_VALUE},
     {"--rate-limit", NULL, CLI_SANDBOX_SEED, OPT_VALUE},
+    {"--latency", NULL, CLI_SANDBOX_SEED, OPT_VALUE},
     {NULL, NULL, 0, 0},
 };
 

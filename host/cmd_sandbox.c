@@ -38,6 +38,9 @@ static const char sandbox_help[] =
     "  --api-key KEY     accept KEY as an account API key (Authorization: Token token=KEY);\n"
     "                    repeatable\n"
     "  --state FILE      restore the state from FILE at start, save it there on stop\n"
+    "  --latency MS[:JITTER]\n"
+    "                    answer every API request MS milliseconds late, give or take up to\n"
+    "                    JITTER (requests in flight together wait together)\n"
     "  --request-timeout SEC\n"
     "                    a connection must send each complete request within SEC seconds of\n"
     "                    connecting (or of its previous response), or it is closed (default 30)\n"
@@ -120,6 +123,7 @@ static const struct opt sandbox_options[] = {
     {"--rate-limit", NULL, SB_SEED, OPT_VALUE},
     {"--api-key", NULL, SB_SEED, OPT_VALUE},
     {"--state", NULL, SB_SEED, OPT_VALUE},
+    {"--latency", NULL, SB_SEED, OPT_VALUE},
     {NULL, NULL, 0, 0},
 };
 

@@ -299,6 +299,11 @@ struct json_reader {
     lua_State *L;
     const char *start, *p, *end;
     int array_mt; /* absolute index of json.array_mt */
+    /* Size of the last array and object closed at each depth: the next table there is
+     * created that big (the records of a page share one shape), so it is not rehashed as it
+     * grows. Never more than a table already read from this input: memory stays within
+     * twice what the decoded value needs. */
+    int last_items[JSON_MAX_DEPTH], last_keys[JSON_MAX_DEPTH];
 };
 
 static int json_decode_fail(struct json_reader *r, const char *what) {
@@ -472,13 +477,14 @@ static void json_read_value(struct json_reader *r, int depth) {
         if (depth >= JSON_MAX_DEPTH) json_decode_fail(r, "nesting deeper than 128 levels");
         luaL_checkstack(L, 4, "json.decode");
         r->p++;
-        lua_createtable(L, 0, 0);
+        json_skip_space(r);
+        int empty = r->p < r->end && *r->p == close;
+        lua_createtable(L, empty || !array ? 0 : r->last_items[depth], empty || array ? 0 : r->last_keys[depth]);
         if (array) {
             lua_pushvalue(L, r->array_mt);
             lua_setmetatable(L, -2);
         }
-        json_skip_space(r);
-        if (r->p < r->end && *r->p == close) { r->p++; return; }
+        if (empty) { r->p++; return; }
         for (lua_Integer i = 1;; i++) {
             if (array) {
                 json_read_value(r, depth + 1);
@@ -495,7 +501,11 @@ static void json_read_value(struct json_reader *r, int depth) {
             }
             json_skip_space(r);
             if (r->p < r->end && *r->p == ',') { r->p++; continue; }
-            if (r->p < r->end && *r->p == close) { r->p++; return; }
+            if (r->p < r->end && *r->p == close) {
+                r->p++;
+                *(array ? &r->last_items[depth] : &r->last_keys[depth]) = i < INT_MAX ? (int)i : INT_MAX;
+                return;
+            }
             json_decode_fail(r, array ? "expected ',' or ']'" : "expected ',' or '}'");
         }
     }
@@ -515,7 +525,7 @@ static int json_decode(lua_State *L) {
     const char *s = luaL_checklstring(L, 1, &len);
     lua_settop(L, 1);
     lua_pushvalue(L, lua_upvalueindex(UV_ARRAY_MT));
-    struct json_reader r = {.L = L, .start = s, .p = s, .end = s + len, .array_mt = lua_gettop(L)};
+    struct json_reader r = {.L = L, .start = s, .p = s, .end = s + len, .array_mt = lua_gettop(L)};   /* hints 0 */
     json_read_value(&r, 0);
     json_skip_space(&r);
     if (r.p != r.end) json_decode_fail(&r, "unexpected text after the value");

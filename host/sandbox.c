@@ -64,6 +64,17 @@ int sandbox_take_option(struct sandbox_opts *o, const char *name, const char *va
     } else if (strcmp(name, "--state") == 0) {
         if (*value == '\0') why = "a file name";
         o->state_file = value;
+    } else if (strcmp(name, "--latency") == 0) {
+        /* MS or MS:JITTER, whole milliseconds: every answer waits MS +- up to JITTER */
+        char ms[16] = "", jit[16] = "0";
+        const char *colon = strchr(value, ':');
+        size_t n = colon ? (size_t)(colon - value) : strlen(value);
+        if (n < sizeof ms) snprintf(ms, sizeof ms, "%.*s", (int)n, value);
+        if (colon && strlen(colon + 1) < sizeof jit) snprintf(jit, sizeof jit, "%s", colon + 1);
+        else if (colon) jit[0] = '\0';
+        if (!sandbox_is_count(ms, 600000) || !sandbox_is_count(jit, 600000) || atol(jit) > atol(ms))
+            why = "MS or MS:JITTER, whole milliseconds up to 600000 with JITTER at most MS";
+        else o->latency_ms = atol(ms), o->jitter_ms = atol(jit);
     } else {
         return 0;
     }
@@ -103,6 +114,12 @@ int sandbox_args_json(const struct sandbox_opts *o, struct util_buf *b) {
             util_buf_json_string(b, o->api_keys[i]);
         }
         util_buf_str(b, "]");
+        sep = ",";
+    }
+    if (o->latency_ms > 0) {
+        char lat[64];
+        snprintf(lat, sizeof lat, "%s\"latency\":%ld,\"jitter\":%ld", sep, o->latency_ms, o->jitter_ms);
+        util_buf_str(b, lat);
         sep = ",";
     }
     if (o->preset_token) {

@@ -15,10 +15,11 @@ struct sandbox_opts {
     const char *api_keys[SANDBOX_MAX_API_KEYS];
     int n_api_keys;
     const char *preset_token;   /* in-process only */
+    long latency_ms, jitter_ms; /* --latency MS[:JITTER]; 0: none */
 };
 
 /* Takes one seeding option (--incidents, --seed, --token-ttl, --rate-limit, --api-key,
- * --state); returns 1 if it was one, 0 if not, -1 (message printed, starting with who) if
+ * --state, --latency); returns 1 if it was one, 0 if not, -1 (message printed, starting with who) if
  * its value is bad. A bad --api-key is never echoed. */
 int sandbox_take_option(struct sandbox_opts *o, const char *name, const char *value, const char *who);
 

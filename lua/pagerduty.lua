@@ -132,6 +132,14 @@ local function check_limit(action, v)
   return v
 end
 
+-- pages of a listing in flight at once (see vsrun/pd_list.lua); 1 fetches one page ahead
+local function check_concurrency(action, v)
+  if v ~= nil and (math.type(v) ~= "integer" or v < 1 or v > 64) then
+    bad(action, "concurrency", "must be an integer from 1 to 64")
+  end
+  return v
+end
+
 local function check_opts_table(action, opts, allowed)
   return check_fields(action, opts, allowed, "options")
 end
@@ -212,7 +220,7 @@ local function get_incident(c, id, opts)
 end
 
 local LIST_INCIDENT_FIELDS = set("statuses", "urgencies", "service_ids", "team_ids", "user_ids", "incident_key",
-  "since", "until", "date_range", "sort_by", "time_zone", "include", "limit")
+  "since", "until", "date_range", "sort_by", "time_zone", "include", "limit", "concurrency")
 
 -- a comparator for sort_by fields other than creation time, like PagerDuty's
 local function incident_order(sorts)
@@ -278,7 +286,7 @@ local function list_incidents(c, opts)
     order = (by_time and sorts[1].desc) and "desc" or "asc",
     sort_param = (by_time and sorts[1].desc) and "created_at:desc" or "created_at:asc",
     local_sort = not by_time and incident_order(sorts) or nil,
-    max = check_limit(action, opts.limit),
+    max = check_limit(action, opts.limit), concurrency = check_concurrency(action, opts.concurrency),
   }
 end
 
@@ -450,7 +458,8 @@ local function get_log_entry(c, id, opts)
   return body.log_entry or body
 end
 
-local LIST_LOG_FIELDS = set("incident_id", "since", "until", "is_overview", "include", "team_ids", "time_zone", "limit")
+local LIST_LOG_FIELDS = set("incident_id", "since", "until", "is_overview", "include", "team_ids", "time_zone", "limit",
+  "concurrency")
 
 local function list_log_entries(c, opts)
   local action = "list_log_entries"
@@ -475,7 +484,7 @@ local function list_log_entries(c, opts)
     since = since, ["until"] = till, order = "asc",
     -- the account's log defaults to the past month; one incident's log to all of it
     range = (opts.incident_id == nil and not since) and "month" or "given",
-    max = check_limit(action, opts.limit),
+    max = check_limit(action, opts.limit), concurrency = check_concurrency(action, opts.concurrency),
   }
 end
 

@@ -13,6 +13,7 @@ local faults = require "sandbox.faults"
 local control = require "sandbox.control"
 local chat = require "sandbox.chat"
 local persist = require "sandbox.persist"
+local latency = require "sandbox.latency"
 
 local App = {}
 App.__index = App
@@ -215,6 +216,7 @@ function App:handle(req)
     end
   end
   if post then resp = faults.after(self, req, resp, post) end
+  if entry then latency.apply(self, resp) end
   if entry then
     entry.status = resp.status
     -- what the client was told to wait, so a test can check it waited (load_test.sh)

@@ -9,7 +9,8 @@
 --   POST   /__sandbox/incidents {count, service, title, urgency, status, incident_key}
 --          creates incidents now, as the service's integration (no auth, no rate limit)
 --   POST   /__sandbox/time   {offset} | {advance}   moves the sandbox clock
---   POST   /__sandbox/config {rate_limit, create_rate_limit}   per-minute allowances
+--   POST   /__sandbox/config {rate_limit, create_rate_limit, rate_window, latency, jitter}
+--          per-minute allowances; every API answer's delay (ms, see sandbox/latency.lua)
 --   POST   /__sandbox/oauth  {deny = n, login_as = user}   next authorizations
 --   POST   /__sandbox/clients {client_id, client_secret}   registers an OAuth client
 --   POST   /__sandbox/revoke_refresh {user}   revokes refresh tokens (all, or one user's)
@@ -23,6 +24,7 @@ local faults = require "sandbox.faults"
 local oauth = require "sandbox.oauth"
 
 local lifecycle = require "sandbox.lifecycle"
+local latency = require "sandbox.latency"
 
 local function ok(v) return web.json(200, v or { ok = true }) end
 local function bad(msg) return web.json(400, { error = { message = msg } }) end
@@ -203,8 +205,18 @@ function M.handle(app, req)
       if b[k] ~= nil and not (v and v > 0) then return web.invalid(k .. " must be a positive integer") end
       if v then app.cfg[k] = v end
     end
+    -- latency and jitter (ms) may be given alone: the other keeps its value (jitter only
+    -- when it still fits under the latency)
+    if b.latency ~= nil or b.jitter ~= nil then
+      local function ms(v) return math.type(v) == "float" and math.tointeger(v) or v end   -- 150.0 is 150
+      local lat = b.latency == nil and (app.cfg.latency or 0) or ms(b.latency)
+      local jit = b.jitter == nil and math.min(app.cfg.jitter or 0, math.tointeger(lat) or 0) or ms(b.jitter)
+      local err = latency.check(lat, jit)
+      if err then return web.invalid(err) end
+      app.cfg.latency, app.cfg.jitter = lat, jit
+    end
     return ok({ rate_limit = app.cfg.rate_limit, create_rate_limit = app.cfg.create_rate_limit,
-                rate_window = app.cfg.rate_window or 60 })
+                rate_window = app.cfg.rate_window or 60, latency = app.cfg.latency or 0, jitter = app.cfg.jitter or 0 })
   elseif what == "oauth" and m == "POST" then
     app.oauth_next.deny = math.tointeger(b.deny) or (b.deny == true and 1) or nil
     app.oauth_next.login_as = b.login_as

@@ -59,6 +59,7 @@
 ---@field time_zone? string
 ---@field include? string[]
 ---@field limit? integer  the most records the iterator yields
+---@field concurrency? integer  pages fetched at once, 1..64 (default 8); records still come in order
 
 ---@class pagerduty.CreateIncident
 ---@field title string
@@ -95,6 +96,7 @@
 ---@field team_ids? string[]
 ---@field time_zone? string
 ---@field limit? integer
+---@field concurrency? integer  pages fetched at once, 1..64 (default 8)
 
 ---@class pagerduty.Connection
 ---@field name string

@@ -9,9 +9,10 @@
 -- What "matched when the listing started" means: the range is fixed when the listing
 -- starts. Everything created in the last TAIL seconds before the start (the "tail", where
 -- clocks and the current second are uncertain) is fetched at once, before the first record
--- is yielded; the rest is paged by key as the script consumes it. Records created after
--- the start are never yielded, records that leave the filter before they are reached are
--- not yielded (they no longer match), and no record is yielded twice.
+-- is yielded; the rest is paged by key, a few pages ahead of the script. Records
+-- created after the start are never yielded, records that leave the filter before their
+-- page is fetched are not yielded (they no longer match), and no record is yielded twice.
+-- A record is yielded as it was when its page was fetched.
 --
 -- A second holding more than a page of records cannot be paged by key: it is fetched whole
 -- with offsets, at once, between two records of the loop (never by a prefetch running
@@ -19,11 +20,12 @@
 --
 -- Time windows: PagerDuty allows at most six months between since and until, so the range
 -- is cut into windows of at most MAX_SPAN. A window is a unit of work with its own cursor
--- (next_page); windows are disjoint, so they could be fetched concurrently.
+-- (next_page); windows are disjoint, so they are fetched concurrently (below, "concurrent
+-- fetching"): up to `concurrency` pages in flight, yielded window after window in order.
 --
--- Memory: two pages (up to 200 records) plus the tail are held at a time. A sort that is
--- not by creation time (urgency, resolved_at) needs every record first: the listing is
--- collected in creation order, then sorted here.
+-- Memory: at most 4 x concurrency pages ahead of the loop (2 with concurrency = 1) plus
+-- the tail. A sort that is not by creation time (urgency, resolved_at) needs every record
+-- first: the listing is collected in creation order, then sorted here.
 local core = require "vsrun.core"
 local sched = require "vsrun.sched"
 local errors = require "vsrun.errors"
@@ -37,6 +39,9 @@ local PAGE = 100
 local CAP = 10000                -- PagerDuty: offset + limit <= 10000 (offsets: only within one second)
 local MAX_SPAN = 180 * 86400     -- PagerDuty allows at most six months between since and until
 local TAIL = 60                  -- seconds before the start fetched at once (clock skew margin)
+local SPLIT = 90                 -- records per piece of a split window: most fit one page of 100
+local MAX_PIECES = 2000          -- pieces one window is split into at most
+M.CONCURRENCY = 8                -- pages in flight at most, unless a list call says otherwise
 
 local Iter = { __name = "pagerduty.iterator" }
 Iter.__index = Iter
@@ -55,7 +60,12 @@ function M.new(opts)
   it.wanted = it.remaining               -- records worth fetching
   it.fetched = 0                         -- records fetched (after de-duplication) so far
   it.windows, it.w = {}, 0    -- windows in yield order, index of the current one
-  return it
+  it.concurrency = opts.concurrency or M.CONCURRENCY
+  it.tasks, it.inflight, it.buffered = {}, 0, 0   -- fetches running; pages fetched, not yet taken
+  it.taken = 0                                    -- records in pages handed to the loop
+  -- the fourth value is the generic for's to-be-closed value: a break (or an error in the
+  -- loop body) closes the listing, which cancels the pages in flight
+  return it, nil, nil, it
 end
 
 -- Sorts records by created_at, oldest first, in place. Records of the same second are put
@@ -85,6 +95,7 @@ end
 local function query_for(it, w, since, till, limit, offset)
   local q = {}
   for _, p in ipairs(it.params) do q[#q + 1] = p end
+  if w and w.count then q[#q + 1] = { "total", "true" } end   -- sizes the split (split below)
   if it.sort_param then q[#q + 1] = { "sort_by", it.sort_param } end
   if since then q[#q + 1] = { "since", ptime.format(since) } end
   if till then q[#q + 1] = { "until", ptime.format(till) } end
@@ -157,9 +168,11 @@ function M.next_page(it, w, between)
   local nseen = 0
   for _ in pairs(w.seen or {}) do nseen = nseen + 1 end
   -- the tail is fetched whole; other pages only as far as `limit` needs
-  local want = w.tail and PAGE or math.max(1, it.wanted - it.fetched)
+  -- (with concurrency, later windows' records count in `fetched`: only those taken bound it)
+  local want = w.tail and PAGE or math.max(1, it.wanted - (it.concurrency > 1 and it.taken or it.fetched))
   local limit = math.min(PAGE, want + nseen)
   local page = get(it, query_for(it, w, since, till, limit))
+  if w.count then w.count, w.total = nil, math.tointeger(page.total) end
   recs = page[it.key] or {}
   more = page.more == true and #recs > 0
   last = #recs > 0 and at(it, recs[#recs]) or nil
@@ -182,7 +195,13 @@ function M.dedup(it, w, recs, last, more)
   for _, r in ipairs(recs) do
     local id = type(r) == "table" and r.id or nil
     if id == nil or not seen[id] then out[#out + 1] = r end
-    if last and id ~= nil and at(it, r) == last then nextseen[id] = true end
+  end
+  -- the page is in created_at order: the boundary second's records are its last ones
+  -- (only they are parsed: parsing every record's time was a tenth of a listing's CPU)
+  for i = #recs, 1, -1 do
+    local r = recs[i]
+    if not last or at(it, r) ~= last then break end
+    if r.id ~= nil then nextseen[r.id] = true end
   end
   if last then
     if last ~= w.cursor then w.seen = nextseen else for id in pairs(nextseen) do seen[id] = true end w.seen = seen end
@@ -197,97 +216,208 @@ end
 
 -- ---- the range: windows fixed at the start ----
 
--- The oldest matching record's time (date_range = "all"), or nil when nothing matches.
-local function oldest(it)
+-- The oldest matching record's time (date_range = "all"), or nil when nothing matches;
+-- and, when `count`, how many match in all.
+local function oldest(it, count)
   local q = {}
   for _, p in ipairs(it.params) do q[#q + 1] = p end
   q[#q + 1] = { "date_range", "all" }
   q[#q + 1] = { "sort_by", "created_at:asc" }
   q[#q + 1] = { "limit", 1 }
+  if count then q[#q + 1] = { "total", "true" } end
   local page = get(it, q)
   local first = page[it.key] and page[it.key][1]
-  return first and at(it, first) or nil
+  return first and at(it, first) or nil, math.tointeger(page.total)
 end
 
--- Builds it.windows (in yield order), the tail fetched whole; the first requests happen here.
+local split_evenly   -- below
+
+-- Builds it.windows (in yield order). The first requests happen here: the tail, fetched
+-- whole by a task of its own (the first record waits for it: see Iter:__call), beside the
+-- oldest-record probe.
 local function plan(it)
   local now = math.floor(core.now()) + request.server_offset()
   local edge = now - TAIL
   local lo, hi = it.since, it["until"]
-  if it.range == "all" or it.range == "open" then
-    lo = oldest(it)
-    if not lo then return end
-  elseif it.range == "month" then
-    lo = lo or ptime.add_months(hi or (now + 1), -1)
-  end
-  -- the tail: [max(lo, edge), hi) fetched now; hi in the future means PagerDuty's now
+  if it.range == "month" then lo = lo or ptime.add_months(hi or (now + 1), -1) end
+  -- the tail: [max(lo, edge), hi); hi in the future means PagerDuty's now. With no `since`
+  -- yet (all, open) it starts at the edge: nothing matches before the oldest record anyway.
   local tail
   if not hi or hi > edge then
-    tail = { a = math.max(lo or edge, edge), b = (hi and hi <= now) and hi or nil, tail = true }
+    tail = { a = math.max(lo or edge, edge), b = (hi and hi <= now) and hi or nil, tail = true, records = {}, pages = {} }
+    it.tail_task = sched.spawn(function()
+      return pcall(function()
+        repeat
+          for _, r in ipairs(M.next_page(it, tail, true)) do tail.records[#tail.records + 1] = r end
+        until tail.done
+      end)
+    end)
+    it.tasks[it.tail_task] = true
     hi = tail.a
+  end
+  local total
+  if it.range == "all" or it.range == "open" then
+    lo, total = oldest(it, it.concurrency > 1)
+    if not lo then
+      it.windows = {}
+      return
+    end
   end
   local parts = {}
   if lo == nil then
-    if hi then parts[1] = { a = nil, b = hi } end
+    -- no `since`: oldest first, what follows the first page can still be split
+    if hi then parts[1] = { a = nil, b = hi, count = it.concurrency > 1 and it.order ~= "desc" } end
   else
+    local span = math.max(1, now - lo)
     while lo < hi do
       local e = math.min(hi, lo + MAX_SPAN)
-      parts[#parts + 1] = { a = lo, b = e }
+      if total then
+        -- what the probe learnt: pieces sized as if records were spread evenly
+        for _, w in ipairs(split_evenly(lo, e, math.ceil(total * (e - lo) / span / SPLIT))) do parts[#parts + 1] = w end
+      else
+        parts[#parts + 1] = { a = lo, b = e, count = it.concurrency > 1 }
+      end
       lo = e
     end
   end
-  if tail then
-    tail.records = {}
-    repeat
-      for _, r in ipairs(M.next_page(it, tail, true)) do tail.records[#tail.records + 1] = r end
-    until tail.done
-    tail.done = true
-    table.insert(parts, tail)
-  end
+  if tail then table.insert(parts, tail) end
   if it.order == "desc" then
     for i = 1, #parts // 2 do parts[i], parts[#parts + 1 - i] = parts[#parts + 1 - i], parts[i] end
-    if tail then it.fetched = #tail.records end   -- yielded first
   end
   it.windows = parts
 end
 
--- The next unit of work: the current window's next page, or the next window's first.
-local function next_work(it)
-  local w = it.windows[it.w]
-  while w == nil or w.done do
-    it.w = it.w + 1
-    w = it.windows[it.w]
-    if not w then return nil end
-    if w.records then return w end
+-- ---- concurrent fetching: windows split, pages fetched ahead, yielded in order ----
+--
+-- With concurrency > 1 the range is cut into pieces of about SPLIT records, from the
+-- oldest-record probe's `total` (date_range all, open incidents) or, for a given range,
+-- from the `total` its first page asks for. The first page of every piece asks for its
+-- total too, so a piece holding a burst is split again, and so on: pieces are paged by key,
+-- each on its own. Up to `concurrency` pages are in flight, earliest piece first, and at
+-- most 4 x concurrency pages are ahead of the loop, in flight or fetched and waiting, so
+-- memory stays bounded (concurrency = 1 keeps one page ahead, as a sequential listing).
+-- Records are yielded window after window, page after page: the same records in the same
+-- order as with concurrency = 1.
+
+
+-- split_evenly(a, b, k) -> up to k windows of (about) equal time covering [a, b), oldest first
+function split_evenly(a, b, k)
+  k = math.max(1, math.min(k, MAX_PIECES, b - a))
+  local out = {}
+  for i = 1, k do out[i] = { a = a + ((i - 1) * (b - a)) // k, b = a + (i * (b - a)) // k, pages = {}, count = true } end
+  return out
+end
+
+local function index_of(it, w)
+  for i = it.w, #it.windows do if it.windows[i] == w then return i end end
+end
+
+-- Splits what is left of w (after its first page: cursor set, `total` known) into pieces
+-- inserted after it in yield order. w keeps its boundary second (and the IDs seen in it).
+local function split(it, w)
+  local left = (w.total or 0) - w.got
+  local k = math.min(MAX_PIECES, math.ceil(left / SPLIT))
+  if w.done or not w.cursor or k < 2 then return end
+  local desc = it.order == "desc"
+  local lo, hi   -- the seconds left besides the cursor's: [lo, hi)
+  if desc then lo, hi = w.a, w.cursor else lo, hi = w.cursor + 1, w.b end
+  if not (lo and hi) then return end      -- an open end: its size is unknown
+  k = math.min(k, hi - lo)
+  if k < 2 then return end
+  local pieces = split_evenly(lo, hi, k)
+  if desc then
+    w.a = pieces[#pieces].a
+    table.remove(pieces)
+    for i = 1, #pieces // 2 do pieces[i], pieces[#pieces + 1 - i] = pieces[#pieces + 1 - i], pieces[i] end
+  else
+    w.b = pieces[1].b
+    table.remove(pieces, 1)
   end
-  return w
+  local at_ = index_of(it, w)
+  for i, p in ipairs(pieces) do table.insert(it.windows, at_ + i, p) end
 end
 
--- Starts fetching w's next page in its own task; errors come back as values.
+-- Fetches w's next page in a task of its own; the page (or the error) is queued on w.
+local pump
 local function start(it, w)
-  if w.records then return { records = w.records } end
-  local task = sched.spawn(function() return pcall(M.next_page, it, w) end)
-  return { task = task, w = w }
+  w.busy = true
+  it.inflight = it.inflight + 1
+  local task
+  task = sched.spawn(function()
+    local ok, recs = pcall(M.next_page, it, w)
+    it.tasks[task] = nil
+    w.busy, w.task = false, nil
+    it.inflight = it.inflight - 1
+    if not ok then w.err = recs it.failed = true return end
+    if w.total then
+      w.got = #recs
+      split(it, w)
+      w.total = nil
+    end
+    if #recs > 0 then w.pages[#w.pages + 1] = recs it.buffered = it.buffered + 1 end
+    pump(it)
+  end)
+  w.task = task
+  it.tasks[task] = true
 end
 
-local function prefetch(it)
-  local w = next_work(it)
-  if not w or (it.fetched >= it.wanted and not w.records) then return nil end
-  return start(it, w)
+-- Starts fetches while there is room: pages in flight, pages waiting, and records wanted.
+function pump(it)
+  if it.done or it.failed then return end
+  local i = it.w
+  local ahead = it.concurrency == 1 and 1 or 4 * it.concurrency
+  while it.inflight < it.concurrency and it.inflight + it.buffered < ahead
+      and it.fetched + it.inflight * PAGE < it.wanted do
+    local w = it.windows[i]
+    if not w then return end
+    if not (w.done or w.busy or w.second or w.err or w.records) then start(it, w) end
+    i = i + 1
+  end
+end
+
+-- The next page of records in yield order, or nil at the end. A crowded second (see
+-- next_page) is fetched here, between two records of the loop, never by a pool task.
+local function take_page(it)
+  while true do
+    local w = it.windows[it.w]
+    if not w then return nil end
+    if w.records then
+      local recs = w.records
+      w.records, w.done = nil, true
+      it.w = it.w + 1
+      it.taken = it.taken + #recs
+      return recs
+    end
+    if #w.pages > 0 then
+      local recs = table.remove(w.pages, 1)
+      it.buffered = it.buffered - 1
+      it.taken = it.taken + #recs
+      pump(it)
+      return recs
+    end
+    if w.err then error(w.err, 0) end
+    if w.done then
+      it.w = it.w + 1
+    elseif w.busy then
+      w.task:wait()
+    elseif w.second then
+      local recs = M.next_page(it, w, true)
+      it.taken = it.taken + #recs
+      pump(it)
+      if #recs > 0 then return recs end
+    else
+      start(it, w)
+    end
+  end
 end
 
 -- Collects every record, then sorts them with it.local_sort (stable: created order breaks ties).
 local function collect_sorted(it)
   local all = {}
-  it.wanted = math.huge   -- the first `max` by this sort can be anywhere
-  for _, w in ipairs(it.windows) do
-    if w.records then
-      for _, r in ipairs(w.records) do all[#all + 1] = r end
-    else
-      repeat
-        for _, r in ipairs(M.next_page(it, w, true)) do all[#all + 1] = r end
-      until w.done
-    end
+  while true do
+    local recs = take_page(it)
+    if not recs then break end
+    for _, r in ipairs(recs) do all[#all + 1] = r end
   end
   for i, r in ipairs(all) do all[i] = { r = r, i = i } end
   local less = it.local_sort
@@ -316,49 +446,42 @@ function Iter:__call()
       self:close()
       return nil
     end
-    local ok, err = true, nil
-    if not self.started then
-      self.started = true
-      ok, err = pcall(function()
+    local ok, recs = pcall(function()
+      if not self.started then
+        self.started = true
         if self.paginated == false then
           self.windows = { { a = self.since, b = self["until"] } }
         else
           plan(self)
         end
-        if self.local_sort then
-          self.records, self.i = collect_sorted(self), 1
-          return
+        for _, w in ipairs(self.windows) do w.pages = {} end
+        self.w = 1
+        if self.local_sort then self.wanted = math.huge end   -- the first `max` by that sort can be anywhere
+        pump(self)
+        -- the range is fixed once the tail is in: nothing is yielded before
+        local tail = self.tail_task
+        if tail then
+          local okt, err = tail:wait()
+          self.tasks[tail], self.tail_task = nil, nil
+          if not okt then error(err, 0) end
+          for _, w in ipairs(self.windows) do
+            if w.tail and self.order == "desc" then self.fetched = self.fetched + #w.records end   -- yielded first
+          end
         end
-        self.pending = prefetch(self)
-      end)
-      if ok and self.local_sort then goto continue end
-    end
-    if ok then
-      local pending = self.pending
-      if not pending then self:close() return nil end
-      self.pending = nil
-      local recs = pending.records
-      if not recs then
-        ok, recs = pending.task:wait()
-        -- a crowded second, left by the prefetch for now: between two records of the loop
-        if ok and pending.w.second then ok, recs = pcall(M.next_page, self, pending.w, true) end
+        if self.local_sort then return collect_sorted(self) end
       end
-      if ok then
-        -- the next page is requested before this one is consumed
-        self.pending = prefetch(self)
-        self.records, self.i = recs, 1
-        progress.page(self, self.action, #recs)
-      else
-        err = recs
-      end
-    end
+      local page = take_page(self)
+      if page and #page > 0 then progress.page(self, self.action, #page) end   -- pages of records
+      return page
+    end)
     if not ok then
       self:close()
-      -- raised in the prefetch task: point at the script's line that is iterating
-      if errors.is(err) then err.where = core.user_where() end
-      error(err, 0)
+      -- raised in a fetching task: point at the script's line that is iterating
+      if errors.is(recs) then recs.where = core.user_where() end
+      error(recs, 0)
     end
-    ::continue::
+    if not recs then self:close() return nil end
+    self.records, self.i = recs, 1
   end
 end
 
@@ -369,15 +492,14 @@ function M.fixed(action, records)
   return it
 end
 
--- Stops a prefetch still in flight (the iterator was abandoned or is finished).
+-- Stops the fetches still in flight (the iterator was abandoned or is finished).
 function Iter:close()
   self.done = true
   progress.finish(self)
-  if self.pending then
-    if self.pending.task then self.pending.task:cancel("listing closed") end
-    self.pending = nil
-  end
+  for task in pairs(self.tasks) do task:cancel("listing closed") end
+  self.tasks = {}
 end
+Iter.__close = function(self) self:close() end
 
 -- collect(max) -> array of up to max records (all when max is nil)
 function Iter:collect(max)

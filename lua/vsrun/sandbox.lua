@@ -77,7 +77,8 @@ function M.advance(seconds)
   return call("POST", "time", { advance = seconds }).now
 end
 
--- configure{ rate_limit = n, create_rate_limit = n, rate_window = sec }: allowances per window (60 s) from now on
+-- configure{ rate_limit = n, create_rate_limit = n, rate_window = sec, latency = ms, jitter = ms }:
+-- allowances per window (60 s) from now on; every API answer delayed latency +- jitter ms
 function M.configure(opts) return call("POST", "config", opt_table(opts, "configure")) end
 
 -- oauth{ deny = n, login_as = user id or email }: how the next authorizations behave

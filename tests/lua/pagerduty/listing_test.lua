@@ -63,9 +63,10 @@ local function window_pages()
   return out
 end
 
+-- concurrency = 1: one page ahead, as before concurrent listing (listing_concurrent_test.lua)
 t.test("the next page is in flight while the current one is consumed", function()
   H.clear_log()
-  local it = pd.list_incidents { date_range = "all", limit = 300 }
+  local it = pd.list_incidents { date_range = "all", limit = 300, concurrency = 1 }
   it()                                  -- first page fetched, second requested
   require("vsrun").sleep(0.2)           -- let the prefetch land without consuming
   local pages = window_pages()
@@ -78,7 +79,7 @@ end)
 
 t.test("limit and collect(max) stop early and fetch no more than needed", function()
   H.clear_log()
-  local rows = pd.list_incidents({ date_range = "all", limit = 150 }):collect()
+  local rows = pd.list_incidents({ date_range = "all", limit = 150, concurrency = 1 }):collect()
   H.check_sequence(t, H.ids(rows), all_ids, 1, 150, "limit 150")
   t.eq(#window_pages(), 2, "two pages for 150 records")
   rows = pd.list_incidents({ date_range = "all" }):collect(7)
