@@ -253,6 +253,11 @@ local function plan(it)
       end)
     end)
     it.tasks[it.tail_task] = true
+    if it.concurrency == 1 then
+      -- one request at a time: the tail is fetched before the probe, not beside it
+      local ok, err = it.tail_task:wait()
+      if not ok then error(err, 0) end
+    end
     hi = tail.a
   end
   local total

@@ -18,9 +18,11 @@ local SVC = sandbox.info().services[1].id
 local INC = pd.list_incidents({ date_range = "all", limit = 1 }):collect()[1].id
 local NOTE_INC = pd.create_incident({ title = "notes of the fault matrix", service = SVC }).id
 -- a listing of everything is several requests (the oldest-record probe, the recent tail,
--- the pages): the fault hits the first, the others are the same with or without it
+-- the pages): the fault hits the first, the others are the same with or without it. One page
+-- at a time (concurrency = 1): the matrix counts one request's retries; concurrent listings
+-- under faults are tested in tests/lua/pagerduty/listing_concurrent_test.lua
 sandbox.clear_requests()
-pd.list_incidents({ date_range = "all" }):collect()
+pd.list_incidents({ date_range = "all", concurrency = 1 }):collect()
 local LIST_EXTRA = #sandbox.requests { method = "GET" } - 1
 local TIMEOUT = 1.0          -- per request, only in the latency rows; the sandbox waits longer
 local SLOW = 2.5
@@ -32,7 +34,7 @@ local OPS = {
     run = function() return pd.get_incident(INC).id == INC end },
   { name = "list page", method = "GET", path = "^/incidents$", extra = LIST_EXTRA,
     run = function()
-      local got = pd.list_incidents({ date_range = "all" }):collect()
+      local got = pd.list_incidents({ date_range = "all", concurrency = 1 }):collect()
       return #got == sandbox.counts().total
     end },
   { name = "PUT update", method = "PUT", path = "^/incidents/[^/]+$",
