@@ -53,6 +53,8 @@ void vm_check_limits(lua_State *L);
 size_t vm_memory_used(struct vm *vm);
 size_t vm_memory_peak(struct vm *vm);
 
+/* Whether Ctrl-C was pressed (for C waits that must not raise while they hold a resource). */
+int vm_interrupted_now(void);
 /* Ctrl-C: the first SIGINT stops the script at the next instruction check. */
 void vm_install_sigint(void);
 
