@@ -471,6 +471,11 @@ static int cmd_status(int argc, char **argv) {
     char when[64], abs[64];
     printf("Connection:   %s%s\n", r.name, strcmp(def, r.name) == 0 ? " (default)" : "");
     printf("State:        %s\n", r.connected ? "connected" : "disconnected \xe2\x80\x94 run `vsrun auth reconnect` to sign in again");
+    if (!r.connected && r.newest_generation > r.generation)
+        printf("Restored:     this record is an older copy (generation %u; vsrun had saved generation %u).\n"
+               "              Its refresh token was already used, so PagerDuty refused it: restoring a\n"
+               "              vault backup does not bring a connection back. Run `vsrun auth reconnect %s`.\n",
+               r.generation, r.newest_generation, r.name);
     printf("User:         %s <%s>\n", r.user_name[0] ? r.user_name : "?", r.user_email[0] ? r.user_email : "?");
     printf("Region:       %s (API %s)\n", r.region, r.api_url);
     printf("Scope:        %s\n", r.scope[0] ? r.scope : "?");

@@ -269,6 +269,11 @@ static enum cred_status refresh_locked(const char *name, unsigned seen, int forc
     }
     if (force) last_forced = mono_now();
     rc = oauth_refresh_grant(r, w, err, errlen);
+    if (rc == CRED_RECONNECT) {
+        /* an older copy put back (a restored backup): its refresh token was spent long ago */
+        unsigned newest = vault_last_saved_generation(name);
+        if (newest > r->generation) r->newest_generation = newest;
+    }
     if (rc == CRED_OK || rc == CRED_RECONNECT) {
         /* a lost grant is saved too, so every later caller is told at once */
         char serr[300];

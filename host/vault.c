@@ -523,6 +523,7 @@ static void record_to_json(const struct vault_record *r, struct jt_writer *w) {
     jt_add_string(w, "user_name", r->user_name);
     jt_add_string(w, "user_email", r->user_email);
     jt_add_string(w, "machine", r->machine);
+    if (r->newest_generation) jt_add_number(w, "newest_generation", r->newest_generation);
 }
 
 static int record_from_json(const char *s, size_t n, struct vault_record *r) {
@@ -549,6 +550,9 @@ static int record_from_json(const char *s, size_t n, struct vault_record *r) {
     jt_string_to(s, n, "user_name", r->user_name, sizeof r->user_name);
     jt_string_to(s, n, "user_email", r->user_email, sizeof r->user_email);
     jt_string_to(s, n, "machine", r->machine, sizeof r->machine);
+    double newest = 0;
+    jt_number(s, n, "newest_generation", &newest);
+    r->newest_generation = newest >= 0 && newest < 4e9 ? (unsigned)newest : 0;
     return 0;
 }
 
@@ -590,6 +594,32 @@ int vault_save_begin(const char *name, struct vault_pending **out, char *err, si
     return 0;
 }
 
+/* NAME.lock holds the generation of the last record saved (not a secret). */
+static void note_generation(const char *conn_path, unsigned generation) {
+    char lock[4300];
+    snprintf(lock, sizeof lock, "%.*s.lock", (int)(strlen(conn_path) - 5), conn_path);
+    int fd = open(lock, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0600);
+    if (fd < 0) return;
+    char text[16];
+    int n = snprintf(text, sizeof text, "%u\n", generation);
+    if (pwrite(fd, text, (size_t)n, 0) == n) (void)!ftruncate(fd, n);
+    close(fd);
+}
+
+unsigned vault_last_saved_generation(const char *name) {
+    char path[4200];
+    if (vault_path(path, sizeof path, name, ".lock", 0, NULL, 0) != 0) return 0;
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) return 0;
+    char text[16] = "";
+    ssize_t n = read(fd, text, sizeof text - 1);
+    close(fd);
+    if (n <= 0) return 0;
+    text[n] = '\0';
+    unsigned long g = strtoul(text, NULL, 10);
+    return g < 4000000000UL ? (unsigned)g : 0;
+}
+
 int vault_save_finish(struct vault_pending *p, const struct vault_record *r, char *err, size_t errlen) {
     struct jt_writer w;
     record_to_json(r, &w);
@@ -617,8 +647,10 @@ int vault_save_finish(struct vault_pending *p, const struct vault_record *r, cha
         p->fd = -1;
         if (ok && vault_before_rename_hook) vault_before_rename_hook();
         if (ok && rename(p->tmp, p->path) != 0) { saved = errno; ok = 0; }
-        if (ok) sync_dir(p->dir);
-        else {
+        if (ok) {
+            sync_dir(p->dir);
+            note_generation(p->path, r->generation);
+        } else {
             unlink(p->tmp);
             if (saved) seterr(err, errlen, "cannot write %s: %s", p->path, strerror(saved));
         }

@@ -41,6 +41,8 @@ struct vault_record {
     char user_name[256];
     char user_email[256];
     char machine[20];         /* hash of the machine that logged in: a copied vault is noticed */
+    unsigned newest_generation; /* set when the grant was lost and vsrun had saved a newer
+                                   generation than this record's: a restored older copy */
 };
 
 /* Connection names: 1-63 of [A-Za-z0-9._-], not starting with '.' or '-'. 0 or -1 + err. */
@@ -67,6 +69,9 @@ void vault_save_abort(struct vault_pending *p);
  * or by a newer vsrun is named as such) or -1 + err ("vault record 'NAME' is damaged or
  * was written with another key" for every other integrity failure). */
 int vault_load(const char *name, struct vault_record *r, char *err, size_t errlen);
+/* The generation of the last record vsrun saved under NAME (noted in NAME.lock by every
+ * save), or 0. A record older than it was restored from a copy: its refresh token is dead. */
+unsigned vault_last_saved_generation(const char *name);
 /* Deletes the record (not its lock file). 0, VAULT_NOT_FOUND or -1 + err. */
 int vault_remove(const char *name, char *err, size_t errlen);
 /* Fills names with up to max record names, sorted; returns the count or -1 + err. */
