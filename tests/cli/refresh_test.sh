@@ -110,7 +110,11 @@ if [ "$(id -u)" = 0 ]; then
     expect "refresh: login as nobody for the read-only case" 0 "Connected 'work'"
     VS=$TMP/as-nobody
 fi
+# a first refresh, so NAME.lock exists as it does in any vault that has refreshed
 clear_faults; expire_next
+VSRUN=$VS VSRUN_HOME=$RO_HOME run -e "$ME"
+expect "refresh: a refresh before the vault becomes read-only" 0 '@'
+expire_next
 base=$(token_posts)
 chmod 500 "$RO_HOME"
 VSRUN=$VS VSRUN_HOME=$RO_HOME run -e "$ME"
