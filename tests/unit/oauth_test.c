@@ -148,6 +148,23 @@ int main(void) {
     vault_config_set("default", "u", err, sizeof err);
     CHECK(open_conn(NULL, &d, err, sizeof err) == CRED_OK && strcmp(d->name, "u") == 0, "oauth default connection");
 
+    /* a URL read back from the vault is checked again: a record whose API URL is plain http
+     * to another host is a configuration error, and no token goes there */
+    CHECK(vault_load("u", &r, err, sizeof err) == 0, "oauth record for the URL check");
+    char good_api[256];
+    snprintf(good_api, sizeof good_api, "%s", r.api_url);
+    snprintf(r.api_url, sizeof r.api_url, "http://api.example.com");
+    CHECK(vault_save(&r, err, sizeof err) == 0, "oauth record with a bad API URL saved");
+    vault_record_clear(&r);
+    CHECK(open_conn("u", &d, err, sizeof err) == CRED_CONFIG && d == NULL && strstr(err, "its API URL must use https://"),
+          "oauth a bad API URL read back from the vault is a config error");
+    CHECK(connection_load_record("u", &r, err, sizeof err) == CRED_CONFIG && r.access_token == NULL,
+          "oauth connection_load_record checks the URL and clears the record");
+    CHECK(vault_load("u", &r, err, sizeof err) == 0, "oauth record reloaded");
+    snprintf(r.api_url, sizeof r.api_url, "%s", good_api);
+    CHECK(vault_save(&r, err, sizeof err) == 0, "oauth record URL restored");
+    vault_record_clear(&r);
+
     /* revoke: the sandbox then refuses the refresh token */
     CHECK(vault_load("u", &r, err, sizeof err) == 0 && oauth_revoke(&r, err, sizeof err) == 0, "oauth revoke");
     vault_record_clear(&r);

@@ -11,6 +11,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
 #include "check.h"
 #include "jsontext.h"
 #include "secrets.h"
@@ -458,6 +461,39 @@ int main(void) {
     vault_record_clear(&got);
     vault_record_clear(&r);
     sample(&r, "work");
+
+    /* a record written by an older vsrun with scrypt N=2^15 (the parameters are in its
+     * header, byte 10 is 0) still opens; sealed here by hand with OpenSSL */
+    use_keys(NULL, "correct horse battery staple");
+    fresh_home();
+    CHECK(vault_save(&r, err, sizeof err) == 0, "vault old-format: home created");
+    {
+        static const char plain[] = "{\"name\":\"old\",\"state\":\"connected\",\"access_token\":\"old-canary-token\"}";
+        unsigned char file[28 + 12 + sizeof plain + 16], key[32];
+        memset(file, 0, 28);
+        memcpy(file, "VSRV\x01\x01\x01\x0f\x08\x01", 10);
+        RAND_bytes(file + 12, 16);
+        RAND_bytes(file + 28, 12);
+        const char *pass = "correct horse battery staple";
+        int ok = EVP_PBE_scrypt(pass, strlen(pass), file + 12, 16, 1 << 15, 8, 1, 64 << 20, key, 32) == 1;
+        EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+        int n = 0, plen = (int)strlen(plain);
+        ok = ok && EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) == 1 &&
+             EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, 12, NULL) == 1 &&
+             EVP_EncryptInit_ex(ctx, NULL, NULL, key, file + 28) == 1 &&
+             EVP_EncryptUpdate(ctx, NULL, &n, file, 28) == 1 &&
+             EVP_EncryptUpdate(ctx, NULL, &n, (const unsigned char *)"old", 3) == 1 &&
+             EVP_EncryptUpdate(ctx, file + 40, &n, (const unsigned char *)plain, plen) == 1 &&
+             EVP_EncryptFinal_ex(ctx, file + 40 + n, &n) == 1 &&
+             EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, 16, file + 40 + plen) == 1;
+        EVP_CIPHER_CTX_free(ctx);
+        path_of(path, sizeof path, "old.conn");
+        spit(path, file, (size_t)(40 + plen + 16));
+        CHECK(ok && vault_load("old", &got, err, sizeof err) == 0 && got.access_token &&
+                  strcmp(got.access_token, "old-canary-token") == 0,
+              "vault a record sealed with scrypt N=2^15 by an older vsrun still opens");
+        vault_record_clear(&got);
+    }
 
     /* a FIFO planted in the vault directory is refused, not waited on (alarm: hang guard) */
     signal(SIGALRM, on_hang);
