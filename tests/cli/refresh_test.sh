@@ -47,12 +47,28 @@ LOCK=$VSRUN_HOME/work.lock
 
 # --- --timeout behind a held vault lock: ends at the deadline with exit 7 ---------------------
 expire_next
-flock -o "$LOCK" sleep 600 &   # -o: only flock holds the lock, so killing it frees it
+# the holder: a sleep that holds the lock on its fd 9, so killing it frees the lock (its
+# output is not the test's, or a pipe reading the test would wait for it)
+( exec 9>>"$LOCK"; flock 9; exec sleep 600 ) >/dev/null 2>&1 </dev/null &
 HOLDER=$!
 PIDS="$PIDS $HOLDER"
 wait_lock "$LOCK"
 guarded --timeout 2 -e "$ME"
 expect "refresh: --timeout 2 behind a held vault lock ends with exit 7" 7 '' 'timeout'
+# Ctrl-C while waiting for the lock: the run ends (exit 7, interrupted)
+clear_faults; expire_next
+before_401=$(curl -s "$SB/__sandbox/requests?path=/users/me" | grep -o '"status":401' | wc -l)
+timeout 60 "$VSRUN" -e "$ME" >"$TMP/int.out" 2>"$TMP/int.err" &
+V=$!
+for _ in $(seq 200); do
+    [ "$(curl -s "$SB/__sandbox/requests?path=/users/me" | grep -o '"status":401' | wc -l)" -gt "$before_401" ] && break
+    sleep 0.05
+done
+sleep 0.2   # past the 401: the run is waiting for the lock
+kill -INT "$V"
+wait "$V"; irc=$?
+say "refresh: Ctrl-C while waiting for the vault lock ends the run (exit 7)" '[ "$irc" = 7 ] && grep -q interrupted "$TMP/int.err"' \
+    "exit $irc: $(head -c 200 "$TMP/int.err")"
 kill "$HOLDER" 2>/dev/null; wait "$HOLDER" 2>/dev/null
 # control: the same run with the lock free refreshes and succeeds
 clear_faults; expire_next
