@@ -1,5 +1,6 @@
 /* vsrun auth login|status|list|logout|reconnect|default: the user's side of connections.
- * The OAuth work is in oauth.c, storage in vault.c. Nothing here prints a secret. */
+ * It sits on the credential layer (connection.h): the OAuth protocol is in oauth.c, storage
+ * in vault.c. Nothing here prints a secret. */
 #include "cmd_auth.h"
 
 #include <errno.h>
@@ -15,7 +16,6 @@
 #include "connection.h"
 #include "exitcodes.h"
 #include "oauth.h"
-#include "oauth_client.h"
 #include "options.h"
 #include "util.h"
 #include "vault.h"
@@ -83,15 +83,7 @@ static int fail(int code, const char *msg) {
     return code;
 }
 
-static int exit_for(int rc) {
-    switch (rc) {
-    case 0: return EXIT_OK;
-    case OAUTH_RECONNECT: return EXIT_RECONNECT;
-    case OAUTH_NETWORK: return EXIT_NETWORK;
-    case OAUTH_TIMEOUT: return EXIT_LIMIT;
-    default: return EXIT_SCRIPT;
-    }
-}
+static int exit_for(int rc) { return cred_exit_code((enum cred_status)rc); }
 
 /* Options of one subcommand: an option table (see options.h) whose ids are slots: a value
  * option with id k fills vals[k - 1], a flag sets flagv[k - 1]. */
@@ -188,13 +180,8 @@ static int resolve_name(const char *given, char *out, size_t n) {
         snprintf(out, n, "%s", given);
         return 0;
     }
-    if (vault_config_get("default", out, n) == 0 && *out) return 0;
-    char names[2][VAULT_NAME_MAX];
-    int c = vault_list(names, 2, err, sizeof err);
-    if (c < 0) return fail(EXIT_SCRIPT, err);
-    if (c == 1) { snprintf(out, n, "%s", names[0]); return 0; }
-    if (c == 0) return fail(EXIT_SCRIPT, "no connections yet: run `vsrun auth login`");
-    return fail(EXIT_USAGE, "several connections and no default: name one (see `vsrun auth list`)");
+    enum cred_status rc = connection_default_name(out, n, err, sizeof err);
+    return rc == CRED_OK ? 0 : fail(exit_for(rc), err);
 }
 
 static void print_connected(const struct vault_record *r, const char *verb) {
@@ -239,18 +226,32 @@ static int login_and_save(struct oauth_login *lo, const struct vault_record *kee
         r.created_at = keep->created_at;
         r.generation = keep->generation + 1; /* running processes see the change */
     }
-    /* a connection logged in again: its old grant is withdrawn once the new one is saved */
+    /* Under the record's lock (a refresh running now must not write its record over this
+     * one), re-read: a connection logged in again has its old grant withdrawn once the new
+     * one is saved, and running processes see a newer generation. */
+    int lock = connection_lock(lo->name, NULL, err, sizeof err);
+    if (lock < 0) {
+        vault_record_clear(&r);
+        return fail(exit_for(lock), err);
+    }
     struct vault_record prev;
-    int had_prev = keep == NULL && vault_load(lo->name, &prev, err, sizeof err) == 0;
+    int had_prev = vault_load(lo->name, &prev, err, sizeof err) == 0;
     if (!had_prev) memset(&prev, 0, sizeof prev);
+    if (had_prev && prev.generation >= r.generation) r.generation = prev.generation + 1;
+    if (keep) {
+        vault_record_clear(&prev); /* reconnect: the old grant is already gone */
+        had_prev = 0;
+    }
     int first = 0;
     char def[VAULT_NAME_MAX];
     if (vault_config_get("default", def, sizeof def) != 0 || !*def) first = 1;
     machine_tag(r.machine, sizeof r.machine);
-    if (vault_save(&r, err, sizeof err) != 0) {
+    int saved = vault_save(&r, err, sizeof err);
+    connection_unlock(lock);
+    if (saved != 0) {
         vault_record_clear(&r);
         vault_record_clear(&prev);
-        return fail(EXIT_SCRIPT, err);
+        return fail(saved == VAULT_CONFIG ? EXIT_USAGE : EXIT_SCRIPT, err);
     }
     if (had_prev && oauth_revoke(&prev, err, sizeof err) != 0)
         fprintf(stderr, "vsrun auth: could not revoke the replaced connection's tokens: %s\n", err);
@@ -286,9 +287,13 @@ static int cmd_login(int argc, char **argv) {
     double timeout;
     if (parse_timeout(v[7], &timeout) != 0) return usage("--timeout needs seconds (up to 86400), got '%s'", v[7]);
     const char *api = v[5] ? v[5] : strcmp(region, "eu") == 0 ? OAUTH_EU_API : OAUTH_US_API;
-    const char *identity = v[6] ? v[6] : OAUTH_IDENTITY;
-    if (oauth_check_url("--api-url", api, err, sizeof err) != 0 || oauth_check_url("--identity-url", identity, err, sizeof err) != 0)
+    const char *identity = v[6] ? v[6] : OAUTH_US_IDENTITY;
+    char api_norm[256], identity_norm[256];
+    if (connection_check_url("--api-url", api, api_norm, sizeof api_norm, err, sizeof err) != 0 ||
+        connection_check_url("--identity-url", identity, identity_norm, sizeof identity_norm, err, sizeof err) != 0)
         return fail(EXIT_USAGE, err);
+    api = api_norm;
+    identity = identity_norm;
     char cid[256] = "";
     const char *client_id = v[2];
     if (!client_id || !*client_id) client_id = getenv("VSRUN_CLIENT_ID");
@@ -322,16 +327,23 @@ static int cmd_reconnect(int argc, char **argv) {
     if (parse_timeout(v[0], &timeout) != 0) return usage("--timeout needs seconds (up to 86400), got '%s'", v[0]);
     char err[1024];
     struct vault_record old;
-    rc = vault_load(o.pos[0], &old, err, sizeof err);
-    if (rc == VAULT_NOT_FOUND) {
+    if (vault_check_name(o.pos[0], err, sizeof err) != 0) return fail(EXIT_USAGE, err);
+    rc = connection_load_record(o.pos[0], &old, err, sizeof err);
+    if (rc == CRED_MISSING) {
         snprintf(err, sizeof err, "no connection named '%s' (see `vsrun auth list`)", o.pos[0]);
         return fail(EXIT_USAGE, err);
     }
-    if (rc != 0) {
+    if (rc != CRED_OK) {
         fprintf(stderr, "vsrun auth: %s\n(run `vsrun auth logout %s`, then `vsrun auth login --connection %s`)\n", err, o.pos[0], o.pos[0]);
-        return EXIT_SCRIPT;
+        return exit_for(rc);
     }
-    const char *scope = strstr(old.scope, "write") || !strstr(old.scope, "read") ? "write" : "read";
+    /* exactly the scope the login asked for: a reconnect never widens a connection. Records
+     * from before the requested scope was stored keep what was granted; unknown is read. */
+    const char *scope = strcmp(old.scope, "write") == 0 || strcmp(old.scope, "read") == 0 ? old.scope
+                      : strstr(old.scope, "write") ? "write" : "read";
+    if (strcmp(old.scope, scope) != 0 && !strstr(old.scope, scope))
+        fprintf(stderr, "vsrun auth: the scope of '%s' was not recorded; reconnecting read-only "
+                        "(for write access: vsrun auth login --connection %s --scope write)\n", old.name, old.name);
     struct oauth_login lo = {old.name, old.region, old.client_id, old.client_secret, scope, old.api_url, old.identity_url, f[0], timeout};
     rc = login_and_save(&lo, &old);
     vault_record_clear(&old);
@@ -350,13 +362,14 @@ static int cmd_default(int argc, char **argv) {
         return EXIT_OK;
     }
     struct vault_record r;
-    rc = vault_load(o.pos[0], &r, err, sizeof err);
+    if (vault_check_name(o.pos[0], err, sizeof err) != 0) return fail(EXIT_USAGE, err);
+    rc = connection_load_record(o.pos[0], &r, err, sizeof err);
     vault_record_clear(&r);
-    if (rc == VAULT_NOT_FOUND) {
+    if (rc == CRED_MISSING) {
         snprintf(err, sizeof err, "no connection named '%s' (see `vsrun auth list`)", o.pos[0]);
         return fail(EXIT_USAGE, err);
     }
-    if (rc != 0) return fail(EXIT_SCRIPT, err);
+    if (rc != CRED_OK) return fail(exit_for(rc), err);
     if (vault_config_set("default", o.pos[0], err, sizeof err) != 0) return fail(EXIT_SCRIPT, err);
     printf("Scripts now use '%s' when no --connection is given.\n", o.pos[0]);
     return EXIT_OK;
@@ -396,28 +409,27 @@ static int cmd_list(int argc, char **argv) {
 /* --check: a live Get User `me`; refreshes once on 401. Prints the Health line. */
 static int health_check(const char *name, char *out, size_t n) {
     char err[1024];
-    struct connection c;
-    memset(&c, 0, sizeof c);
-    int rc = oauth_load_connection(name, &c, err, sizeof err);
+    struct connection *c = NULL;
+    int rc = connection_open(name, NULL, &c, err, sizeof err);
     int code = EXIT_OK;
-    if (rc != 0) {
+    if (rc != CRED_OK) {
         snprintf(out, n, "Health:       Unhealthy \xe2\x80\x94 %s\n", err);
         code = exit_for(rc);
         goto out;
     }
     char uname[256] = "", email[256] = "", id[64] = "";
-    long st = oauth_get_me(c.api_url, c.token, uname, sizeof uname, email, sizeof email, id, sizeof id, err, sizeof err);
+    long st = oauth_get_me(c->api_url, c->token, uname, sizeof uname, email, sizeof email, id, sizeof id, err, sizeof err);
     if (st == 401) {
-        rc = oauth_refresh_connection(&c, err, sizeof err);
+        rc = connection_refresh(c, NULL, err, sizeof err);
         if (rc != 0) {
             snprintf(out, n, "Health:       Unhealthy \xe2\x80\x94 %s\n", err);
             code = exit_for(rc);
             goto out;
         }
-        st = oauth_get_me(c.api_url, c.token, uname, sizeof uname, email, sizeof email, id, sizeof id, err, sizeof err);
+        st = oauth_get_me(c->api_url, c->token, uname, sizeof uname, email, sizeof email, id, sizeof id, err, sizeof err);
     }
     if (st == 200) snprintf(out, n, "Health:       Healthy (Get User `me` answered as %s)\n", email[0] ? email : uname);
-    else if (st == OAUTH_NETWORK) {
+    else if (st == CRED_NETWORK) {
         snprintf(out, n, "Health:       Unhealthy \xe2\x80\x94 %s\n              fix: check the network or proxy, then retry\n", err);
         code = EXIT_NETWORK;
     } else if (st == 401 || st == 403) {
@@ -428,10 +440,7 @@ static int health_check(const char *name, char *out, size_t n) {
         code = EXIT_SCRIPT;
     }
 out:
-    if (c.token) {
-        OPENSSL_cleanse(c.token, strlen(c.token));
-        free(c.token);
-    }
+    connection_free(c);
     return code;
 }
 
@@ -450,16 +459,21 @@ static int cmd_status(int argc, char **argv) {
         code = health_check(name, health, sizeof health);
     }
     struct vault_record r;
-    rc = vault_load(name, &r, err, sizeof err);
-    if (rc == VAULT_NOT_FOUND) {
+    rc = connection_load_record(name, &r, err, sizeof err);
+    if (rc == CRED_MISSING) {
         snprintf(err, sizeof err, "no connection named '%s' (see `vsrun auth list`)", name);
         return fail(EXIT_USAGE, err);
     }
-    if (rc != 0) return fail(EXIT_SCRIPT, err);
+    if (rc != CRED_OK) return fail(exit_for(rc), err);
     vault_config_get("default", def, sizeof def);
     char when[64], abs[64];
     printf("Connection:   %s%s\n", r.name, strcmp(def, r.name) == 0 ? " (default)" : "");
     printf("State:        %s\n", r.connected ? "connected" : "disconnected \xe2\x80\x94 run `vsrun auth reconnect` to sign in again");
+    if (!r.connected && r.newest_generation > r.generation)
+        printf("Restored:     this record is an older copy (generation %u; vsrun had saved generation %u).\n"
+               "              Its refresh token was already used, so PagerDuty refused it: restoring a\n"
+               "              vault backup does not bring a connection back. Run `vsrun auth reconnect %s`.\n",
+               r.generation, r.newest_generation, r.name);
     printf("User:         %s <%s>\n", r.user_name[0] ? r.user_name : "?", r.user_email[0] ? r.user_email : "?");
     printf("Region:       %s (API %s)\n", r.region, r.api_url);
     printf("Scope:        %s\n", r.scope[0] ? r.scope : "?");
@@ -493,9 +507,14 @@ static int cmd_logout(int argc, char **argv) {
     const char *name = o.pos[0];
     char err[1024];
     if (vault_check_name(name, err, sizeof err) != 0) return fail(EXIT_USAGE, err);
+    /* under the record's lock, re-read: a refresh running now finishes first, and its
+     * record (with the rotated tokens) is the one revoked and deleted */
+    int lock = connection_lock(name, NULL, err, sizeof err);
+    if (lock < 0) return fail(exit_for(lock), err);
     struct vault_record r;
     rc = vault_load(name, &r, err, sizeof err);
     if (rc == VAULT_NOT_FOUND) {
+        connection_unlock(lock);
         snprintf(err, sizeof err, "no connection named '%s' (see `vsrun auth list`)", name);
         return fail(EXIT_USAGE, err);
     }
@@ -510,7 +529,9 @@ static int cmd_logout(int argc, char **argv) {
                         "  (the local copy is deleted anyway; an app owner can revoke all tokens under App Registration)\n", err);
     }
     vault_record_clear(&r);
-    if ((rc = vault_remove(name, err, sizeof err)) != 0 && rc != VAULT_NOT_FOUND) return fail(EXIT_SCRIPT, err);
+    rc = vault_remove(name, err, sizeof err);
+    connection_unlock(lock);
+    if (rc != 0 && rc != VAULT_NOT_FOUND) return fail(EXIT_SCRIPT, err);
     char def[VAULT_NAME_MAX];
     if (vault_config_get("default", def, sizeof def) == 0 && strcmp(def, name) == 0) vault_config_set("default", NULL, err, sizeof err);
     printf("Disconnected '%s'.\n", name);

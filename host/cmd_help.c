@@ -39,7 +39,7 @@ static const struct help_topic topics[] = {
      "  local ok, err = pcall(pd.get_incident, \"PNOPE\")\n"
      "  if not ok and err.kind == \"not_found\" then print(\"no such incident\") end\n"
      "Kinds: invalid_argument not_found permission_denied reconnect_required rate_limited\n"
-     "conflict server timeout network tls too_large bad_response cancelled.\n"
+     "conflict server timeout network tls too_large bad_response cancelled config.\n"
      "An uncaught error prints one line and a traceback of the script's own frames (-v: the\n"
      "full traceback, vsrun's frames too), and sets the exit code.\n"},
     {"exit-codes", NULL},   /* printed from exitcodes.h, the one source */

@@ -24,6 +24,7 @@ static int exit_code_for(lua_State *L, int idx, struct vm *vm) {
         if (strcmp(kind, "reconnect_required") == 0) code = EXIT_RECONNECT;
         else if (strcmp(kind, "permission_denied") == 0) code = EXIT_PERMISSION;
         else if (strcmp(kind, "rate_limited") == 0) code = EXIT_RATE_LIMIT;
+        else if (strcmp(kind, "config") == 0) code = EXIT_USAGE;   /* bad region, URL, vault key */
         else if (strcmp(kind, "network") == 0 || strcmp(kind, "timeout") == 0 || strcmp(kind, "tls") == 0)
             code = EXIT_NETWORK;
     }

@@ -1,27 +1,42 @@
-/* The connection store (see connection.h): the in-process sandbox preset, an API key from
- * PAGERDUTY_TOKEN, or an OAuth connection from the vault (host/oauth.c). Tokens live only
- * in C memory and are cleansed when a connection is freed. */
+/* The credential layer (see connection.h): which connection a run uses, opening and
+ * refreshing it under the vault lock, and the checks every record read from the vault
+ * passes. Tokens live only in C memory and are cleansed when a connection is freed. */
 #include "connection.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <openssl/crypto.h>
 
 #include "oauth.h"
 #include "secrets.h"
 
-#define CONNECTION_US_API "https://api.pagerduty.com"
-#define CONNECTION_EU_API "https://api.eu.pagerduty.com"
-#define CONNECTION_US_IDENTITY "https://identity.pagerduty.com"
-#define CONNECTION_EU_IDENTITY "https://identity.eu.pagerduty.com"
+#define LOCK_SLICE_NS 20000000L   /* 20 ms between tries for a held vault lock */
+
+double connection_min_forced_refresh = 30;
+
+/* when this process last spent a refresh token on a forced refresh (CLOCK_MONOTONIC) */
+static double last_forced = -1;
 
 static char *sandbox_url;
 static char *sandbox_token;
 
-static void connection_wipe_string(char **s) {
+static double wall_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static double mono_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void wipe_string(char **s) {
     if (*s) {
         OPENSSL_cleanse(*s, strlen(*s));
         free(*s);
@@ -38,69 +53,145 @@ void connection_set_sandbox(const char *api_url, const char *token) {
 int connection_sandbox_ready(void) { return sandbox_url != NULL && sandbox_token != NULL; }
 
 void connection_clear_sandbox(void) {
-    connection_wipe_string(&sandbox_url);
-    connection_wipe_string(&sandbox_token);
+    wipe_string(&sandbox_url);
+    wipe_string(&sandbox_token);
 }
 
 void connection_free(struct connection *c) {
     if (c == NULL) return;
-    connection_wipe_string(&c->token);
-    connection_wipe_string(&c->from);
+    wipe_string(&c->token);
+    wipe_string(&c->from);
     OPENSSL_cleanse(c, sizeof *c);
     free(c);
 }
 
-static int connection_is_loopback(const char *host, size_t len) {
+/* --- checks ----------------------------------------------------------------------------- */
+
+static int is_loopback(const char *host, size_t len) {
     static const char *const names[] = {"127.0.0.1", "localhost", "[::1]", NULL};
     for (const char *const *n = names; *n; n++)
         if (strlen(*n) == len && strncasecmp(host, *n, len) == 0) return 1;
     return 0;
 }
 
-/* Checks a base URL: https (or http to a loopback address, for the sandbox), a host, an
- * optional port and path prefix, no credentials, query or fragment. Copies it without a
- * trailing slash. The token is only ever sent below this URL. */
-int connection_check_base_url(const char *url, char *out, size_t outlen, char *err, size_t errlen) {
+int connection_check_url(const char *what, const char *url, char *out, size_t outlen, char *err, size_t errlen) {
     const char *rest;
     int https;
     if (strncmp(url, "https://", 8) == 0) { rest = url + 8; https = 1; }
     else if (strncmp(url, "http://", 7) == 0) { rest = url + 7; https = 0; }
-    else { snprintf(err, errlen, "API URL must start with https://"); return -1; }
-    size_t host_len = strcspn(rest, ":/");
-    if (host_len == 0) { snprintf(err, errlen, "API URL has no host"); return -1; }
+    else {
+        snprintf(err, errlen, "%s must start with https://", what);
+        return -1;
+    }
+    /* an IPv6 literal is one host token: [::1]:8080 */
+    size_t host_len = rest[0] == '[' ? strcspn(rest, "]") + 1 : strcspn(rest, ":/");
+    if (host_len == 0 || (rest[0] == '[' && rest[host_len - 1] != ']')) {
+        snprintf(err, errlen, "%s has no host", what);
+        return -1;
+    }
     for (const char *p = rest; *p; p++) {
-        if (*p == '@' || *p == '?' || *p == '#' || *p == '\\' || *p == '%' || (unsigned char)*p <= ' ') {
-            snprintf(err, errlen, "API URL must be scheme://host[:port][/prefix] without credentials, query, fragment or escapes");
+        if (*p == '@' || *p == '?' || *p == '#' || *p == '\\' || *p == '%' || (unsigned char)*p <= ' ' || *p == 0x7f) {
+            snprintf(err, errlen, "%s must be scheme://host[:port][/prefix] without credentials, query, fragment or escapes", what);
             return -1;
         }
     }
-    if (strstr(rest, "/../") || strstr(rest, "/./") || strstr(rest, "//")) {
-        snprintf(err, errlen, "API URL path must not contain '.', '..' or empty segments");
-        return -1;
-    }
-    if (!https && !connection_is_loopback(rest, host_len)) {
-        snprintf(err, errlen, "API URL must use https:// (plain http:// is allowed only for 127.0.0.1 or localhost)");
-        return -1;
-    }
     size_t len = strlen(url);
     while (len > 0 && url[len - 1] == '/') len--;
-    if (len >= outlen) { snprintf(err, errlen, "API URL is too long"); return -1; }
+    const char *path = rest + strcspn(rest + host_len, "/") + host_len;
+    if (strstr(rest, "//") || strstr(path, "/../") || strstr(path, "/./") ||
+        (len >= 3 && strncmp(url + len - 3, "/..", 3) == 0) || (len >= 2 && strncmp(url + len - 2, "/.", 2) == 0)) {
+        snprintf(err, errlen, "%s path must not contain '.', '..' or empty segments", what);
+        return -1;
+    }
+    if (!https && !is_loopback(rest, host_len)) {
+        snprintf(err, errlen, "%s must use https:// (plain http:// is allowed only for 127.0.0.1 or localhost)", what);
+        return -1;
+    }
+    if (len >= outlen) {
+        snprintf(err, errlen, "%s is too long", what);
+        return -1;
+    }
     memcpy(out, url, len);
     out[len] = '\0';
     return 0;
 }
 
-static int connection_from_sandbox(struct connection *c, char *err, size_t errlen) {
+enum cred_status connection_default_name(char *out, size_t outlen, char *err, size_t errlen) {
+    if (vault_config_get("default", out, outlen) == 0 && *out) return CRED_OK;
+    char names[2][VAULT_NAME_MAX];
+    int count = vault_list(names, 2, err, errlen);
+    if (count < 0) return CRED_FAILED;
+    if (count == 1) {
+        snprintf(out, outlen, "%s", names[0]);
+        return CRED_OK;
+    }
+    if (count == 0) {
+        snprintf(err, errlen, "no PagerDuty connection: run `vsrun auth login` (or set PAGERDUTY_TOKEN, or use --sandbox)");
+        return CRED_MISSING;
+    }
+    snprintf(err, errlen, "several PagerDuty connections and no default: pass --connection NAME or run `vsrun auth default NAME`");
+    return CRED_CONFIG;
+}
+
+enum cred_status connection_load_record(const char *name, struct vault_record *r, char *err, size_t errlen) {
+    int rc = vault_load(name, r, err, errlen);
+    if (rc == VAULT_NOT_FOUND) {
+        snprintf(err, errlen, "no PagerDuty connection named '%s' (see `vsrun auth list`; create it with `vsrun auth login --connection %s`)", name, name);
+        return CRED_MISSING;
+    }
+    if (rc != 0) return rc == VAULT_CONFIG ? CRED_CONFIG : CRED_FAILED;
+    char why[200], norm[256];
+    const char *bad = connection_check_url("its API URL", r->api_url, norm, sizeof norm, why, sizeof why) != 0 ? "api_url"
+                    : connection_check_url("its identity URL", r->identity_url, norm, sizeof norm, why, sizeof why) != 0 ? "identity_url"
+                    : NULL;
+    if (bad) {
+        snprintf(err, errlen, "vault record '%s': %s; log in again with `vsrun auth logout %s` and `vsrun auth login --connection %s`",
+                 name, why, name, name);
+        vault_record_clear(r);
+        return CRED_CONFIG;
+    }
+    return CRED_OK;
+}
+
+/* --- the lock --------------------------------------------------------------------------- */
+
+int connection_lock(const char *name, const struct cred_wait *w, char *err, size_t errlen) {
+    int fd = vault_lock_open(name, err, errlen);
+    if (fd < 0) return CRED_FAILED;
+    for (;;) {
+        int rc = vault_lock_try(fd);
+        if (rc == 0) return fd;
+        if (rc < 0) {
+            snprintf(err, errlen, "cannot lock the vault record '%s'", name);
+            break;
+        }
+        if (cred_should_stop(w)) {
+            snprintf(err, errlen, "stopped waiting for the vault lock of '%s' (another vsrun holds it)", name);
+            vault_unlock(fd);
+            return CRED_TIMEOUT;
+        }
+        struct timespec slice = {0, LOCK_SLICE_NS};
+        nanosleep(&slice, NULL);
+    }
+    vault_unlock(fd);
+    return CRED_FAILED;
+}
+
+void connection_unlock(int fd) { vault_unlock(fd); }
+
+/* --- opening ---------------------------------------------------------------------------- */
+
+static enum cred_status from_sandbox(struct connection *c, char *err, size_t errlen) {
     c->kind = CONN_SANDBOX;
     snprintf(c->name, sizeof c->name, "sandbox");
     snprintf(c->region, sizeof c->region, "us");
-    if (connection_check_base_url(sandbox_url, c->api_url, sizeof c->api_url, err, errlen) != 0) return -1;
+    if (connection_check_url("the sandbox URL", sandbox_url, c->api_url, sizeof c->api_url, err, errlen) != 0) return CRED_FAILED;
     snprintf(c->identity_url, sizeof c->identity_url, "%s", c->api_url);
     c->token = strdup(sandbox_token);
-    return c->token ? 0 : -1;
+    return c->token ? CRED_OK : CRED_FAILED;
 }
 
-static int connection_from_env(const char *key, struct connection *c, char *err, size_t errlen) {
+static enum cred_status from_env(const char *key, struct connection *c, char *err, size_t errlen) {
     const char *region = getenv("PAGERDUTY_REGION");
     const char *url = getenv("PAGERDUTY_API_URL");
     const char *from = getenv("PAGERDUTY_FROM");
@@ -108,68 +199,190 @@ static int connection_from_env(const char *key, struct connection *c, char *err,
     snprintf(c->name, sizeof c->name, "api-key");
     if (region == NULL || *region == '\0' || strcmp(region, "us") == 0) {
         snprintf(c->region, sizeof c->region, "us");
-        if (!url || !*url) url = CONNECTION_US_API;
-        snprintf(c->identity_url, sizeof c->identity_url, CONNECTION_US_IDENTITY);
+        if (!url || !*url) url = OAUTH_US_API;
+        snprintf(c->identity_url, sizeof c->identity_url, OAUTH_US_IDENTITY);
     } else if (strcmp(region, "eu") == 0) {
         snprintf(c->region, sizeof c->region, "eu");
-        if (!url || !*url) url = CONNECTION_EU_API;
-        snprintf(c->identity_url, sizeof c->identity_url, CONNECTION_EU_IDENTITY);
+        if (!url || !*url) url = OAUTH_EU_API;
+        snprintf(c->identity_url, sizeof c->identity_url, OAUTH_EU_IDENTITY);
     } else {
-        snprintf(err, errlen, "PAGERDUTY_REGION must be 'us' or 'eu'");
-        return -1;
+        snprintf(err, errlen, "PAGERDUTY_REGION must be 'us' or 'eu' (unset it for us)");
+        return CRED_CONFIG;
     }
-    char why[160];
-    if (connection_check_base_url(url, c->api_url, sizeof c->api_url, why, sizeof why) != 0) {
-        snprintf(err, errlen, "PAGERDUTY_API_URL: %s", why);
-        return -1;
-    }
+    if (connection_check_url("PAGERDUTY_API_URL", url, c->api_url, sizeof c->api_url, err, errlen) != 0) return CRED_CONFIG;
     c->token = strdup(key);
-    if (c->token == NULL) return -1;
+    if (c->token == NULL) return CRED_FAILED;
     if (from && *from) {
         if (strpbrk(from, "\r\n") || strlen(from) > 254) {
             snprintf(err, errlen, "PAGERDUTY_FROM must be one email address");
-            return -1;
+            return CRED_CONFIG;
         }
         c->from = strdup(from);
     }
+    return CRED_OK;
+}
+
+/* Refresh this long before expiry: 5 minutes, or a quarter of a short token lifetime. */
+static double leeway(const struct vault_record *r) {
+    double l = 300;
+    if (r->token_lifetime > 0 && r->token_lifetime / 4 < l) l = r->token_lifetime / 4;
+    return l;
+}
+
+static int needs_refresh(const struct vault_record *r) {
+    return r->expires_at > 0 && wall_now() >= r->expires_at - leeway(r);
+}
+
+/* Under the vault lock: re-reads the record and refreshes it unless another process already
+ * did (its generation moved past `seen` and its token is still valid), or it is not due
+ * (!force), or a forced refresh comes too soon after the last grant. The temp file for the
+ * new record and its key are made before the refresh token is spent, so a vault that cannot
+ * be written costs nothing, and only the write and fsync follow PagerDuty's answer. On
+ * CRED_OK r holds the current record. */
+static enum cred_status refresh_locked(const char *name, unsigned seen, int force, const struct cred_wait *w,
+                                       struct vault_record *r, char *err, size_t errlen) {
+    memset(r, 0, sizeof *r);
+    int fd = connection_lock(name, w, err, errlen);
+    if (fd < 0) return (enum cred_status)fd;
+    struct vault_pending *pending = NULL;
+    enum cred_status rc = connection_load_record(name, r, err, errlen);
+    if (rc == CRED_MISSING) snprintf(err, errlen, "PagerDuty connection '%s' was removed (see `vsrun auth list`)", name);
+    if (rc != CRED_OK) goto out;
+    if (!r->connected) {
+        oauth_reconnect_message(name, err, errlen);
+        rc = CRED_RECONNECT;
+        goto out;
+    }
+    int valid = !(r->expires_at > 0 && wall_now() >= r->expires_at);
+    if (r->generation != seen && valid) goto out; /* someone else did */
+    if (!force && !needs_refresh(r)) goto out;
+    /* a script answered by 401s must not rotate tokens at will: one forced refresh per
+     * interval per process (the first is free); the caller then sees the same token */
+    if (force && valid && last_forced >= 0 && mono_now() - last_forced < connection_min_forced_refresh) goto out;
+    int vrc = vault_save_begin(name, &pending, err, errlen);
+    if (vrc != 0) {
+        char why[300];
+        snprintf(why, sizeof why, "%s", err);
+        snprintf(err, errlen, "cannot refresh the token of '%s' (its refresh token was not spent): %s", name, why);
+        rc = vrc == VAULT_CONFIG ? CRED_CONFIG : CRED_FAILED;
+        goto out;
+    }
+    if (force) last_forced = mono_now();
+    rc = oauth_refresh_grant(r, w, err, errlen);
+    if (rc == CRED_RECONNECT) {
+        /* an older copy put back (a restored backup): its refresh token was spent long ago */
+        unsigned newest = vault_last_saved_generation(name);
+        if (newest > r->generation) r->newest_generation = newest;
+    }
+    if (rc == CRED_OK || rc == CRED_RECONNECT) {
+        /* a lost grant is saved too, so every later caller is told at once */
+        char serr[300];
+        if (vault_save_finish(pending, r, serr, sizeof serr) != 0 && rc == CRED_OK) {
+            /* the new token is not used: the next run must not hold a token the vault lacks */
+            snprintf(err, errlen, "refreshed the PagerDuty token of '%s' but could not save it: %s", name, serr);
+            rc = CRED_FAILED;
+        }
+        pending = NULL;
+    }
+out:
+    vault_save_abort(pending);
+    connection_unlock(fd);
+    if (rc != CRED_OK) vault_record_clear(r);
+    return rc;
+}
+
+/* Copies r into c; c's old token (if any) is wiped. */
+static int fill_connection(struct connection *c, const struct vault_record *r) {
+    char *tok = r->access_token ? strdup(r->access_token) : NULL;
+    if (!tok) return -1;
+    wipe_string(&c->token);
+    snprintf(c->name, sizeof c->name, "%s", r->name);
+    c->kind = CONN_OAUTH;
+    snprintf(c->region, sizeof c->region, "%s", r->region);
+    snprintf(c->api_url, sizeof c->api_url, "%s", r->api_url);
+    snprintf(c->identity_url, sizeof c->identity_url, "%s", r->identity_url);
+    c->token = tok;
+    c->expires_at = r->expires_at;
+    c->generation = r->generation;
     return 0;
 }
 
-int connection_open(const char *name, struct connection **out, char *err, size_t errlen) {
+static enum cred_status from_vault(const char *name, const struct cred_wait *w, struct connection *c, char *err,
+                                   size_t errlen) {
+    char def[VAULT_NAME_MAX];
+    if (!name) {
+        enum cred_status rc = connection_default_name(def, sizeof def, err, errlen);
+        if (rc != CRED_OK) return rc;
+        name = def;
+    }
+    struct vault_record r;
+    enum cred_status rc = connection_load_record(name, &r, err, errlen);
+    if (rc != CRED_OK) return rc;
+    if (!r.connected) {
+        vault_record_clear(&r);
+        oauth_reconnect_message(name, err, errlen);
+        return CRED_RECONNECT;
+    }
+    if (needs_refresh(&r)) {
+        int still_valid = wall_now() < r.expires_at;
+        struct vault_record fresh;
+        rc = refresh_locked(name, r.generation, 0, w, &fresh, err, errlen);
+        if (rc == CRED_OK) {
+            vault_record_clear(&r);
+            r = fresh;
+        } else if (!still_valid || rc == CRED_RECONNECT || rc == CRED_TIMEOUT) {
+            vault_record_clear(&r);
+            return rc == CRED_FAILED ? CRED_NETWORK : rc;
+        }
+        /* a failed early refresh with a still valid token: go on with it */
+    }
+    rc = fill_connection(c, &r) == 0 ? CRED_OK : CRED_FAILED;
+    if (rc != CRED_OK) snprintf(err, errlen, "out of memory");
+    vault_record_clear(&r);
+    return rc;
+}
+
+enum cred_status connection_open(const char *name, const struct cred_wait *w, struct connection **out, char *err,
+                                 size_t errlen) {
     *out = NULL;
     struct connection *c = calloc(1, sizeof *c);
-    if (c == NULL) { snprintf(err, errlen, "out of memory"); return -1; }
+    if (c == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return CRED_FAILED;
+    }
     const char *key = secrets_get(SECRET_PAGERDUTY_TOKEN);
-    int rc;
+    enum cred_status rc;
     if (sandbox_url && sandbox_token && (name == NULL || strcmp(name, "sandbox") == 0))
-        rc = connection_from_sandbox(c, err, errlen);
+        rc = from_sandbox(c, err, errlen);
     else if (key && (name == NULL || strcmp(name, "api-key") == 0))
-        rc = connection_from_env(key, c, err, errlen);
+        rc = from_env(key, c, err, errlen);
     else if (name && strcmp(name, "sandbox") == 0) {
         snprintf(err, errlen, "the 'sandbox' connection exists only under --sandbox or vsrun test");
-        rc = -1;
+        rc = CRED_CONFIG;
     } else if (name && strcmp(name, "api-key") == 0) {
         snprintf(err, errlen, "the 'api-key' connection needs PAGERDUTY_TOKEN in the environment");
-        rc = -1;
-    } else
-        rc = oauth_load_connection(name, c, err, errlen);
-    if (rc != 0) {
+        rc = CRED_CONFIG;
+    } else if (name && vault_check_name(name, err, errlen) != 0)
+        rc = CRED_CONFIG;
+    else
+        rc = from_vault(name, w, c, err, errlen);
+    if (rc != CRED_OK) {
         connection_free(c);
-        return rc == -2 || rc == -3 ? rc : -1;
+        return rc;
     }
     *out = c;
-    return 0;
+    return CRED_OK;
 }
 
-/* Until host/oauth.c is linked in, the vault is empty. Its strong definitions win. */
-__attribute__((weak)) int oauth_load_connection(const char *name, struct connection *c, char *err, size_t errlen) {
-    (void)name; (void)c;
-    snprintf(err, errlen, "no stored connections yet: run `vsrun auth login` (or set PAGERDUTY_TOKEN)");
-    return -1;
-}
-
-__attribute__((weak)) int oauth_refresh_connection(struct connection *c, char *err, size_t errlen) {
-    (void)c;
-    snprintf(err, errlen, "no stored connections yet: run `vsrun auth login`");
-    return -1;
+enum cred_status connection_refresh(struct connection *c, const struct cred_wait *w, char *err, size_t errlen) {
+    if (c->kind != CONN_OAUTH) {
+        snprintf(err, errlen, "connection '%s' cannot be refreshed (it is not an OAuth connection)", c->name);
+        return CRED_FAILED;
+    }
+    struct vault_record r;
+    enum cred_status rc = refresh_locked(c->name, c->generation, 1, w, &r, err, errlen);
+    if (rc != CRED_OK) return rc;
+    rc = fill_connection(c, &r) == 0 ? CRED_OK : CRED_FAILED;
+    vault_record_clear(&r);
+    return rc;
 }

@@ -1,8 +1,15 @@
-/* PagerDuty connections as host/pagerduty.c uses them. The token lives only here, in C
- * memory, and is cleansed when the connection is freed or refreshed. */
+/* The credential layer: opens a PagerDuty connection (the in-process sandbox preset, an API
+ * key from PAGERDUTY_TOKEN, or an OAuth connection from the vault), refreshes it, and
+ * chooses, checks and locks vault records for `vsrun auth`. It sits on host/oauth.c (the
+ * protocol) and host/vault.c (storage); host/pagerduty.c and host/cmd_auth.c sit on it. Every
+ * result is an enum cred_status. The token lives only here, in C memory, and is cleansed
+ * when the connection is freed or refreshed. */
 #ifndef VSRUN_CONNECTION_H
 #define VSRUN_CONNECTION_H
 #include <stddef.h>
+
+#include "cred_status.h"
+#include "vault.h"
 
 enum connection_kind { CONN_SANDBOX, CONN_API_KEY, CONN_OAUTH };
 
@@ -24,15 +31,38 @@ void connection_clear_sandbox(void);
 /* Whether the in-process sandbox connection exists (the only one a sandboxed run reaches). */
 int connection_sandbox_ready(void);
 
-/* Finds a connection: name NULL means --connection or the default. Order: the in-process
- * sandbox, PAGERDUTY_TOKEN (+ PAGERDUTY_FROM, PAGERDUTY_API_URL), the vault. Returns 0, or
- * -1 with a message in err (never containing a secret). */
-int connection_open(const char *name, struct connection **out, char *err, size_t errlen);
-/* connection_open's failures: -1 not found / unusable, -2 reconnect required, -3 transient */
+/* Finds a connection: name NULL means the default. Order: the in-process sandbox,
+ * PAGERDUTY_TOKEN (+ PAGERDUTY_FROM, PAGERDUTY_REGION, PAGERDUTY_API_URL), the vault. An
+ * OAuth token about to expire is refreshed first; w bounds the waits. CRED_OK with *out, or
+ * another status with a message in err (never containing a secret). */
+enum cred_status connection_open(const char *name, const struct cred_wait *w, struct connection **out, char *err,
+                                 size_t errlen);
+/* Refreshes c's token after a 401, unless another task or process already did (the
+ * generation tells), or this process spent a refresh token less than
+ * connection_min_forced_refresh seconds ago (then c is left as it is: the caller's retry
+ * fails again and the error says reconnect). */
+enum cred_status connection_refresh(struct connection *c, const struct cred_wait *w, char *err, size_t errlen);
 void connection_free(struct connection *c);
+/* Seconds between forced refreshes of one connection (default 30; tests lower it). */
+extern double connection_min_forced_refresh;
 
-/* Checks an API base URL (https, or http to loopback; no credentials, query, fragment or
- * escapes) and copies it to out without a trailing slash. 0, or -1 with err. */
-int connection_check_base_url(const char *url, char *out, size_t outlen, char *err, size_t errlen);
+/* The one default-connection rule: the configured default, else the only connection.
+ * CRED_OK, CRED_MISSING (none), CRED_CONFIG (several, no default) or CRED_FAILED. */
+enum cred_status connection_default_name(char *out, size_t outlen, char *err, size_t errlen);
+
+/* The one API URL rule: https, or http to loopback (the sandbox); a host, optional port
+ * and path prefix; no credentials, query, fragment, escapes or dot segments. Copies url to
+ * out without a trailing slash. what names it in the message ("--api-url"). 0 or -1. */
+int connection_check_url(const char *what, const char *url, char *out, size_t outlen, char *err, size_t errlen);
+
+/* vault_load with the results mapped (CRED_MISSING, CRED_CONFIG) and both URLs of the
+ * record checked again (a malformed one is CRED_CONFIG). The caller clears r. */
+enum cred_status connection_load_record(const char *name, struct vault_record *r, char *err, size_t errlen);
+
+/* Takes the vault lock of record NAME, retrying in short slices while w allows. Returns an
+ * fd for connection_unlock, or CRED_TIMEOUT / CRED_FAILED + err. Login, logout, reconnect
+ * and refresh all take it and re-read the record under it. */
+int connection_lock(const char *name, const struct cred_wait *w, char *err, size_t errlen);
+void connection_unlock(int fd);
 
 #endif

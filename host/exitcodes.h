@@ -8,7 +8,8 @@
 #define VSRUN_EXIT_CODES(X)                                                                          \
     X(EXIT_OK, 0, "success", "success")                                                              \
     X(EXIT_SCRIPT, 1, "error", "the script raised an error (or a test failed under vsrun test)")     \
-    X(EXIT_USAGE, 2, "usage", "usage: bad option, missing file, bad input")                          \
+    X(EXIT_USAGE, 2, "usage",                                                                        \
+      "usage: bad option, missing file, bad input; configuration (region, API URL, vault key)")      \
     X(EXIT_RECONNECT, 3, "reconnect",                                                                \
       "a PagerDuty connection must be reconnected (vsrun auth reconnect NAME)")                      \
     X(EXIT_PERMISSION, 4, "permission",                                                              \

@@ -1,8 +1,7 @@
-/* OAuth 2.0 for PagerDuty connections: authorization code + PKCE login, token refresh
- * under the vault lock, revoke, Get User `me`. Implements oauth.h (for host/connection.c)
- * and oauth_client.h (for `vsrun auth`). Token, refresh token, code, verifier and client
- * secret live only in C buffers that are cleansed after use; error messages name URLs and
- * OAuth error codes, never values. */
+/* OAuth 2.0 for PagerDuty connections (oauth.h): authorization code + PKCE login, the
+ * refresh grant, revoke, Get User `me`. Storage and locking are the caller's. Token,
+ * refresh token, code, verifier and client secret live only in C buffers that are
+ * cleansed after use; error messages name URLs and OAuth error codes, never values. */
 #include "oauth.h"
 
 #include <ctype.h>
@@ -25,7 +24,6 @@
 #include "http.h"
 #include "jsontext.h"
 #include "oauth_callback.h"
-#include "oauth_client.h"
 #include "util.h"
 #include "vault.h"
 
@@ -94,25 +92,6 @@ static void redact(char *msg, const char *const *secrets, int n) {
     }
 }
 
-int oauth_check_url(const char *what, const char *url, char *err, size_t errlen) {
-    const char *host = NULL;
-    if (strncmp(url, "https://", 8) == 0) host = url + 8;
-    else if (strncmp(url, "http://", 7) == 0) host = url + 7;
-    int ok = host && *host && !strpbrk(url, " \t\r\n?#@");
-    if (ok && url[4] == ':') { /* http: only to this machine (the sandbox) */
-        ok = strncmp(host, "127.0.0.1", 9) == 0 || strncmp(host, "localhost", 9) == 0 || strncmp(host, "[::1]", 5) == 0;
-        if (ok) {
-            char c = host[host[0] == '[' ? 5 : 9];
-            ok = c == '\0' || c == ':' || c == '/';
-        }
-    }
-    if (!ok) {
-        snprintf(err, errlen, "%s must be an https:// URL (http:// only for 127.0.0.1), got '%.200s'", what, url);
-        return -1;
-    }
-    return 0;
-}
-
 /* Joins base (without trailing slashes) and path. */
 static void join_url(char *out, size_t n, const char *base, const char *path) {
     size_t bl = strlen(base);
@@ -130,13 +109,20 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ud) {
     return b->failed ? 0 : n;
 }
 
-/* Sends one request. form (POST body) and bearer may be NULL. Returns the HTTP status, or
- * OAUTH_NETWORK with err set. body receives the response. */
-static long http_call(const char *url, const char *form, const char *bearer, struct util_buf *body, char *err, size_t errlen) {
+/* Asked by curl while a transfer runs: nonzero aborts it (the caller's deadline, Ctrl-C). */
+static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow) {
+    (void)dltotal; (void)dlnow; (void)ultotal; (void)ulnow;
+    return cred_should_stop(ud);
+}
+
+/* Sends one request. form (POST body), bearer and w may be NULL. Returns the HTTP status,
+ * or CRED_NETWORK / CRED_TIMEOUT (w said stop) with err set. body receives the response. */
+static long http_call(const char *url, const char *form, const char *bearer, const struct cred_wait *w,
+                      struct util_buf *body, char *err, size_t errlen) {
     CURL *h = curl_easy_init();
     if (!h) {
         snprintf(err, errlen, "cannot start an HTTP request");
-        return OAUTH_NETWORK;
+        return CRED_NETWORK;
     }
     struct curl_slist *hdr = NULL;
     struct util_buf auth = {0};
@@ -158,7 +144,13 @@ static long http_call(const char *url, const char *form, const char *bearer, str
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, body);
+    if (w && w->stop) {
+        curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+        curl_easy_setopt(h, CURLOPT_XFERINFODATA, (void *)w);
+        curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    }
     if (form) {
+        /* not COPYPOSTFIELDS: curl reads our buffer, which the caller cleanses */
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, form);
         curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(form));
     }
@@ -168,13 +160,17 @@ static long http_call(const char *url, const char *form, const char *bearer, str
     curl_easy_cleanup(h);
     for (struct curl_slist *s = hdr; s; s = s->next) OPENSSL_cleanse(s->data, strlen(s->data));
     curl_slist_free_all(hdr);
+    if (rc == CURLE_ABORTED_BY_CALLBACK) {
+        snprintf(err, errlen, "stopped waiting for %s (--timeout or Ctrl-C)", url);
+        return CRED_TIMEOUT;
+    }
     if (rc != CURLE_OK) {
         char where[300];
         snprintf(where, sizeof where, "%s", url);
         char *q = strchr(where, '?');
         if (q) *q = '\0';
         snprintf(err, errlen, "cannot reach %s: %s", where, curl_easy_strerror(rc));
-        return OAUTH_NETWORK;
+        return CRED_NETWORK;
     }
     if (!body->p) util_buf_str(body, "");
     return status;
@@ -197,17 +193,22 @@ static void grant_clear(struct grant *g) {
 }
 
 /* POSTs form to {identity}/oauth/token. 0 = tokens in g; -1 = refused (g->error set, err
- * explains); OAUTH_NETWORK. secrets are redacted from any server text. */
-static int token_request(const char *identity_url, const char *form, struct grant *g, const char *const *secrets,
-                         int nsecrets, char *err, size_t errlen) {
+ * explains); CRED_NETWORK or CRED_TIMEOUT. secrets are redacted from any server text. */
+static int token_request(const char *identity_url, const char *form, const struct cred_wait *w, struct grant *g,
+                         const char *const *secrets, int nsecrets, char *err, size_t errlen) {
     memset(g, 0, sizeof *g);
     char url[512];
     join_url(url, sizeof url, identity_url, "/oauth/token");
     struct util_buf body = {0};
-    long status = http_call(url, form, NULL, &body, err, errlen);
+    long status = http_call(url, form, NULL, w, &body, err, errlen);
     if (status < 0) {
         util_buf_free(&body);
         return (int)status;
+    }
+    if (status >= 500) { /* the identity server failed: transient, the grant is not lost */
+        util_buf_free(&body);
+        snprintf(err, errlen, "%s answered HTTP %ld", url, status);
+        return CRED_NETWORK;
     }
     int rc = -1;
     const char *b = body.p;
@@ -243,14 +244,14 @@ static int token_request(const char *identity_url, const char *form, struct gran
     return rc;
 }
 
-/* Applies a grant to the record: rotated tokens, expiry, scope, last refresh. */
+/* Applies a grant to the record: rotated tokens, expiry, last refresh. The scope stays the
+ * one the login asked for: a granted scope is not stored, so reconnect cannot widen it. */
 static int apply_grant(struct vault_record *r, const struct grant *g) {
     if (vault_set_secret(&r->access_token, g->access_token) != 0) return -1;
     if (g->refresh_token && *g->refresh_token && vault_set_secret(&r->refresh_token, g->refresh_token) != 0) return -1;
     double now = wall_now();
     r->token_lifetime = g->expires_in > 0 ? g->expires_in : 0;
     r->expires_at = g->expires_in > 0 ? now + g->expires_in : 0;
-    if (g->scope[0]) snprintf(r->scope, sizeof r->scope, "%s", g->scope);
     r->last_refresh = now;
     return 0;
 }
@@ -260,7 +261,7 @@ long oauth_get_me(const char *api_url, const char *token, char *name, size_t nam
     char url[512];
     join_url(url, sizeof url, api_url, "/users/me");
     struct util_buf body = {0};
-    long status = http_call(url, NULL, token, &body, err, errlen);
+    long status = http_call(url, NULL, token, NULL, &body, err, errlen);
     if (status == 200) {
         const char *u;
         size_t ulen;
@@ -315,7 +316,7 @@ static int open_browser(const char *url) {
     return 0;
 }
 
-int oauth_login_run(const struct oauth_login *o, struct vault_record *r, char *err, size_t errlen) {
+enum cred_status oauth_login_run(const struct oauth_login *o, struct vault_record *r, char *err, size_t errlen) {
     char verifier[44], challenge[44], state[44];
     if (random_b64url(verifier) != 0 || random_b64url(state) != 0) {
         snprintf(err, errlen, "cannot get random bytes");
@@ -356,7 +357,7 @@ int oauth_login_run(const struct oauth_login *o, struct vault_record *r, char *e
         break;
     case CALLBACK_TIMEOUT:
         snprintf(err, errlen, "login timed out after %.0f s without a sign-in (use --timeout SEC for more time)", o->timeout_sec);
-        rc = OAUTH_TIMEOUT;
+        rc = CRED_TIMEOUT;
         goto out;
     case CALLBACK_DENIED:
         snprintf(err, errlen, "PagerDuty did not authorize the connection: %s%s%s%s", res.error,
@@ -381,7 +382,7 @@ int oauth_login_run(const struct oauth_login *o, struct vault_record *r, char *e
     if (o->client_secret) sb_param(&form, "client_secret", o->client_secret);
     if (form.failed) goto out;
     const char *secrets[] = {res.code, verifier, o->client_secret};
-    rc = token_request(o->identity_url, form.p, &g, secrets, 3, err, errlen);
+    rc = token_request(o->identity_url, form.p, NULL, &g, secrets, 3, err, errlen);
     if (rc != 0) goto out;
     rc = -1;
     if (!g.refresh_token || !*g.refresh_token) {
@@ -394,6 +395,7 @@ int oauth_login_run(const struct oauth_login *o, struct vault_record *r, char *e
     snprintf(r->region, sizeof r->region, "%s", o->region);
     snprintf(r->api_url, sizeof r->api_url, "%s", o->api_url);
     snprintf(r->identity_url, sizeof r->identity_url, "%s", o->identity_url);
+    snprintf(r->scope, sizeof r->scope, "%s", o->scope);
     if (apply_grant(r, &g) != 0 || (o->client_secret && vault_set_secret(&r->client_secret, o->client_secret) != 0)) goto out;
     r->created_at = r->last_refresh;
     r->connected = 1;
@@ -404,7 +406,7 @@ int oauth_login_run(const struct oauth_login *o, struct vault_record *r, char *e
         snprintf(inner, sizeof inner, "%s", err);
         snprintf(err, errlen, "signed in, but Get User `me` failed (%s); nothing was saved", inner);
         vault_record_clear(r);
-        rc = st == OAUTH_NETWORK ? OAUTH_NETWORK : -1;
+        rc = st == CRED_NETWORK ? CRED_NETWORK : -1;
         goto out;
     }
     rc = 0;
@@ -431,7 +433,7 @@ int oauth_revoke(const struct vault_record *r, char *err, size_t errlen) {
         sb_param(&form, "token", tokens[i]);
         sb_param(&form, "token_type_hint", i == 0 ? "refresh_token" : "access_token");
         if (r->client_secret) sb_param(&form, "client_secret", r->client_secret);
-        long st = form.failed ? OAUTH_NETWORK : http_call(url, form.p, NULL, &body, err, errlen);
+        long st = form.failed ? CRED_NETWORK : http_call(url, form.p, NULL, NULL, &body, err, errlen);
         if (st >= 0 && st != 200 && st != 204) {
             snprintf(err, errlen, "POST %s answered HTTP %ld", url, st);
             rc = -1;
@@ -442,42 +444,12 @@ int oauth_revoke(const struct vault_record *r, char *err, size_t errlen) {
     return rc;
 }
 
-/* --- connections for scripts (oauth.h) -------------------------------------------------- */
+/* --- the refresh grant ------------------------------------------------------------------ */
 
-/* Refresh this long before expiry: 5 minutes, or a quarter of a short token lifetime. */
-static double leeway(const struct vault_record *r) {
-    double l = 300;
-    if (r->token_lifetime > 0 && r->token_lifetime / 4 < l) l = r->token_lifetime / 4;
-    return l;
-}
-
-static int needs_refresh(const struct vault_record *r) {
-    return r->expires_at > 0 && wall_now() >= r->expires_at - leeway(r);
-}
-
-/* Under the vault lock: re-reads the record and refreshes it unless another process already
- * did (its generation moved past `seen` and its token is still valid) or, when !force, it is
- * not yet due. On 0 r holds the current record. */
-static int refresh_locked(const char *name, unsigned seen, int force, struct vault_record *r, char *err, size_t errlen) {
-    int fd = vault_lock(name, err, errlen);
-    if (fd < 0) return -1;
-    int rc = vault_load(name, r, err, errlen);
-    if (rc == VAULT_NOT_FOUND) {
-        snprintf(err, errlen, "PagerDuty connection '%s' was removed (see `vsrun auth list`)", name);
-        rc = -1;
-    }
-    if (rc != 0) goto out;
-    if (!r->connected) {
-        oauth_reconnect_message(name, err, errlen);
-        rc = OAUTH_RECONNECT;
-        goto out;
-    }
-    if (r->generation != seen && !(r->expires_at > 0 && wall_now() >= r->expires_at)) goto out; /* someone else did */
-    if (!force && !needs_refresh(r)) goto out;
-    if (!r->refresh_token) {
-        oauth_reconnect_message(name, err, errlen);
-        rc = OAUTH_RECONNECT;
-        goto out;
+enum cred_status oauth_refresh_grant(struct vault_record *r, const struct cred_wait *w, char *err, size_t errlen) {
+    if (!r->refresh_token || !*r->refresh_token) {
+        oauth_reconnect_message(r->name, err, errlen);
+        return CRED_RECONNECT;
     }
     struct util_buf form = {0};
     sb_param(&form, "grant_type", "refresh_token");
@@ -486,110 +458,21 @@ static int refresh_locked(const char *name, unsigned seen, int force, struct vau
     if (r->client_secret) sb_param(&form, "client_secret", r->client_secret);
     struct grant g = {0};
     const char *secrets[] = {r->refresh_token, r->access_token, r->client_secret};
-    rc = form.failed ? -1 : token_request(r->identity_url, form.p, &g, secrets, 3, err, errlen);
+    int rc = form.failed ? -1 : token_request(r->identity_url, form.p, w, &g, secrets, 3, err, errlen);
     util_buf_free(&form);
     if (rc == -1 && strcmp(g.error, "invalid_grant") == 0) {
-        /* the grant is gone: remember it, so every later caller is told at once */
         r->connected = 0;
         vault_set_secret(&r->access_token, NULL);
-        char serr[300];
-        if (vault_save(r, serr, sizeof serr) != 0) fprintf(stderr, "vsrun: %s\n", serr);
-        oauth_reconnect_message(name, err, errlen);
-        rc = OAUTH_RECONNECT;
+        vault_set_secret(&r->refresh_token, NULL);
+        oauth_reconnect_message(r->name, err, errlen);
+        rc = CRED_RECONNECT;
     } else if (rc == 0) {
-        if (apply_grant(r, &g) != 0) rc = -1;
-        r->generation++;
-        char serr[300];
-        if (rc == 0 && vault_save(r, serr, sizeof serr) != 0) {
-            /* the new token is not used: the next run must not hold a token the vault lacks */
-            snprintf(err, errlen, "refreshed the PagerDuty token but could not save it: %s", serr);
-            rc = -1;
-        }
+        if (apply_grant(r, &g) != 0) {
+            snprintf(err, errlen, "out of memory");
+            rc = CRED_FAILED;
+        } else
+            r->generation++;
     }
     grant_clear(&g);
-out:
-    vault_unlock(fd);
-    if (rc != 0) vault_record_clear(r);
-    return rc;
-}
-
-/* Copies r into c; replace: c already holds a token to wipe. */
-static int fill_connection(struct connection *c, const struct vault_record *r, int replace) {
-    char *tok = r->access_token ? strdup(r->access_token) : NULL;
-    if (!tok) return -1;
-    if (replace && c->token) wipe_free(c->token);
-    snprintf(c->name, sizeof c->name, "%s", r->name);
-    c->kind = CONN_OAUTH;
-    snprintf(c->region, sizeof c->region, "%s", r->region);
-    snprintf(c->api_url, sizeof c->api_url, "%s", r->api_url);
-    snprintf(c->identity_url, sizeof c->identity_url, "%s", r->identity_url);
-    c->token = tok;
-    c->expires_at = r->expires_at;
-    c->generation = r->generation;
-    return 0;
-}
-
-/* The name scripts use when none is given: the configured default, else the only one. */
-static int default_name(char *out, size_t n, char *err, size_t errlen) {
-    if (vault_config_get("default", out, n) == 0 && *out) return 0;
-    char names[2][VAULT_NAME_MAX];
-    int count = vault_list(names, 2, err, errlen);
-    if (count < 0) return -1;
-    if (count == 1) {
-        snprintf(out, n, "%s", names[0]);
-        return 0;
-    }
-    if (count == 0) snprintf(err, errlen, "no PagerDuty connection: run `vsrun auth login` (or set PAGERDUTY_TOKEN, or use --sandbox)");
-    else snprintf(err, errlen, "several PagerDuty connections and no default: pass --connection NAME or run `vsrun auth default NAME`");
-    return -1;
-}
-
-int oauth_load_connection(const char *name, struct connection *c, char *err, size_t errlen) {
-    char def[VAULT_NAME_MAX];
-    if (!name) {
-        if (default_name(def, sizeof def, err, errlen) != 0) return -1;
-        name = def;
-    }
-    struct vault_record r;
-    int rc = vault_load(name, &r, err, errlen);
-    if (rc == VAULT_NOT_FOUND) {
-        snprintf(err, errlen, "no PagerDuty connection named '%s' (see `vsrun auth list`; create it with `vsrun auth login --connection %s`)", name, name);
-        return -1;
-    }
-    if (rc != 0) return -1;
-    if (!r.connected) {
-        vault_record_clear(&r);
-        oauth_reconnect_message(name, err, errlen);
-        return OAUTH_RECONNECT;
-    }
-    if (needs_refresh(&r)) {
-        int still_valid = wall_now() < r.expires_at;
-        struct vault_record fresh;
-        rc = refresh_locked(name, r.generation, 0, &fresh, err, errlen);
-        if (rc == 0) {
-            vault_record_clear(&r);
-            r = fresh;
-        } else if (rc == OAUTH_RECONNECT || !still_valid) {
-            vault_record_clear(&r);
-            return rc == OAUTH_RECONNECT ? OAUTH_RECONNECT : OAUTH_TRANSIENT;
-        }
-        /* a failed early refresh with a still valid token: go on with it */
-    }
-    rc = fill_connection(c, &r, 0) == 0 ? 0 : -1;
-    if (rc) snprintf(err, errlen, "out of memory");
-    vault_record_clear(&r);
-    return rc;
-}
-
-int oauth_refresh_connection(struct connection *c, char *err, size_t errlen) {
-    if (c->kind != CONN_OAUTH) {
-        snprintf(err, errlen, "connection '%s' cannot be refreshed (it is not an OAuth connection)", c->name);
-        return -1;
-    }
-    struct vault_record r;
-    int rc = refresh_locked(c->name, c->generation, 1, &r, err, errlen);
-    if (rc != 0) return rc;
-    rc = fill_connection(c, &r, 1) == 0 ? 0 : -1;
-    vault_record_clear(&r);
-    return rc;
+    return (enum cred_status)rc;
 }

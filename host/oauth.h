@@ -1,20 +1,49 @@
-/* OAuth connections from the vault (implemented in host/oauth.c). host/connection.c has
- * weak fallbacks that report the vault as unavailable, so the pieces link in any order. */
+/* OAuth 2.0 with PagerDuty's identity server (host/oauth.c): the login with PKCE, the token
+ * refresh, revoke and a Get User `me` call. It fills and reads vault records but neither
+ * saves nor locks them: host/connection.c and `vsrun auth` do. Nothing here prints or
+ * returns a token, code or verifier. */
 #ifndef VSRUN_OAUTH_H
 #define VSRUN_OAUTH_H
 #include <stddef.h>
 
-#include "connection.h"
+#include "cred_status.h"
+#include "vault.h"
 
-/* Fills c from the vault record `name` (NULL = the default connection), refreshing first when
- * the token is about to expire. 0, -1 + err, -2 when the connection is disconnected (err is
- * then the reconnect message), or -3 when an expired token could not be refreshed for a
- * transient reason (the identity server failed or was unreachable). */
-int oauth_load_connection(const char *name, struct connection *c, char *err, size_t errlen);
+#define OAUTH_US_API "https://api.pagerduty.com"
+#define OAUTH_EU_API "https://api.eu.pagerduty.com"
+#define OAUTH_US_IDENTITY "https://identity.pagerduty.com"
+#define OAUTH_EU_IDENTITY "https://identity.eu.pagerduty.com"
 
-/* Refreshes c's token under the vault lock, unless another process or task already did
- * (c->generation / the record's expiry tell). 0 = c holds a fresh token; -1 = error (err);
- * -2 = the grant is gone: the connection is marked disconnected, reconnect required. */
-int oauth_refresh_connection(struct connection *c, char *err, size_t errlen);
+struct oauth_login {
+    const char *name;
+    const char *region;         /* "us" | "eu" */
+    const char *client_id;
+    const char *client_secret;  /* NULL for public clients */
+    const char *scope;          /* "read" | "write": stored as asked, reconnect asks the same */
+    const char *api_url;
+    const char *identity_url;
+    int no_browser;             /* print the URL, also accept the redirect URL on stdin */
+    double timeout_sec;
+};
+
+/* Runs the browser login and fills r (tokens, expiry, user, settings); the caller saves it.
+ * CRED_OK, CRED_FAILED, CRED_NETWORK or CRED_TIMEOUT, with err set. */
+enum cred_status oauth_login_run(const struct oauth_login *o, struct vault_record *r, char *err, size_t errlen);
+
+/* Spends r's refresh token for new tokens and applies them to r (in memory only). On
+ * invalid_grant r is marked disconnected and CRED_RECONNECT returned. w may end the
+ * request early (CRED_TIMEOUT). Otherwise CRED_OK, CRED_NETWORK or CRED_FAILED. */
+enum cred_status oauth_refresh_grant(struct vault_record *r, const struct cred_wait *w, char *err, size_t errlen);
+
+/* Revokes r's refresh and access tokens at the identity server (best effort). 0 or -1. */
+int oauth_revoke(const struct vault_record *r, char *err, size_t errlen);
+
+/* GET {api_url}/users/me with token. Returns the HTTP status (200 fills name/email/id), or
+ * CRED_NETWORK + err. */
+long oauth_get_me(const char *api_url, const char *token, char *name, size_t namelen, char *email,
+                  size_t emaillen, char *id, size_t idlen, char *err, size_t errlen);
+
+/* The reconnect message for connection `name`. */
+void oauth_reconnect_message(const char *name, char *err, size_t errlen);
 
 #endif

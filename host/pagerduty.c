@@ -16,7 +16,6 @@
 #include "connection.h"
 #include "http.h"
 #include "modules.h"
-#include "oauth.h"
 #include "util.h"
 #include "vm.h"
 
@@ -194,6 +193,17 @@ static int pd_conn_index(lua_State *L) {
     return 1;
 }
 
+/* The credential layer's waits (the vault lock, a token request) end at --timeout or Ctrl-C. */
+static int pd_should_stop(void *ud) {
+    lua_State *L = ud;
+    return vm_deadline_ms(L) == 0 || vm_interrupted_now();
+}
+
+/* After CRED_TIMEOUT: raises the limit error (exit 7) when a limit ended the wait. */
+static void pd_raise_limit(lua_State *L, enum cred_status rc) {
+    if (rc == CRED_TIMEOUT) vm_check_limits(L);
+}
+
 /* connect(name|nil) -> connection, or nil, message, error kind. Which connections script
  * code can reach depends on the mode (docs/security.md "Modes"): under --sandbox and vsrun
  * test every name is the in-process sandbox, so nothing a test runs can touch a real account;
@@ -217,12 +227,14 @@ static int pd_connect(lua_State *L) {
     struct pd_conn *pc = lua_newuserdatauv(L, sizeof *pc, 0);
     pc->c = NULL;
     luaL_setmetatable(L, PD_CONN_META);
-    char err[256] = "";
-    int rc = connection_open(name, &pc->c, err, sizeof err);
-    if (rc != 0) {
+    char err[300] = "";
+    struct cred_wait w = {pd_should_stop, L};
+    enum cred_status rc = connection_open(name, &w, &pc->c, err, sizeof err);
+    if (rc != CRED_OK) {
+        pd_raise_limit(L, rc);
         lua_pushnil(L);
         lua_pushstring(L, err[0] ? err : "cannot open the PagerDuty connection");
-        lua_pushstring(L, rc == -3 ? "network" : "reconnect_required");
+        lua_pushstring(L, cred_error_kind(rc));
         return 3;
     }
     if (o->strict && !o->sandbox_mode && asked && strcmp(asked, pc->c->name) != 0) {
@@ -344,24 +356,26 @@ static int pd_refresh(lua_State *L) {
             lua_pushliteral(L, "the sandbox rejected its preset token (401)");
         return 3;
     }
-    char err[256] = "";
+    char err[300] = "";
     unsigned before = c->generation;
-    int rc = oauth_refresh_connection(c, err, sizeof err);
-    if (rc == 0) {
+    struct cred_wait w = {pd_should_stop, L};
+    enum cred_status rc = connection_refresh(c, &w, err, sizeof err);
+    if (rc == CRED_OK) {
         if (c->generation == before) c->generation++;
         lua_pushboolean(L, 1);
         return 1;
     }
+    pd_raise_limit(L, rc);
     lua_pushboolean(L, 0);
-    if (rc == -2) {
-        /* the grant is gone: oauth.c's message already names `vsrun auth reconnect NAME` */
+    if (rc == CRED_RECONNECT) {
+        /* the grant is gone: the message already names `vsrun auth reconnect NAME` */
         lua_pushliteral(L, "reconnect_required");
         if (strstr(err, "vsrun auth reconnect")) lua_pushstring(L, err);
         else lua_pushfstring(L, "%s; run `vsrun auth reconnect %s`", err[0] ? err : "the grant was revoked", c->name);
     } else {
-        /* the identity server could not be reached or answered badly: a transient failure,
-         * not a lost connection (exit 6, not 3) */
-        lua_pushliteral(L, "network");
+        /* a configuration error names its fix; anything else (the identity server could not
+         * be reached or answered badly) is transient, not a lost connection (exit 6, not 3) */
+        lua_pushstring(L, rc == CRED_CONFIG ? "config" : "network");
         lua_pushfstring(L, "could not refresh the token of connection '%s': %s", c->name,
                         err[0] ? err : "unknown error");
     }

@@ -22,7 +22,9 @@ void secrets_capture_env(void) {
     generation++;
     for (int i = 0; i < SECRET_COUNT; i++) {
         const char *v = getenv(secret_names[i]);
-        if (v && *v && secret_values[i] == NULL) secret_values[i] = strdup(v);
+        /* an empty VSRUN_KEY or VSRUN_PASSPHRASE is kept: the vault refuses it rather than
+         * falling back to a key file (a CI secret that was not set) */
+        if (v && (*v || i != SECRET_PAGERDUTY_TOKEN) && secret_values[i] == NULL) secret_values[i] = strdup(v);
         if (v) {
             cleanse_env_entries(secret_names[i]);
             unsetenv(secret_names[i]); /* removes every entry of the name */

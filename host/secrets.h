@@ -7,7 +7,8 @@
 enum secret_id { SECRET_VSRUN_KEY, SECRET_VSRUN_PASSPHRASE, SECRET_PAGERDUTY_TOKEN, SECRET_COUNT };
 
 void secrets_capture_env(void);
-/* The value, or NULL when unset. Owned by this module; do not free. */
+/* The value, or NULL when unset (VSRUN_KEY and VSRUN_PASSPHRASE set to "" give "", which
+ * the vault refuses). Owned by this module; do not free. */
 const char *secrets_get(enum secret_id id);
 /* Wipes the secret's text: the vault calls it once it has decoded (and remembered) the
  * key from VSRUN_KEY. VSRUN_PASSPHRASE is kept until exit: each vault record has its own

@@ -28,6 +28,12 @@
 #define VAULT_ALG_AES256GCM 1
 #define VAULT_KDF_RAW 0
 #define VAULT_KDF_SCRYPT 1
+/* header byte 10: which key sealed the record, so a mismatch is named, not called damage.
+ * 0: written before vsrun recorded it. The byte is authenticated and reveals no secret. */
+#define VAULT_SRC_UNKNOWN 0
+#define VAULT_SRC_ENV 1
+#define VAULT_SRC_FILE 2
+#define VAULT_SRC_PASSPHRASE 3
 #define HEADER_LEN 28
 #define SALT_OFF 12
 #define SALT_LEN 16
@@ -35,9 +41,10 @@
 #define TAG_LEN 16
 #define KEY_LEN 32
 #define MAX_RECORD ((size_t)1 << 20)
-/* scrypt cost for new records: N = 2^15, r = 8, p = 1 (32 MB). Headers asking for more
- * than SCRYPT_MAXMEM are refused, so a crafted file cannot exhaust memory. */
-#define SCRYPT_LOG2N 15
+/* scrypt cost for new records: N = 2^17, r = 8, p = 1 (128 MB), OWASP's minimum. Older
+ * records keep the parameters in their header (2^15 before) and stay readable. Headers
+ * asking for more than SCRYPT_MAXMEM are refused, so a crafted file cannot exhaust memory. */
+#define SCRYPT_LOG2N 17
 #define SCRYPT_R 8
 #define SCRYPT_P 1
 #define SCRYPT_MAXMEM ((uint64_t)128 << 20)
@@ -50,6 +57,15 @@ static void seterr(char *err, size_t errlen, const char *fmt, const char *a, con
 
 static void damaged(char *err, size_t errlen, const char *name) {
     seterr(err, errlen, "vault record '%s' is damaged or was written with another key%s", name, "");
+}
+
+static const char *source_name(int src) {
+    switch (src) {
+    case VAULT_SRC_ENV: return "VSRUN_KEY";
+    case VAULT_SRC_FILE: return "the key file";
+    case VAULT_SRC_PASSPHRASE: return "VSRUN_PASSPHRASE";
+    default: return "another key";
+    }
 }
 
 int vault_check_name(const char *name, char *err, size_t errlen) {
@@ -149,7 +165,7 @@ static void sync_dir(const char *dir) {
 
 /* Writes data to path atomically: a 0600 temp file next to it, fsync, rename, fsync dir. */
 static int atomic_write(const char *path, const unsigned char *data, size_t len, char *err, size_t errlen) {
-    char dir[4096], tmp[4200];
+    char dir[4200], tmp[4300];
     snprintf(dir, sizeof dir, "%s", path);
     char *slash = strrchr(dir, '/');
     if (!slash) return -1;
@@ -181,6 +197,14 @@ static int atomic_write(const char *path, const unsigned char *data, size_t len,
     sync_dir(dir);
     return 0;
 }
+
+/* A record write in two steps (vault.h): begin makes the temp file and the key, finish
+ * seals, writes, fsyncs and renames. */
+struct vault_pending {
+    int fd;
+    char path[4200], tmp[4400], dir[4200];
+    unsigned char header[28], key[32];
+};
 
 /* Reads a whole regular file opened without following links, checking owner and mode.
  * O_NONBLOCK: opening a FIFO planted in the vault directory must not hang; it is then
@@ -258,7 +282,7 @@ static int key_file(unsigned char key[KEY_LEN], int create, char *err, size_t er
     int rc = vault_path(path, sizeof path, NULL, "key", create, err, errlen);
     if (rc != 0) {
         if (rc == VAULT_NOT_FOUND) seterr(err, errlen, "no vault key: set VSRUN_KEY or VSRUN_PASSPHRASE%s%s", "", "");
-        return -1;
+        return rc == VAULT_NOT_FOUND ? VAULT_CONFIG : -1;
     }
     for (int attempt = 0; attempt < 2; attempt++) {
         unsigned char *data = NULL;
@@ -278,7 +302,7 @@ static int key_file(unsigned char key[KEY_LEN], int create, char *err, size_t er
         if (rc != VAULT_NOT_FOUND) return -1;
         if (!create) {
             seterr(err, errlen, "no vault key: %s is missing (set VSRUN_KEY or VSRUN_PASSPHRASE, or restore the key file)%s", path, "");
-            return -1;
+            return VAULT_CONFIG;
         }
         char tmp[4300];
         snprintf(tmp, sizeof tmp, "%s.new.%d", path, (int)getpid());
@@ -355,7 +379,16 @@ static void kcache_register_wipe(void) {
     if (!registered) registered = atexit(kcache_wipe) == 0;
 }
 
-/* The key from VSRUN_KEY: 0 with key filled, 1 when VSRUN_KEY is not set, -1 if malformed. */
+static void bad_env_key(char *err, size_t errlen) {
+    const char *env = secrets_get(SECRET_VSRUN_KEY);
+    if (env && *env == '\0')
+        seterr(err, errlen, "VSRUN_KEY is set but empty: set it to the vault key (make one with: openssl rand -base64 32), or unset it%s%s", "", "");
+    else
+        seterr(err, errlen, "VSRUN_KEY must be the base64 of 32 bytes (make one with: openssl rand -base64 32)%s%s", "", "");
+}
+
+/* The key from VSRUN_KEY: 0 with key filled, 1 when VSRUN_KEY is not set, -1 if malformed
+ * (or empty). */
 static int env_key(unsigned char key[KEY_LEN]) {
     kcache_check();
     if (!kcache.env_valid) {
@@ -396,7 +429,7 @@ static int passphrase_key(const char *pass, const unsigned char *salt, unsigned 
     return 0;
 }
 
-/* Fills the header (and key) for a new write. */
+/* Fills the header (and key) for a new write. VAULT_CONFIG when the key is unusable. */
 static int key_for_write(unsigned char header[HEADER_LEN], unsigned char key[KEY_LEN], char *err, size_t errlen) {
     memset(header, 0, HEADER_LEN);
     memcpy(header, VAULT_MAGIC, 4);
@@ -407,18 +440,34 @@ static int key_for_write(unsigned char header[HEADER_LEN], unsigned char key[KEY
     if (env < 0) goto badkey;
     if (env == 0) {
         header[6] = VAULT_KDF_RAW;
+        header[10] = VAULT_SRC_ENV;
         return 0;
+    }
+    if (pass && *pass == '\0') {
+        seterr(err, errlen, "VSRUN_PASSPHRASE is set but empty: set it to the passphrase, or unset it%s%s", "", "");
+        return VAULT_CONFIG;
+    }
+    if (pass && strlen(pass) < VAULT_PASSPHRASE_MIN) {
+        char min[16];
+        snprintf(min, sizeof min, "%d", VAULT_PASSPHRASE_MIN);
+        seterr(err, errlen, "VSRUN_PASSPHRASE is too short: use at least %s characters%s", min, "");
+        return VAULT_CONFIG;
     }
     if (pass) {
         header[6] = VAULT_KDF_SCRYPT;
+        header[10] = VAULT_SRC_PASSPHRASE;
         header[7] = SCRYPT_LOG2N;
         header[8] = SCRYPT_R;
         header[9] = SCRYPT_P;
         unsigned char h[32];
         SHA256((const unsigned char *)pass, strlen(pass), h);
-        if (kcache.valid && CRYPTO_memcmp(h, kcache.pass_hash, 32) == 0) memcpy(header + SALT_OFF, kcache.salt, SALT_LEN);
-        else if (RAND_bytes(header + SALT_OFF, SALT_LEN) != 1) return -1;
+        int cached = kcache.valid && CRYPTO_memcmp(h, kcache.pass_hash, 32) == 0;
         OPENSSL_cleanse(h, sizeof h);
+        if (cached) memcpy(header + SALT_OFF, kcache.salt, SALT_LEN);
+        else if (RAND_bytes(header + SALT_OFF, SALT_LEN) != 1) {
+            seterr(err, errlen, "cannot get random bytes for the vault salt%s%s", "", "");
+            return -1;
+        }
         if (passphrase_key(pass, header + SALT_OFF, SCRYPT_LOG2N, SCRYPT_R, SCRYPT_P, key) != 0) {
             seterr(err, errlen, "cannot derive the vault key from VSRUN_PASSPHRASE%s%s", "", "");
             return -1;
@@ -426,10 +475,11 @@ static int key_for_write(unsigned char header[HEADER_LEN], unsigned char key[KEY
         return 0;
     }
     header[6] = VAULT_KDF_RAW;
+    header[10] = VAULT_SRC_FILE;
     return key_file(key, 1, err, errlen);
 badkey:
-    seterr(err, errlen, "VSRUN_KEY must be the base64 of 32 bytes (make one with: openssl rand -base64 32)%s%s", "", "");
-    return -1;
+    bad_env_key(err, errlen);
+    return VAULT_CONFIG;
 }
 
 /* --- sealing --------------------------------------------------------------------------- */
@@ -473,6 +523,7 @@ static void record_to_json(const struct vault_record *r, struct jt_writer *w) {
     jt_add_string(w, "user_name", r->user_name);
     jt_add_string(w, "user_email", r->user_email);
     jt_add_string(w, "machine", r->machine);
+    if (r->newest_generation) jt_add_number(w, "newest_generation", r->newest_generation);
 }
 
 static int record_from_json(const char *s, size_t n, struct vault_record *r) {
@@ -499,39 +550,122 @@ static int record_from_json(const char *s, size_t n, struct vault_record *r) {
     jt_string_to(s, n, "user_name", r->user_name, sizeof r->user_name);
     jt_string_to(s, n, "user_email", r->user_email, sizeof r->user_email);
     jt_string_to(s, n, "machine", r->machine, sizeof r->machine);
+    double newest = 0;
+    jt_number(s, n, "newest_generation", &newest);
+    r->newest_generation = newest >= 0 && newest < 4e9 ? (unsigned)newest : 0;
     return 0;
 }
 
-int vault_save(const struct vault_record *r, char *err, size_t errlen) {
-    char path[4200];
-    int rc = vault_path(path, sizeof path, r->name, ".conn", 1, err, errlen);
-    if (rc != 0) return -1;
-    unsigned char header[HEADER_LEN], key[KEY_LEN];
-    if (key_for_write(header, key, err, errlen) != 0) {
-        OPENSSL_cleanse(key, sizeof key);
+void vault_save_abort(struct vault_pending *p) {
+    if (p == NULL) return;
+    if (p->fd >= 0) {
+        close(p->fd);
+        unlink(p->tmp);
+    }
+    OPENSSL_cleanse(p, sizeof *p);
+    free(p);
+}
+
+int vault_save_begin(const char *name, struct vault_pending **out, char *err, size_t errlen) {
+    *out = NULL;
+    struct vault_pending *p = calloc(1, sizeof *p);
+    if (!p) {
+        seterr(err, errlen, "out of memory%s%s", "", "");
         return -1;
     }
+    p->fd = -1;
+    int rc = vault_path(p->path, sizeof p->path, name, ".conn", 1, err, errlen);
+    if (rc == 0) rc = key_for_write(p->header, p->key, err, errlen);
+    if (rc != 0) {
+        vault_save_abort(p);
+        return rc == VAULT_CONFIG ? VAULT_CONFIG : -1;
+    }
+    snprintf(p->dir, sizeof p->dir, "%s", p->path);
+    char *slash = strrchr(p->dir, '/');
+    *slash = '\0';
+    snprintf(p->tmp, sizeof p->tmp, "%s/.%s.XXXXXX", p->dir, slash + 1);
+    p->fd = mkstemp(p->tmp);
+    if (p->fd < 0 || fchmod(p->fd, 0600) != 0) {
+        seterr(err, errlen, "cannot write in the vault %s: %s", p->dir, strerror(errno));
+        vault_save_abort(p);
+        return VAULT_CONFIG;
+    }
+    *out = p;
+    return 0;
+}
+
+/* NAME.lock holds the generation of the last record saved (not a secret). */
+static void note_generation(const char *conn_path, unsigned generation) {
+    char lock[4300];
+    snprintf(lock, sizeof lock, "%.*s.lock", (int)(strlen(conn_path) - 5), conn_path);
+    int fd = open(lock, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0600);
+    if (fd < 0) return;
+    char text[16];
+    int n = snprintf(text, sizeof text, "%u\n", generation);
+    if (pwrite(fd, text, (size_t)n, 0) == n) (void)!ftruncate(fd, n);
+    close(fd);
+}
+
+unsigned vault_last_saved_generation(const char *name) {
+    char path[4200];
+    if (vault_path(path, sizeof path, name, ".lock", 0, NULL, 0) != 0) return 0;
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) return 0;
+    char text[16] = "";
+    ssize_t n = read(fd, text, sizeof text - 1);
+    close(fd);
+    if (n <= 0) return 0;
+    text[n] = '\0';
+    unsigned long g = strtoul(text, NULL, 10);
+    return g < 4000000000UL ? (unsigned)g : 0;
+}
+
+int vault_save_finish(struct vault_pending *p, const struct vault_record *r, char *err, size_t errlen) {
     struct jt_writer w;
     record_to_json(r, &w);
     const char *plain = jt_end(&w);
-    size_t plen = plain ? strlen(plain) : 0;
-    unsigned char *file = plain ? malloc(HEADER_LEN + NONCE_LEN + plen + TAG_LEN) : NULL;
-    rc = -1;
+    size_t plen = plain ? strlen(plain) : 0, flen = HEADER_LEN + NONCE_LEN + plen + TAG_LEN;
+    unsigned char *file = plain ? malloc(flen) : NULL;
+    int ok = 0, saved = 0;
     if (!file) {
         seterr(err, errlen, "out of memory%s%s", "", "");
     } else {
         unsigned char *nonce = file + HEADER_LEN, *ct = nonce + NONCE_LEN;
-        memcpy(file, header, HEADER_LEN);
-        if (RAND_bytes(nonce, NONCE_LEN) == 1 &&
-            gcm(1, key, nonce, header, r->name, (const unsigned char *)plain, plen, ct, ct + plen) == 0)
-            rc = atomic_write(path, file, HEADER_LEN + NONCE_LEN + plen + TAG_LEN, err, errlen);
-        else
-            seterr(err, errlen, "cannot seal vault record '%s'%s", r->name, "");
+        memcpy(file, p->header, HEADER_LEN);
+        ok = RAND_bytes(nonce, NONCE_LEN) == 1 &&
+             gcm(1, p->key, nonce, p->header, r->name, (const unsigned char *)plain, plen, ct, ct + plen) == 0;
+        if (!ok) seterr(err, errlen, "cannot seal vault record '%s'%s", r->name, "");
+        size_t off = 0;
+        while (ok && off < flen) {
+            ssize_t n = write(p->fd, file + off, flen - off);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) { saved = errno; ok = 0; }
+            else off += (size_t)n;
+        }
+        if (ok && fsync(p->fd) != 0) { saved = errno; ok = 0; }
+        if (close(p->fd) != 0 && ok) { saved = errno; ok = 0; }
+        p->fd = -1;
+        if (ok && vault_before_rename_hook) vault_before_rename_hook();
+        if (ok && rename(p->tmp, p->path) != 0) { saved = errno; ok = 0; }
+        if (ok) {
+            sync_dir(p->dir);
+            note_generation(p->path, r->generation);
+        } else {
+            unlink(p->tmp);
+            if (saved) seterr(err, errlen, "cannot write %s: %s", p->path, strerror(saved));
+        }
+        OPENSSL_cleanse(file, flen);
         free(file);
     }
     jt_free(&w);
-    OPENSSL_cleanse(key, sizeof key);
-    return rc;
+    vault_save_abort(p);
+    return ok ? 0 : -1;
+}
+
+int vault_save(const struct vault_record *r, char *err, size_t errlen) {
+    struct vault_pending *p;
+    int rc = vault_save_begin(r->name, &p, err, errlen);
+    return rc != 0 ? rc : vault_save_finish(p, r, err, errlen);
 }
 
 int vault_load(const char *name, struct vault_record *r, char *err, size_t errlen) {
@@ -547,16 +681,22 @@ int vault_load(const char *name, struct vault_record *r, char *err, size_t errle
     unsigned char key[KEY_LEN];
     unsigned char *plain = NULL;
     size_t clen = 0;
+    if (len >= HEADER_LEN && memcmp(data, VAULT_MAGIC, 4) == 0 && data[4] > VAULT_VERSION) {
+        seterr(err, errlen, "vault record '%s' was written by a newer vsrun (format %s); upgrade vsrun to read it", name,
+               data[4] == 2 ? "2" : "> 2");
+        goto out;
+    }
     if (len < HEADER_LEN + NONCE_LEN + TAG_LEN || memcmp(data, VAULT_MAGIC, 4) != 0 || data[4] != VAULT_VERSION ||
-        data[5] != VAULT_ALG_AES256GCM || data[10] != 0 || data[11] != 0 ||
+        data[5] != VAULT_ALG_AES256GCM || data[10] > VAULT_SRC_PASSPHRASE || data[11] != 0 ||
         (data[6] == VAULT_KDF_RAW && (data[7] | data[8] | data[9])) || data[6] > VAULT_KDF_SCRYPT) {
         damaged(err, errlen, name);
         goto out;
     }
     if (data[6] == VAULT_KDF_SCRYPT) {
         const char *pass = secrets_get(SECRET_VSRUN_PASSPHRASE);
-        if (!pass) {
+        if (!pass || !*pass) {
             seterr(err, errlen, "vault record '%s' is sealed with a passphrase: set VSRUN_PASSPHRASE%s", name, "");
+            rc = VAULT_CONFIG;
             goto out;
         }
         if (passphrase_key(pass, data + SALT_OFF, data[7], data[8], data[9], key) != 0) {
@@ -566,17 +706,36 @@ int vault_load(const char *name, struct vault_record *r, char *err, size_t errle
     } else {
         int env = env_key(key);
         if (env < 0) {
-            seterr(err, errlen, "VSRUN_KEY must be the base64 of 32 bytes (make one with: openssl rand -base64 32)%s%s", "", "");
+            bad_env_key(err, errlen);
+            rc = VAULT_CONFIG;
             goto out;
         }
-        if (env == 1 && key_file(key, 0, err, errlen) != 0) goto out;
+        if (env == 1 && data[10] == VAULT_SRC_ENV) {
+            seterr(err, errlen, "vault record '%s' was sealed with VSRUN_KEY, but this run has the key file: set VSRUN_KEY%s", name, "");
+            rc = VAULT_CONFIG;
+            goto out;
+        }
+        if (env == 1 && (rc = key_file(key, 0, err, errlen)) != 0) {
+            if (rc != VAULT_CONFIG) rc = -1;
+            goto out;
+        }
+        rc = -1;
     }
+    /* the key source this run has, against the one the header names */
+    int have = data[6] == VAULT_KDF_SCRYPT ? VAULT_SRC_PASSPHRASE : secrets_get(SECRET_VSRUN_KEY) || kcache.env_valid ? VAULT_SRC_ENV : VAULT_SRC_FILE;
     clen = len - HEADER_LEN - NONCE_LEN - TAG_LEN;
     plain = malloc(clen + 1);
     if (!plain) goto out;
     unsigned char *ct = data + HEADER_LEN + NONCE_LEN;
     if (gcm(0, key, data + HEADER_LEN, data, name, ct, clen, plain, ct + clen) != 0) {
-        damaged(err, errlen, name);
+        if (data[10] != VAULT_SRC_UNKNOWN && data[10] != have) {
+            /* the authenticated header did not open either, so this is a hint, not a proof */
+            char why[160];
+            snprintf(why, sizeof why, "was sealed with %s, but this run has %s", source_name(data[10]), source_name(have));
+            seterr(err, errlen, "vault record '%s' %s", name, why);
+            rc = VAULT_CONFIG;
+        } else
+            damaged(err, errlen, name);
         goto out;
     }
     plain[clen] = '\0';
@@ -605,9 +764,8 @@ int vault_remove(const char *name, char *err, size_t errlen) {
         seterr(err, errlen, "cannot delete %s: %s", path, strerror(errno));
         return -1;
     }
-    char *dot = strrchr(path, '.');
-    strcpy(dot, ".lock");
-    unlink(path);
+    /* NAME.lock stays: a process waiting on it and a new one on a fresh file would both
+     * believe they held the lock */
     *strrchr(path, '/') = '\0';
     sync_dir(path);
     return 0;
@@ -639,21 +797,30 @@ int vault_list(char names[][VAULT_NAME_MAX], int max, char *err, size_t errlen) 
     return n;
 }
 
-int vault_lock(const char *name, char *err, size_t errlen) {
+int vault_lock_open(const char *name, char *err, size_t errlen) {
     char path[4200];
-    if (vault_path(path, sizeof path, name, ".lock", 1, err, errlen) != 0) return -1;
-    int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+    int rc = vault_path(path, sizeof path, name, ".lock", 1, err, errlen);
+    if (rc != 0) return rc == VAULT_NOT_FOUND ? -1 : rc;
+    int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0600);
+    struct stat st;
+    if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))) {
+        close(fd);
+        fd = -1;
+        errno = EINVAL;
+    }
     if (fd < 0) {
         seterr(err, errlen, "cannot open the lock file %s: %s", path, strerror(errno));
         return -1;
     }
-    while (flock(fd, LOCK_EX) != 0) {
-        if (errno == EINTR) continue;
-        seterr(err, errlen, "cannot lock %s: %s", path, strerror(errno));
-        close(fd);
-        return -1;
-    }
     return fd;
+}
+
+int vault_lock_try(int fd) {
+    while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        if (errno == EINTR) continue;
+        return errno == EWOULDBLOCK ? 1 : -1;
+    }
+    return 0;
 }
 
 void vault_unlock(int fd) {

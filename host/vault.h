@@ -1,12 +1,14 @@
-/* The encrypted connection vault: $VSRUN_HOME (default $XDG_CONFIG_HOME/vsrun, else
- * ~/.config/vsrun), mode 0700, one AES-256-GCM sealed file per connection (NAME.conn), a
- * lock file per connection (NAME.lock), the key file (key) and a small plain config file
- * (config: default connection, client id). See docs/connections.md for the security model.
+/* The encrypted connection vault, the bottom of the credential stack: $VSRUN_HOME (default
+ * $XDG_CONFIG_HOME/vsrun, else ~/.config/vsrun), mode 0700, one AES-256-GCM sealed file per
+ * connection (NAME.conn), a lock file per connection (NAME.lock, never deleted), the key
+ * file (key) and a small plain config file (config: default connection, client id). See
+ * docs/connections.md for the security model.
  *
  * Sealed file layout (all authenticated):
  *   0  "VSRV"  4  version (1)  5  algorithm (1 = AES-256-GCM)
  *   6  kdf (0 = raw key from VSRUN_KEY or the key file, 1 = scrypt over VSRUN_PASSPHRASE)
- *   7  scrypt log2(N)  8  scrypt r  9  scrypt p  10  two zero bytes  12  salt (16 bytes)
+ *   7  scrypt log2(N)  8  scrypt r  9  scrypt p  10  key source (0 not recorded, 1 VSRUN_KEY,
+ *   2 key file, 3 VSRUN_PASSPHRASE)  11  zero  12  salt (16 bytes)
  *   28 nonce (12)  40 ciphertext  ... tag (16)
  * The associated data is the 28-byte header followed by the connection name, so a record
  * renamed to another connection, or with any header byte changed, does not open. */
@@ -16,6 +18,8 @@
 
 #define VAULT_NAME_MAX 64
 #define VAULT_NOT_FOUND (-2)
+#define VAULT_CONFIG (-3)         /* no usable key (missing, empty, malformed, another source) */
+#define VAULT_PASSPHRASE_MIN 12   /* characters; shorter passphrases are refused for new records */
 
 struct vault_record {
     char name[VAULT_NAME_MAX];
@@ -32,11 +36,13 @@ struct vault_record {
     char region[8];           /* "us" | "eu" */
     char api_url[256];
     char identity_url[256];
-    char scope[128];          /* as granted, e.g. "openid write" */
+    char scope[128];          /* as asked at login ("read" | "write"); reconnect asks the same */
     char user_id[64];
     char user_name[256];
     char user_email[256];
     char machine[20];         /* hash of the machine that logged in: a copied vault is noticed */
+    unsigned newest_generation; /* set when the grant was lost and vsrun had saved a newer
+                                   generation than this record's: a restored older copy */
 };
 
 /* Connection names: 1-63 of [A-Za-z0-9._-], not starting with '.' or '-'. 0 or -1 + err. */
@@ -47,19 +53,36 @@ int vault_check_name(const char *name, char *err, size_t errlen);
  * VAULT_NOT_FOUND (missing and !create) or -1 + err. */
 int vault_home(char *out, size_t outlen, int create, char *err, size_t errlen);
 
-/* Seals and writes r atomically (temp file, fchmod 0600, fsync, rename, fsync directory). */
+/* Seals and writes r atomically (temp file, fchmod 0600, fsync, rename, fsync directory).
+ * 0, VAULT_CONFIG (no usable key, or the directory cannot be written) or -1 + err. */
 int vault_save(const struct vault_record *r, char *err, size_t errlen);
+/* vault_save in two steps, so a refresh proves the record can be written (and derives the
+ * key) before it spends a refresh token, and the step after PagerDuty's answer is short:
+ * begin creates the temp file and the key (same results as vault_save); finish seals,
+ * writes, fsyncs and renames, and frees p; abort drops p. */
+struct vault_pending;
+int vault_save_begin(const char *name, struct vault_pending **p, char *err, size_t errlen);
+int vault_save_finish(struct vault_pending *p, const struct vault_record *r, char *err, size_t errlen);
+void vault_save_abort(struct vault_pending *p);
 /* Reads and opens record `name` into r (which the caller clears with vault_record_clear).
- * 0, VAULT_NOT_FOUND or -1 + err ("vault record 'NAME' is damaged or was written with
- * another key" for every integrity failure). */
+ * 0, VAULT_NOT_FOUND, VAULT_CONFIG (no usable key; a record sealed with another key source
+ * or by a newer vsrun is named as such) or -1 + err ("vault record 'NAME' is damaged or
+ * was written with another key" for every other integrity failure). */
 int vault_load(const char *name, struct vault_record *r, char *err, size_t errlen);
-/* Deletes the record (and its lock file). 0, VAULT_NOT_FOUND or -1 + err. */
+/* The generation of the last record vsrun saved under NAME (noted in NAME.lock by every
+ * save), or 0. A record older than it was restored from a copy: its refresh token is dead. */
+unsigned vault_last_saved_generation(const char *name);
+/* Deletes the record (not its lock file). 0, VAULT_NOT_FOUND or -1 + err. */
 int vault_remove(const char *name, char *err, size_t errlen);
 /* Fills names with up to max record names, sorted; returns the count or -1 + err. */
 int vault_list(char names[][VAULT_NAME_MAX], int max, char *err, size_t errlen);
 
-/* Exclusive lock on NAME.lock (blocks). Returns an fd for vault_unlock, or -1 + err. */
-int vault_lock(const char *name, char *err, size_t errlen);
+/* The lock of record NAME: vault_lock_open opens NAME.lock (an fd, or -1 + err);
+ * vault_lock_try takes it without blocking: 0 taken, 1 held by another, -1 error. The
+ * caller retries in slices (host/connection.c), so a wait honours --timeout and Ctrl-C.
+ * vault_unlock releases and closes. */
+int vault_lock_open(const char *name, char *err, size_t errlen);
+int vault_lock_try(int fd);
 void vault_unlock(int fd);
 
 /* The config file (key=value lines, no secrets): "default", "client_id". */

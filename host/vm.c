@@ -121,6 +121,8 @@ static void vm_on_sigint(int sig) {
     signal(SIGINT, SIG_DFL); /* a second Ctrl-C kills the process, as in lua.c */
 }
 
+int vm_interrupted_now(void) { return vm_interrupted != 0; }
+
 void vm_install_sigint(void) { signal(SIGINT, vm_on_sigint); }
 
 /* Message handler: error objects print through __tostring; a traceback is appended. */

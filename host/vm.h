@@ -54,6 +54,8 @@ size_t vm_memory_used(struct vm *vm);
 size_t vm_memory_peak(struct vm *vm);
 size_t vm_memory_cap(struct vm *vm);   /* bytes: --max-memory, the project's default or 1024 MB */
 
+/* Whether Ctrl-C was pressed (for C waits that must not raise while they hold a resource). */
+int vm_interrupted_now(void);
 /* Ctrl-C: the first SIGINT stops the script at the next instruction check. */
 void vm_install_sigint(void);
 

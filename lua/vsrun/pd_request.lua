@@ -67,7 +67,11 @@ function M.connection(client)
       errors.raise("permission_denied", "connect" .. (client.name and (" '" .. client.name .. "'") or "") ..
         ": " .. tostring(why), { action = "connect" })
     end
-    if kind == "network" then
+    if kind == "config" then
+      -- a bad region, URL or vault key: the message names the fix (exit 2)
+      errors.raise("config", tostring(why), { action = "connect" })
+    end
+    if kind == "network" or kind == "timeout" then
       errors.raise("network", "could not refresh the token of connection" ..
         (name and (" '" .. name .. "'") or "") .. ": " .. tostring(why))
     end

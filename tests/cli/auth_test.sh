@@ -16,6 +16,8 @@ NCAP=0
 # every run's output is kept for the canary search at the end
 keep() { NCAP=$((NCAP + 1)); printf '%s\n' "$OUT" >"$TMP/cap/$NCAP.out"; printf '%s\n' "$ERR" >"$TMP/cap/$NCAP.err"; }
 vs() { run "$@"; keep; }
+# vs_nokey: vs with VSRUN_KEY unset (an empty VSRUN_KEY is refused, not a way to unset it)
+vs_nokey() { local k=$VSRUN_KEY; unset VSRUN_KEY; vs "$@"; VSRUN_KEY=$k; export VSRUN_KEY; }
 say() { if eval "$2"; then echo "ok $1"; else echo "FAIL $1${3:+: $3}"; fi; }
 
 # start_sandbox VAR [options]: starts `vsrun sandbox --json` (the simulator wrapped so that it
@@ -76,18 +78,18 @@ expect "auth login without a client id" 2 '' 'no OAuth client id: pass --client-
 vs auth login --client-id x --region mars
 expect "auth login bad region" 2 '' "--region must be 'us' or 'eu'"
 vs auth login --client-id x --api-url http://api.example.com
-expect "auth login refuses plain http to a remote host" 2 '' 'must be an https:// URL'
+expect "auth login refuses plain http to a remote host" 2 '' '--api-url must use https://'
 vs auth login --client-id x --connection ../evil
 expect "auth login bad connection name" 2 '' 'invalid connection name'
 vs auth status
-expect "auth status with no connections" 1 '' 'no connections yet'
+expect "auth status with no connections (the one default rule: exit 3, names the fix)" 3 '' 'no PagerDuty connection: run `vsrun auth login`'
 vs auth list
 expect "auth list empty" 0 'No connections'
 
 # --- full login through the scripted browser -----------------------------------------------
 export BROWSER=$TMP/follow.sh
 vs auth login --connection work "${SBO[@]}"
-expect "auth login through the browser" 0 "Connected 'work' as .+ <.+@.+> \\(region us, scope openid write\\)" 'Opening the browser'
+expect "auth login through the browser" 0 "Connected 'work' as .+ <.+@.+> \\(region us, scope write\\)" 'Opening the browser'
 say "auth callback page shown to the browser" 'grep -q "connected to PagerDuty" "$TMP/browser.html"'
 say "auth vault record 0600 in a 0700 dir" \
     '[ "$(stat -c %a "$VSRUN_HOME/work.conn")" = 600 ] && [ "$(stat -c %a "$VSRUN_HOME")" = 700 ]'
@@ -101,7 +103,7 @@ say "auth code exchanged with a verifier the sandbox accepted" 'grep -q "\"statu
 
 vs auth status work
 expect "auth status" 0 'User: +.+ <.+@.+>'
-say "auth status fields" 'grep -q "Region: *us" <<<"$OUT" && grep -q "Scope: *openid write" <<<"$OUT" &&
+say "auth status fields" 'grep -q "Region: *us" <<<"$OUT" && grep -q "Scope: *write" <<<"$OUT" &&
     grep -q "Access token: expires in" <<<"$OUT" && grep -q "Last refresh: just now" <<<"$OUT" && grep -q "(default)" <<<"$OUT"' "$OUT"
 vs auth status --check
 expect "auth status --check healthy" 0 'Health: +Healthy'
@@ -225,32 +227,32 @@ expect "auth missing client secret file" 2 '' 'cannot read the client secret fil
 # --- other keys: a passphrase (scrypt), and the key file made on first use ----------------------
 PASS="canary passphrase $RANDOM$RANDOM"
 printf '%s\n' "$PASS" >>"$SECRETS_FILE"
-VSRUN_HOME=$TMP/home-pass VSRUN_KEY='' VSRUN_PASSPHRASE=$PASS vs auth login --connection p1 "${SBO[@]}"
+VSRUN_HOME=$TMP/home-pass VSRUN_PASSPHRASE=$PASS vs_nokey auth login --connection p1 "${SBO[@]}"
 expect "auth login with VSRUN_PASSPHRASE" 0 "Connected 'p1'"
-VSRUN_HOME=$TMP/home-pass VSRUN_KEY='' VSRUN_PASSPHRASE=$PASS vs auth status --check
+VSRUN_HOME=$TMP/home-pass VSRUN_PASSPHRASE=$PASS vs_nokey auth status --check
 expect "auth status with VSRUN_PASSPHRASE" 0 'Health: +Healthy'
 say "auth passphrase vault has no key file" '[ ! -e "$TMP/home-pass/key" ]'
 # a script run on a passphrase vault: a refresh mid-run reads and reseals the record
 # (with the passphrase key, not a new key file)
 base=$(token_posts "$SB_URL")
 curl -s -X POST -d '{"match":{"method":"GET","path":"^/incidents$"},"count":1,"kind":"expire_token"}' "$SB_URL/__sandbox/faults" >/dev/null
-VSRUN_HOME=$TMP/home-pass VSRUN_KEY='' VSRUN_PASSPHRASE=$PASS vs -e 'return #require("pagerduty").list_incidents{date_range = "all", limit = 30}:collect()'
+VSRUN_HOME=$TMP/home-pass VSRUN_PASSPHRASE=$PASS vs_nokey -e 'return #require("pagerduty").list_incidents{date_range = "all", limit = 30}:collect()'
 expect "auth passphrase script run refreshes its connection" 0 '^30$'
 say "auth passphrase script run made exactly 1 refresh grant" '[ "$(token_posts "$SB_URL")" -eq $((base + 1)) ]'
-VSRUN_HOME=$TMP/home-pass VSRUN_KEY='' VSRUN_PASSPHRASE=$PASS vs auth status --check
+VSRUN_HOME=$TMP/home-pass VSRUN_PASSPHRASE=$PASS vs_nokey auth status --check
 expect "auth passphrase record resealed by the script run still opens" 0 'Health: +Healthy'
 say "auth passphrase record resealed with the passphrase key (still no key file)" '[ ! -e "$TMP/home-pass/key" ]'
-VSRUN_HOME=$TMP/home-pass VSRUN_KEY='' vs auth status
-expect "auth passphrase needed" 1 '' "sealed with a passphrase: set VSRUN_PASSPHRASE"
-VSRUN_HOME=$TMP/home-pass VSRUN_KEY='' VSRUN_PASSPHRASE=wrong vs auth status
+VSRUN_HOME=$TMP/home-pass vs_nokey auth status
+expect "auth passphrase needed (a config error, exit 2)" 2 '' "sealed with a passphrase: set VSRUN_PASSPHRASE"
+VSRUN_HOME=$TMP/home-pass VSRUN_PASSPHRASE=wrong vs_nokey auth status
 expect "auth wrong passphrase" 1 '' "vault record 'p1' is damaged or was written with another key"
-VSRUN_HOME=$TMP/home-kf VSRUN_KEY='' vs auth login --connection k1 "${SBO[@]}"
+VSRUN_HOME=$TMP/home-kf vs_nokey auth login --connection k1 "${SBO[@]}"
 expect "auth login with a key file" 0 "Connected 'k1'"
 say "auth key file created 0600" '[ "$(stat -c %a "$TMP/home-kf/key")" = 600 ] && [ "$(stat -c %s "$TMP/home-kf/key")" = 32 ]'
 VSRUN_HOME=$TMP/home-kf VSRUN_KEY=$(base64 -w0 "$TMP/home-kf/key") vs auth status --check
 expect "auth the key file as VSRUN_KEY (headless copy)" 0 'Health: +Healthy'
 chmod 644 "$TMP/home-kf/key"
-VSRUN_HOME=$TMP/home-kf VSRUN_KEY='' vs auth status
+VSRUN_HOME=$TMP/home-kf vs_nokey auth status
 expect "auth refuses a readable key file with the chmod" 1 '' "chmod 600 $TMP/home-kf/key"
 base64 -w0 "$TMP/home-kf/key" >>"$SECRETS_FILE"; echo >>"$SECRETS_FILE"
 

@@ -18,10 +18,12 @@ PAGERDUTY_TOKEN=sekrit-key-1 PAGERDUTY_REGION=us run -e "$conn"
 expect "pd region us explicit" 0 '"region": "us"'
 
 PAGERDUTY_TOKEN=sekrit-key-1 PAGERDUTY_REGION=mars run -e "$conn"
-expect "pd bad region refused" 3 '' "PAGERDUTY_REGION must be 'us' or 'eu'"
+# a configuration error: kind config, exit 2, the fix in the message (not "reconnect")
+expect "pd bad region is a config error (exit 2)" 2 '' "config: PAGERDUTY_REGION must be 'us' or 'eu'"
+if grep -q "auth reconnect" <<<"$ERR"; then echo "FAIL pd bad region does not say reconnect"; else echo "ok pd bad region does not say reconnect"; fi
 
 PAGERDUTY_TOKEN=sekrit-key-1 PAGERDUTY_API_URL=http://pd.example.com run -e "$conn"
-expect "pd plain http base url refused" 3 '' "https://"
+expect "pd plain http base url is a config error (exit 2)" 2 '' "config: PAGERDUTY_API_URL must use https://"
 if grep -q sekrit <<<"$OUT$ERR"; then echo "FAIL pd token not in errors"; else echo "ok pd token not in errors"; fi
 
 PAGERDUTY_TOKEN=sekrit-key-1 PAGERDUTY_API_URL=https://proxy.example.com/pd/ run -e "$conn"

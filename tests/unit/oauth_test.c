@@ -1,6 +1,7 @@
-/* host/oauth.c against the real sandbox (served in-process by host/server.c over a real
- * socket): login through a scripted browser, load, refresh with generations, a refresh
- * whose save fails, invalid_grant, and the early refresh inside the leeway. */
+/* host/oauth.c and the credential layer (host/connection.c) against the real sandbox
+ * (served in-process by host/server.c over a real socket): login through a scripted
+ * browser, open, refresh with generations, a refresh whose save fails, invalid_grant, the
+ * early refresh inside the leeway, and the minimum interval between forced refreshes. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,8 +13,8 @@
 #include <openssl/crypto.h>
 
 #include "check.h"
+#include "connection.h"
 #include "oauth.h"
-#include "oauth_client.h"
 #include "secrets.h"
 #include "server.h"
 #include "vault.h"
@@ -25,12 +26,14 @@ static int login(const char *url, const char *name, struct vault_record *r, char
     return oauth_login_run(&lo, r, err, errlen);
 }
 
-static void free_conn(struct connection *c) {
-    if (c->token) {
-        OPENSSL_cleanse(c->token, strlen(c->token));
-        free(c->token);
-    }
-    memset(c, 0, sizeof *c);
+static void free_conn(struct connection **c) {
+    connection_free(*c);
+    *c = NULL;
+}
+
+static int open_conn(const char *name, struct connection **c, char *err, size_t errlen) {
+    free_conn(c);
+    return connection_open(name, NULL, c, err, errlen);
 }
 
 /* Makes the next record write fail at the rename: the record's path becomes a non-empty
@@ -75,53 +78,57 @@ int main(void) {
     memset(&r, 0, sizeof r);
     int rc = login(url, "t", &r, err, sizeof err);
     CHECK(rc == 0 && r.access_token && r.refresh_token && r.connected && r.generation == 0, "oauth login through the browser");
-    CHECK(r.expires_at > (double)time(NULL) + 3500 && r.token_lifetime == 3600 && strcmp(r.scope, "openid write") == 0 &&
+    CHECK(r.expires_at > (double)time(NULL) + 3500 && r.token_lifetime == 3600 && strcmp(r.scope, "write") == 0 &&
               r.user_email[0] && strcmp(r.api_url, url) == 0,
-          "oauth login fills expiry, scope, user, URLs");
+          "oauth login fills expiry, the scope asked for, user, URLs");
     CHECK(vault_save(&r, err, sizeof err) == 0, "oauth record saved");
     char first_token[256];
     snprintf(first_token, sizeof first_token, "%s", r.access_token ? r.access_token : "");
     vault_record_clear(&r);
 
-    struct connection c, stale;
-    memset(&c, 0, sizeof c);
-    memset(&stale, 0, sizeof stale);
-    CHECK(oauth_load_connection("t", &c, err, sizeof err) == 0 && c.kind == CONN_OAUTH && c.token &&
-              strcmp(c.token, first_token) == 0 && c.generation == 0 && strcmp(c.api_url, url) == 0,
+    struct connection *c = NULL, *stale = NULL, *d = NULL;
+    CHECK(open_conn("t", &c, err, sizeof err) == CRED_OK && c->kind == CONN_OAUTH && c->token &&
+              strcmp(c->token, first_token) == 0 && c->generation == 0 && strcmp(c->api_url, url) == 0,
           "oauth load fills the connection");
-    CHECK(oauth_load_connection(NULL, &stale, err, sizeof err) == 0 && strcmp(stale.token, first_token) == 0,
+    CHECK(open_conn(NULL, &stale, err, sizeof err) == CRED_OK && strcmp(stale->token, first_token) == 0,
           "oauth load of the only connection when none is named");
 
+
     /* refresh after a 401: a new token, the generation moves, the rotated token is stored */
-    CHECK(oauth_refresh_connection(&c, err, sizeof err) == 0 && c.token && strcmp(c.token, first_token) != 0 &&
-              c.generation == 1,
+    CHECK(connection_refresh(c, NULL, err, sizeof err) == CRED_OK && c->token && strcmp(c->token, first_token) != 0 &&
+              c->generation == 1,
           "oauth refresh gives a new token and generation");
-    CHECK(vault_load("t", &r, err, sizeof err) == 0 && r.generation == 1 && strcmp(r.access_token, c.token) == 0,
+    /* a second forced refresh within the minimum interval is not made (a script answered
+     * by 401s cannot rotate tokens at will): the connection keeps its token and generation */
+    char kept[256];
+    snprintf(kept, sizeof kept, "%s", c->token);
+    CHECK(connection_refresh(c, NULL, err, sizeof err) == CRED_OK && strcmp(c->token, kept) == 0 && c->generation == 1,
+          "oauth forced refresh within the minimum interval keeps the token");
+    connection_min_forced_refresh = 0;
+    CHECK(vault_load("t", &r, err, sizeof err) == 0 && r.generation == 1 && strcmp(r.access_token, c->token) == 0,
           "oauth refresh saved the rotated tokens");
     vault_record_clear(&r);
     /* a caller that saw generation 0 gets the stored token instead of refreshing again */
-    CHECK(oauth_refresh_connection(&stale, err, sizeof err) == 0 && strcmp(stale.token, c.token) == 0 && stale.generation == 1,
+    CHECK(connection_refresh(stale, NULL, err, sizeof err) == CRED_OK && strcmp(stale->token, c->token) == 0 && stale->generation == 1,
           "oauth stale caller reuses another refresh");
 
     /* a refresh whose save fails: an error, and the new token is not used */
     char before[256];
-    snprintf(before, sizeof before, "%s", c.token);
+    snprintf(before, sizeof before, "%s", c->token);
     vault_before_rename_hook = block_rename;
-    rc = oauth_refresh_connection(&c, err, sizeof err);
+    rc = connection_refresh(c, NULL, err, sizeof err);
     vault_before_rename_hook = NULL;
     unblock_rename();
-    CHECK(rc == -1 && strstr(err, "could not save it") && strcmp(c.token, before) == 0 && c.generation == 1,
+    CHECK(rc == CRED_FAILED && strstr(err, "could not save it") && strcmp(c->token, before) == 0 && c->generation == 1,
           "oauth refresh with a failed save keeps the old token");
     CHECK(!strstr(err, "pdsbx"), "oauth save error holds no token");
     /* the server rotated the refresh token the vault could not keep: the grant is gone */
-    rc = oauth_refresh_connection(&c, err, sizeof err);
-    CHECK(rc == -2 && strcmp(err, "PagerDuty connection 't' was lost \xe2\x80\x94 run `vsrun auth reconnect t`") == 0,
+    rc = connection_refresh(c, NULL, err, sizeof err);
+    CHECK(rc == CRED_RECONNECT && strcmp(err, "PagerDuty connection 't' was lost \xe2\x80\x94 run `vsrun auth reconnect t`") == 0,
           "oauth invalid_grant returns -2 with the reconnect message");
     CHECK(vault_load("t", &r, err, sizeof err) == 0 && r.connected == 0 && r.access_token == NULL, "oauth invalid_grant marks the record disconnected");
     vault_record_clear(&r);
-    struct connection d;
-    memset(&d, 0, sizeof d);
-    CHECK(oauth_load_connection("t", &d, err, sizeof err) == -2 && strstr(err, "was lost") && d.token == NULL,
+    CHECK(open_conn("t", &d, err, sizeof err) == CRED_RECONNECT && strstr(err, "was lost") && d == NULL,
           "oauth load of a disconnected connection returns -2");
 
     /* early refresh: a token inside the leeway is refreshed when loaded */
@@ -131,23 +138,38 @@ int main(void) {
     vault_save(&r, err, sizeof err);
     snprintf(before, sizeof before, "%s", r.access_token);
     vault_record_clear(&r);
-    CHECK(oauth_load_connection("u", &d, err, sizeof err) == 0 && strcmp(d.token, before) != 0 && d.generation == 1 &&
-              d.expires_at > (double)time(NULL) + 3500,
+    CHECK(open_conn("u", &d, err, sizeof err) == CRED_OK && strcmp(d->token, before) != 0 && d->generation == 1 &&
+              d->expires_at > (double)time(NULL) + 3500,
           "oauth load refreshes inside the leeway");
-    free_conn(&d);
-    CHECK(oauth_load_connection("nosuch", &d, err, sizeof err) == -1 && strstr(err, "no PagerDuty connection named 'nosuch'"),
+    CHECK(open_conn("nosuch", &d, err, sizeof err) == CRED_MISSING && strstr(err, "no PagerDuty connection named 'nosuch'"),
           "oauth load of an unknown name");
-    CHECK(oauth_load_connection(NULL, &d, err, sizeof err) == -1 && strstr(err, "several PagerDuty connections and no default"),
+    CHECK(open_conn(NULL, &d, err, sizeof err) == CRED_CONFIG && strstr(err, "several PagerDuty connections and no default"),
           "oauth no default among several");
     vault_config_set("default", "u", err, sizeof err);
-    CHECK(oauth_load_connection(NULL, &d, err, sizeof err) == 0 && strcmp(d.name, "u") == 0, "oauth default connection");
-    free_conn(&d);
+    CHECK(open_conn(NULL, &d, err, sizeof err) == CRED_OK && strcmp(d->name, "u") == 0, "oauth default connection");
+
+    /* a URL read back from the vault is checked again: a record whose API URL is plain http
+     * to another host is a configuration error, and no token goes there */
+    CHECK(vault_load("u", &r, err, sizeof err) == 0, "oauth record for the URL check");
+    char good_api[256];
+    snprintf(good_api, sizeof good_api, "%s", r.api_url);
+    snprintf(r.api_url, sizeof r.api_url, "http://api.example.com");
+    CHECK(vault_save(&r, err, sizeof err) == 0, "oauth record with a bad API URL saved");
+    vault_record_clear(&r);
+    CHECK(open_conn("u", &d, err, sizeof err) == CRED_CONFIG && d == NULL && strstr(err, "its API URL must use https://"),
+          "oauth a bad API URL read back from the vault is a config error");
+    CHECK(connection_load_record("u", &r, err, sizeof err) == CRED_CONFIG && r.access_token == NULL,
+          "oauth connection_load_record checks the URL and clears the record");
+    CHECK(vault_load("u", &r, err, sizeof err) == 0, "oauth record reloaded");
+    snprintf(r.api_url, sizeof r.api_url, "%s", good_api);
+    CHECK(vault_save(&r, err, sizeof err) == 0, "oauth record URL restored");
+    vault_record_clear(&r);
 
     /* revoke: the sandbox then refuses the refresh token */
     CHECK(vault_load("u", &r, err, sizeof err) == 0 && oauth_revoke(&r, err, sizeof err) == 0, "oauth revoke");
     vault_record_clear(&r);
-    CHECK(oauth_load_connection("u", &d, err, sizeof err) == 0, "oauth load after revoke (token not yet known dead)");
-    CHECK(oauth_refresh_connection(&d, err, sizeof err) == -2, "oauth refresh after revoke needs a reconnect");
+    CHECK(open_conn("u", &d, err, sizeof err) == CRED_OK, "oauth load after revoke (token not yet known dead)");
+    CHECK(connection_refresh(d, NULL, err, sizeof err) == CRED_RECONNECT, "oauth refresh after revoke needs a reconnect");
     free_conn(&d);
 
     free_conn(&c);

@@ -111,24 +111,24 @@ int main(void) {
 
     /* base URLs */
     char out[256], err[200];
-    CHECK(connection_check_base_url("https://api.pagerduty.com/", out, sizeof out, err, sizeof err) == 0 &&
+    CHECK(connection_check_url("url", "https://api.pagerduty.com/", out, sizeof out, err, sizeof err) == 0 &&
           strcmp(out, "https://api.pagerduty.com") == 0, "base url: https, trailing slash dropped");
-    CHECK(connection_check_base_url("http://127.0.0.1:8080", out, sizeof out, err, sizeof err) == 0, "base url: loopback http");
-    CHECK(connection_check_base_url("http://api.pagerduty.com", out, sizeof out, err, sizeof err) != 0, "base url: plain http refused");
-    CHECK(connection_check_base_url("https://u:p@x.example", out, sizeof out, err, sizeof err) != 0, "base url: credentials refused");
-    CHECK(connection_check_base_url("https://x.example/?a=1", out, sizeof out, err, sizeof err) != 0, "base url: query refused");
-    CHECK(connection_check_base_url("ftp://x.example", out, sizeof out, err, sizeof err) != 0, "base url: other scheme refused");
+    CHECK(connection_check_url("url", "http://127.0.0.1:8080", out, sizeof out, err, sizeof err) == 0, "base url: loopback http");
+    CHECK(connection_check_url("url", "http://api.pagerduty.com", out, sizeof out, err, sizeof err) != 0, "base url: plain http refused");
+    CHECK(connection_check_url("url", "https://u:p@x.example", out, sizeof out, err, sizeof err) != 0, "base url: credentials refused");
+    CHECK(connection_check_url("url", "https://x.example/?a=1", out, sizeof out, err, sizeof err) != 0, "base url: query refused");
+    CHECK(connection_check_url("url", "ftp://x.example", out, sizeof out, err, sizeof err) != 0, "base url: other scheme refused");
 
     /* the store: the sandbox preset comes first, and the name 'sandbox' finds it */
     struct connection *c = NULL;
     connection_set_sandbox("http://127.0.0.1:9/", "tok-123");
-    CHECK(connection_open(NULL, &c, err, sizeof err) == 0 && c->kind == CONN_SANDBOX &&
+    CHECK(connection_open(NULL, NULL, &c, err, sizeof err) == 0 && c->kind == CONN_SANDBOX &&
           strcmp(c->api_url, "http://127.0.0.1:9") == 0 && strcmp(c->token, "tok-123") == 0, "store: sandbox preset");
     connection_free(c);
     connection_clear_sandbox();
     c = NULL;
-    CHECK(connection_open("sandbox", &c, err, sizeof err) != 0 && strstr(err, "--sandbox") != NULL, "store: no sandbox outside sandbox runs");
-    CHECK(connection_open("prod", &c, err, sizeof err) != 0 && strstr(err, "vsrun auth login") != NULL && c == NULL,
+    CHECK(connection_open("sandbox", NULL, &c, err, sizeof err) != 0 && strstr(err, "--sandbox") != NULL, "store: no sandbox outside sandbox runs");
+    CHECK(connection_open("prod", NULL, &c, err, sizeof err) != 0 && strstr(err, "vsrun auth login") != NULL && c == NULL,
           "store: empty vault names the fix");
     return check_done();
 }

@@ -11,6 +11,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
 #include "check.h"
 #include "jsontext.h"
 #include "secrets.h"
@@ -93,6 +96,14 @@ static int is_damaged(const char *name, char *err) {
     return rc == -1 && strcmp(err, want) == 0;
 }
 
+/* vault_load fails with rc and a message holding want */
+static int load_says(const char *name, int rc_want, const char *want, char *err) {
+    struct vault_record r;
+    int rc = vault_load(name, &r, err, 256);
+    vault_record_clear(&r);
+    return rc == rc_want && strstr(err, want) != NULL;
+}
+
 static void die_now(void) { raise(SIGKILL); }
 
 static void on_hang(int sig) {
@@ -144,7 +155,8 @@ int main(void) {
         m[i] ^= (unsigned char)(1u << (i % 8));
         spit(path, m, len1);
         free(m);
-        int ok = is_damaged("work", err);
+        /* the version byte: any higher value reads as "written by a newer vsrun" */
+        int ok = i == 4 ? load_says("work", -1, "written by a newer vsrun", err) : is_damaged("work", err);
         if (!ok) all = 0;
         if (i < 28) hdr &= ok;
         else if (i < 40) nonce &= ok;
@@ -174,7 +186,7 @@ int main(void) {
     memcpy(v2, f1, len1);
     v2[4] = 2;
     spit(path, v2, len1);
-    CHECK(is_damaged("work", err), "vault unknown version");
+    CHECK(load_says("work", -1, "vault record 'work' was written by a newer vsrun", err), "vault newer version named as such");
     free(v2);
     /* intact again */
     spit(path, f1, len1);
@@ -184,9 +196,9 @@ int main(void) {
     use_keys(KEY_B, NULL);
     CHECK(is_damaged("work", err), "vault wrong key");
     use_keys("not-base64-of-32-bytes", NULL);
-    CHECK(vault_load("work", &got, err, sizeof err) == -1 && strstr(err, "VSRUN_KEY must be the base64 of 32 bytes") &&
+    CHECK(vault_load("work", &got, err, sizeof err) == VAULT_CONFIG && strstr(err, "VSRUN_KEY must be the base64 of 32 bytes") &&
               !strstr(err, "not-base64"),
-          "vault malformed VSRUN_KEY");
+          "vault malformed VSRUN_KEY is a configuration error");
     vault_record_clear(&got);
     use_keys(KEY_A, NULL);
     /* the name is associated data: a record copied to another name does not open */
@@ -354,7 +366,7 @@ int main(void) {
     CHECK(vault_save(&r, err, sizeof err) == 0, "vault save with passphrase");
     path_of(path, sizeof path, "work.conn");
     unsigned char *fp = slurp(path, &len1);
-    CHECK(fp && fp[6] == 1 && fp[7] == 15 && fp[8] == 8 && fp[9] == 1, "vault scrypt parameters in header");
+    CHECK(fp && fp[6] == 1 && fp[7] == 17 && fp[8] == 8 && fp[9] == 1 && fp[10] == 3, "vault scrypt N=2^17 r=8 p=1 and the key source in header");
     path_of(keypath, sizeof keypath, "key");
     CHECK(access(keypath, F_OK) != 0, "vault passphrase makes no key file");
     CHECK(vault_load("work", &got, err, sizeof err) == 0 && strcmp(got.access_token, TOKEN) == 0, "vault round trip with passphrase");
@@ -362,7 +374,7 @@ int main(void) {
     use_keys(NULL, "wrong horse");
     CHECK(is_damaged("work", err), "vault wrong passphrase");
     use_keys(NULL, NULL);
-    CHECK(vault_load("work", &got, err, sizeof err) == -1 && strstr(err, "set VSRUN_PASSPHRASE"), "vault passphrase needed");
+    CHECK(vault_load("work", &got, err, sizeof err) == VAULT_CONFIG && strstr(err, "set VSRUN_PASSPHRASE"), "vault passphrase needed");
     use_keys(NULL, "correct horse battery staple");
     fp[7] = 30; /* N = 2^30: would need 128 GB; refused before deriving */
     spit(path, fp, len1);
@@ -384,8 +396,53 @@ int main(void) {
     use_keys(KEY_B, NULL);
     CHECK(is_damaged("work", err), "vault forgets the decoded key when the secrets change");
     use_keys(NULL, NULL);
-    CHECK(vault_load("work", &got, err, sizeof err) == -1, "vault without VSRUN_KEY does not use a forgotten one");
+    CHECK(load_says("work", VAULT_CONFIG, "vault record 'work' was sealed with VSRUN_KEY, but this run has the key file", err),
+          "vault without VSRUN_KEY does not use a forgotten one, and names the key source");
     vault_record_clear(&got);
+    /* the other way round: sealed with the key file, opened with VSRUN_KEY */
+    use_keys(NULL, NULL);
+    fresh_home();
+    CHECK(vault_save(&r, err, sizeof err) == 0, "vault key file record saved");
+    use_keys(KEY_B, NULL);
+    CHECK(load_says("work", VAULT_CONFIG, "vault record 'work' was sealed with the key file, but this run has VSRUN_KEY", err),
+          "vault key-file record opened with VSRUN_KEY names both sources");
+    /* an empty VSRUN_KEY or VSRUN_PASSPHRASE (a CI secret that was not set) is refused, not
+     * replaced by a new key file */
+    char keyfile[1024];
+    use_keys("", NULL);
+    fresh_home();
+    path_of(keyfile, sizeof keyfile, "key");
+    CHECK(vault_save(&r, err, sizeof err) == VAULT_CONFIG && strstr(err, "VSRUN_KEY is set but empty") && access(keyfile, F_OK) != 0,
+          "vault empty VSRUN_KEY refused, no key file made");
+    use_keys(NULL, "");
+    CHECK(vault_save(&r, err, sizeof err) == VAULT_CONFIG && strstr(err, "VSRUN_PASSPHRASE is set but empty") && access(keyfile, F_OK) != 0,
+          "vault empty VSRUN_PASSPHRASE refused, no key file made");
+    use_keys(NULL, "short pass");
+    CHECK(vault_save(&r, err, sizeof err) == VAULT_CONFIG && strstr(err, "at least 12 characters"),
+          "vault passphrase shorter than the minimum refused");
+    /* a removed record keeps its lock file: a process still waiting on it and a new one
+     * must contend for the same lock */
+    use_keys(KEY_A, NULL);
+    fresh_home();
+    CHECK(vault_save(&r, err, sizeof err) == 0, "vault lock: record saved");
+    int lfd = vault_lock_open("work", err, sizeof err);
+    CHECK(lfd >= 0 && vault_lock_try(lfd) == 0, "vault lock taken");
+    CHECK(vault_remove("work", err, sizeof err) == 0, "vault lock: record removed while locked");
+    int lfd2 = vault_lock_open("work", err, sizeof err);
+    CHECK(lfd2 >= 0 && vault_lock_try(lfd2) == 1, "vault remove keeps the lock file: a new opener finds the lock held");
+    vault_unlock(lfd);
+    CHECK(vault_lock_try(lfd2) == 0, "vault lock free once released");
+    vault_unlock(lfd2);
+    /* a directory that cannot be written is found before anything is spent */
+    struct vault_pending *pend = NULL;
+    CHECK(vault_save_begin("work", &pend, err, sizeof err) == 0 && pend, "vault save_begin in a writable vault");
+    vault_save_abort(pend);
+    if (geteuid() != 0) {
+        chmod(home, 0500);
+        CHECK(vault_save_begin("work", &pend, err, sizeof err) == VAULT_CONFIG && strstr(err, "cannot write in the vault"),
+              "vault save_begin refuses a read-only vault");
+        chmod(home, 0700);
+    }
     /* the passphrase is kept: two records sealed by different runs have different salts,
      * and one run may open both */
     use_keys(NULL, "correct horse battery staple");
@@ -404,6 +461,39 @@ int main(void) {
     vault_record_clear(&got);
     vault_record_clear(&r);
     sample(&r, "work");
+
+    /* a record written by an older vsrun with scrypt N=2^15 (the parameters are in its
+     * header, byte 10 is 0) still opens; sealed here by hand with OpenSSL */
+    use_keys(NULL, "correct horse battery staple");
+    fresh_home();
+    CHECK(vault_save(&r, err, sizeof err) == 0, "vault old-format: home created");
+    {
+        static const char plain[] = "{\"name\":\"old\",\"state\":\"connected\",\"access_token\":\"old-canary-token\"}";
+        unsigned char file[28 + 12 + sizeof plain + 16], key[32];
+        memset(file, 0, 28);
+        memcpy(file, "VSRV\x01\x01\x01\x0f\x08\x01", 10);
+        RAND_bytes(file + 12, 16);
+        RAND_bytes(file + 28, 12);
+        const char *pass = "correct horse battery staple";
+        int ok = EVP_PBE_scrypt(pass, strlen(pass), file + 12, 16, 1 << 15, 8, 1, 64 << 20, key, 32) == 1;
+        EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+        int n = 0, plen = (int)strlen(plain);
+        ok = ok && EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) == 1 &&
+             EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, 12, NULL) == 1 &&
+             EVP_EncryptInit_ex(ctx, NULL, NULL, key, file + 28) == 1 &&
+             EVP_EncryptUpdate(ctx, NULL, &n, file, 28) == 1 &&
+             EVP_EncryptUpdate(ctx, NULL, &n, (const unsigned char *)"old", 3) == 1 &&
+             EVP_EncryptUpdate(ctx, file + 40, &n, (const unsigned char *)plain, plen) == 1 &&
+             EVP_EncryptFinal_ex(ctx, file + 40 + n, &n) == 1 &&
+             EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, 16, file + 40 + plen) == 1;
+        EVP_CIPHER_CTX_free(ctx);
+        path_of(path, sizeof path, "old.conn");
+        spit(path, file, (size_t)(40 + plen + 16));
+        CHECK(ok && vault_load("old", &got, err, sizeof err) == 0 && got.access_token &&
+                  strcmp(got.access_token, "old-canary-token") == 0,
+              "vault a record sealed with scrypt N=2^15 by an older vsrun still opens");
+        vault_record_clear(&got);
+    }
 
     /* a FIFO planted in the vault directory is refused, not waited on (alarm: hang guard) */
     signal(SIGALRM, on_hang);
