@@ -235,9 +235,7 @@ static int cli_decode_inputs(lua_State *L, const char *name) {
         fprintf(stderr, "vsrun: --input-file %s: expected a JSON object of inputs, like {\"name\": \"value\"}\n", name);
         return 0;
     }
-    lua_getglobal(L, "require");
-    lua_pushliteral(L, "json");
-    lua_call(L, 1, 1);
+    modules_require(L, "json");   /* the built-in, whatever the mode lets scripts require */
     lua_getfield(L, -1, "decode");
     lua_remove(L, -2);
     lua_insert(L, -2);

@@ -1095,9 +1095,7 @@ static int server_l_start(lua_State *L) {
         return luaL_error(L, "server.start: give exactly one of module = name or file = path");
     int ty = lua_getfield(L, 1, "args");
     if (ty == LUA_TTABLE) {   /* deep copy into the server's state, as JSON text */
-        lua_getglobal(L, "require");
-        lua_pushliteral(L, "json");
-        lua_call(L, 1, 1);
+        modules_require(L, "json");
         lua_getfield(L, -1, "encode");
         lua_pushvalue(L, -3);
         lua_call(L, 1, 1);

@@ -171,3 +171,7 @@ expect "child processes do not inherit secrets" 0 'true'
 
 run --strict $F/hello.lua name=strict
 expect "strict mode runs script files" 0 '"greeting": "hello strict"'
+
+# inputs are decoded by the built-in json whatever the mode lets scripts require
+run_stdin '{"service": "PX", "n": 3}' --strict --input-file - -e 'local input = ... return input.n'
+expect "--strict --input-file: inputs decode" 0 '^3$'

@@ -8,7 +8,10 @@ if make -s install PREFIX="$P" >"$TMP/make.out" 2>&1; then echo "ok make install
 [ -f "$P/share/vsrun/lib/timeline.lua" ] && echo "ok scripts/lib installed" || _fail "scripts/lib installed" "no timeline.lua"
 [ ! -e "$P/share/vsrun/lib/timeline_test.lua" ] && echo "ok lib tests not installed" || _fail "lib tests not installed" "timeline_test.lua installed"
 [ -f "$P/share/man/man1/vsrun.1" ] && echo "ok man page installed" || _fail "man page installed" "missing"
-cp "$VSRUN" "$P/bin/vsrun"   # the build under test, in the installed layout
+# the build under test, in the installed layout. Under valgrind /proc/self/exe names valgrind,
+# not vsrun, so the memcheck run checks the plain build here (rel and asan check their own)
+bin=$VSRUN; [ "${VSRUN_BUILD:-}" = memcheck ] && bin=$(pwd)/vsrun
+cp "$bin" "$P/bin/vsrun"
 
 cd "$TMP" || exit 1
 VSRUN=$P/bin/vsrun
