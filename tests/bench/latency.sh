@@ -8,43 +8,8 @@
 #   3. 1,000 get_incident through vs.map (concurrency 16) at 150 ms vs the ideal
 #      1000 / 16 x 150 ms (target <= 1.3)
 # One run each by default (the curl baselines take 15 and 30 s): BENCH_LATENCY_RUNS=N for more.
-set -u
-cd "$(dirname "$0")/../.."
-VSRUN=${VSRUN_BIN:-$PWD/vsrun}
-TMP=$(mktemp -d)
-KEY=bench-key-$$
-cleanup() {
-    for p in $(cat "$TMP/pids" 2>/dev/null); do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-# start_sandbox LATENCY FILE: 10,000 incidents, answers LATENCY late; its URL goes to FILE
-start_sandbox() {
-    "$VSRUN" sandbox --api-key "$KEY" --incidents 10000 --rate-limit 1000000 --latency "$1" >"$TMP/$2" 2>"$TMP/$2.err" &
-    echo $! >>"$TMP/pids"
-    for _ in $(seq 1 600); do
-        [ -s "$TMP/$2" ] && break
-        sleep 0.1
-    done
-    if [ ! -s "$TMP/$2" ]; then echo "bench latency: the sandbox did not start: $(cat "$TMP/$2.err")"; exit 1; fi
-    head -1 "$TMP/$2"
-}
-
-now() { date +%s.%N; }
-best_of() {
-    local n=$1 best= s e d; shift
-    for _ in $(seq 1 "$n"); do
-        s=$(now); "$@" >"$TMP/last"; e=$(now)
-        d=$(awk -v a="$s" -v b="$e" 'BEGIN { printf "%.3f", b - a }')
-        if [ -z "$best" ] || awk -v d="$d" -v b="$best" 'BEGIN { exit !(d < b) }'; then best=$d; fi
-    done
-    echo "$best"
-}
+. "$(dirname "$0")/lib.bash"
 RUNS=${BENCH_LATENCY_RUNS:-1}
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
-auth="Authorization: Token token=$KEY"
-accept="Accept: application/vnd.pagerduty+json;version=2"
 
 cat >"$TMP/list.lua" <<'LUA'
 local n = 0
@@ -55,7 +20,7 @@ LUA
 # list_row LATENCY LABEL: vsrun's concurrent listing vs curl fetching the 100 pages in turn
 list_row() {
     local url a b n
-    url=$(start_sandbox "$1" "list$1.url")
+    url=$(start_sandbox "list$1.url" --incidents 10000 --latency "$1")
     : >"$TMP/pages.cfg"
     for off in $(seq 0 100 9900); do
         printf 'url = "%s/incidents?sort_by=created_at%%3Aasc&date_range=all&limit=100&offset=%s"\noutput = "/dev/null"\n' \

@@ -8,52 +8,11 @@
 #   3. peak RSS of vsrun while iterating 50,000 incidents, concurrently (default
 #      concurrency 8; target <= 32 MB)
 # Listings at realistic latency: latency.sh.
-set -u
-cd "$(dirname "$0")/../.."
-VSRUN=${VSRUN_BIN:-$PWD/vsrun}
-TMP=$(mktemp -d)
-KEY=bench-key-$$
-pids=()
-# start_sandbox runs inside $(...), a subshell: its pids are kept in a file, not an array
-cleanup() {
-    for p in "${pids[@]}" $(cat "$TMP/pids" 2>/dev/null); do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-# start_sandbox N FILE: starts a sandbox with N incidents; its URL goes to FILE
-start_sandbox() {
-    "$VSRUN" sandbox --port 0 --api-key "$KEY" --incidents "$1" --rate-limit 1000000 >"$TMP/$2" 2>"$TMP/$2.err" &
-    pids+=($!)
-    echo $! >>"$TMP/pids"
-    for _ in $(seq 1 600); do
-        [ -s "$TMP/$2" ] && break
-        sleep 0.1
-    done
-    if [ ! -s "$TMP/$2" ]; then echo "bench pagerduty: the sandbox did not start: $(cat "$TMP/$2.err")"; exit 1; fi
-    head -1 "$TMP/$2"
-}
-
-now() { date +%s.%N; }
-# best_of N CMD...: runs CMD N times, prints the shortest wall time (the machine is shared,
-# so the minimum is the figure least disturbed by other load); CMD's stdout goes to $TMP/last
-best_of() {
-    local n=$1 best= s e d; shift
-    for _ in $(seq 1 "$n"); do
-        s=$(now); "$@" >"$TMP/last"; e=$(now)
-        d=$(awk -v a="$s" -v b="$e" 'BEGIN { printf "%.3f", b - a }')
-        if [ -z "$best" ] || awk -v d="$d" -v b="$best" 'BEGIN { exit !(d < b) }'; then best=$d; fi
-    done
-    echo "$best"
-}
+. "$(dirname "$0")/lib.bash"
 RUNS=${BENCH_RUNS:-3}
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
-secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
 
-URL=$(start_sandbox 10000 small.url)
+URL=$(start_sandbox small.url --incidents 10000)
 export PAGERDUTY_API_URL=$URL
-auth="Authorization: Token token=$KEY"
-accept="Accept: application/vnd.pagerduty+json;version=2"
 
 # warm up both sides once (page cache, sandbox state)
 curl -s -H "$auth" -H "$accept" "$URL/incidents?limit=1" >/dev/null
@@ -99,7 +58,7 @@ b=$(best_of "$RUNS" curl -s --no-progress-meter --parallel --parallel-max 16 -H 
 echo "pagerduty 1,000 get_incident, concurrency 16 (best of $RUNS): vsrun ${a}s ($n calls), curl --parallel ${b}s, ratio $(ratio "$a" "$b") (target <= 1.5)"
 
 # ---- 3. peak RSS iterating 50,000 incidents ----
-URL2=$(start_sandbox 50000 big.url)
+URL2=$(start_sandbox big.url --incidents 50000)
 cat >"$TMP/rss.lua" <<'LUA'
 local n = 0
 for _ in require("pagerduty").list_incidents { date_range = "all" } do n = n + 1 end
