@@ -9,6 +9,7 @@
 #include "options.h"
 #include "serve.h"
 #include "store.h"
+#include "util.h"
 
 static const char runs_help[] =
     "usage: vsrun runs list [--status S] [--limit N] [--json] [--store FILE]\n"
@@ -21,13 +22,6 @@ static const char runs_help[] =
     "  retry   queue a dead (or done) run again with its attempts reset; a running server\n"
     "          picks it up within a second\n"
     "Exit codes: 0 ok, 1 no such run or store error, 2 usage.\n";
-
-static int runs_usage(const char *fmt, const char *arg) {
-    fprintf(stderr, "vsrun runs: ");
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\n(try 'vsrun runs --help')\n");
-    return EXIT_USAGE;
-}
 
 static int parse_long(const char *s, long long min, long long *out) {
     char *end;
@@ -48,41 +42,41 @@ static const struct opt runs_options[] = {
 };
 
 int cmd_runs(int argc, char **argv) {
-    if (argc == 0) return runs_usage("give list, show ID or retry ID%s", "");
+    if (argc == 0) return util_usage("vsrun runs", "give list, show ID or retry ID");
     if (strcmp(argv[0], "-h") == 0 || strcmp(argv[0], "--help") == 0) { fputs(runs_help, stdout); return EXIT_OK; }
     const char *verb = argv[0], *store = NULL, *status = NULL, *id_arg = NULL;
     long long limit = 50, id = 0;
     int as_json = 0, is_list = strcmp(verb, "list") == 0;
     if (!is_list && strcmp(verb, "show") && strcmp(verb, "retry"))
-        return runs_usage("unknown command '%s': list, show ID or retry ID", verb);
+        return util_usage("vsrun runs", "unknown command '%s': list, show ID or retry ID", verb);
     struct opt_parser p;
     opt_init(&p, "vsrun runs", argc - 1, argv + 1, runs_options, NULL);
     for (int oid; (oid = opt_next(&p)) != OPT_END;) {
         const char *v = p.value;
         if (!is_list && (oid == RN_STATUS || oid == RN_LIMIT || oid == RN_JSON))
-            return runs_usage("%s is an option of 'vsrun runs list'", p.opt->name);
+            return util_usage("vsrun runs", "%s is an option of 'vsrun runs list'", p.opt->name);
         switch (oid) {
         case OPT_ERROR: return EXIT_USAGE;
         case OPT_HELP: fputs(runs_help, stdout); return EXIT_OK;
         case OPT_ARG:
-            if (is_list || id_arg != NULL) return runs_usage("unexpected argument '%s'", v);
+            if (is_list || id_arg != NULL) return util_usage("vsrun runs", "unexpected argument '%s'", v);
             id_arg = v;
             break;
         case RN_STORE: store = v; break;
         case RN_JSON: as_json = 1; break;
         case RN_STATUS:
             if (strcmp(v, "queued") && strcmp(v, "running") && strcmp(v, "done") && strcmp(v, "dead"))
-                return runs_usage("--status needs queued, running, done or dead, got '%s'", v);
+                return util_usage("vsrun runs", "--status needs queued, running, done or dead, got '%s'", v);
             status = v;
             break;
         case RN_LIMIT:
-            if (parse_long(v, 1, &limit) != 0) return runs_usage("--limit needs a positive whole number, got '%s'", v);
+            if (parse_long(v, 1, &limit) != 0) return util_usage("vsrun runs", "--limit needs a positive whole number, got '%s'", v);
             break;
         }
     }
     if (strcmp(verb, "list") != 0) {
-        if (id_arg == NULL) return runs_usage("%s needs a run ID", verb);
-        if (parse_long(id_arg, 1, &id) != 0) return runs_usage("a run ID is a positive whole number, got '%s'", id_arg);
+        if (id_arg == NULL) return util_usage("vsrun runs", "%s needs a run ID", verb);
+        if (parse_long(id_arg, 1, &id) != 0) return util_usage("vsrun runs", "a run ID is a positive whole number, got '%s'", id_arg);
     }
     char path[4096], err[1024];
     if (store) snprintf(path, sizeof path, "%s", store);

@@ -32,6 +32,7 @@
 #include "serve_schedule.h"
 #include "serve_verify.h"
 #include "store.h"
+#include "util.h"
 
 #define DELIVERY_ID_MAX 200
 #define SERVE_CONN_LIMIT 1000
@@ -520,13 +521,6 @@ static const char serve_help[] =
     "Exit codes: 2 usage or config error, 6 cannot listen, 1 cannot open the store.\n"
     "Inspect runs with: vsrun runs list|show ID|retry ID\n";
 
-static int serve_usage(const char *fmt, const char *arg) {
-    fprintf(stderr, "vsrun serve: ");
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\n(try 'vsrun serve --help')\n");
-    return EXIT_USAGE;
-}
-
 static struct MHD_Daemon *serve_listen(int *port_out) {
     union { struct sockaddr sa; struct sockaddr_in in4; struct sockaddr_in6 in6; } addr;
     memset(&addr, 0, sizeof addr);
@@ -590,14 +584,14 @@ int cmd_serve(int argc, char **argv) {
         switch (id) {
         case OPT_ERROR: return EXIT_USAGE;
         case OPT_HELP: fputs(serve_help, stdout); return EXIT_OK;
-        case OPT_ARG: return serve_usage("unexpected argument '%s'", op.value);
+        case OPT_ARG: return util_usage("vsrun serve", "unexpected argument '%s'", op.value);
         case SV_CONFIG: config = op.value; break;
         case SV_STORE: store = op.value; break;
         case SV_PORT: port = op.value; break;
         case SV_BIND: bind = op.value; break;
         }
     }
-    if (config == NULL) return serve_usage("--config FILE is required%s", "");
+    if (config == NULL) return util_usage("vsrun serve", "--config FILE is required");
     char err[1024];
     memset(&S, 0, sizeof S);
     if (serve_config_load(config, &S.cfg, err, sizeof err) != 0) {
@@ -608,7 +602,7 @@ int cmd_serve(int argc, char **argv) {
     if (port) {
         char *end;
         long p = strtol(port, &end, 10);
-        if (*port == '\0' || *end || p < 0 || p > 65535) { code = serve_usage("--port needs 0 to 65535, got '%s'", port); goto out_config; }
+        if (*port == '\0' || *end || p < 0 || p > 65535) { code = util_usage("vsrun serve", "--port needs 0 to 65535, got '%s'", port); goto out_config; }
         S.cfg.port = (int)p;
     }
     if (bind) {
@@ -617,7 +611,7 @@ int cmd_serve(int argc, char **argv) {
     }
     unsigned char probe[16];
     if (S.cfg.bind == NULL || (inet_pton(AF_INET, S.cfg.bind, probe) != 1 && inet_pton(AF_INET6, S.cfg.bind, probe) != 1)) {
-        code = serve_usage("bind needs a numeric IPv4 or IPv6 address, got '%s'", S.cfg.bind ? S.cfg.bind : "");
+        code = util_usage("vsrun serve", "bind needs a numeric IPv4 or IPv6 address, got '%s'", S.cfg.bind ? S.cfg.bind : "");
         goto out_config;
     }
     char store_path[4096];
