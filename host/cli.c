@@ -35,12 +35,7 @@ const struct opt cli_shared_options[] = {
     {"--strict", NULL, CLI_STRICT, 0},
     {"--dry-run", NULL, CLI_DRY_RUN, 0},
     {"--quiet", "-q", CLI_QUIET, 0},
-    /* seeding options of the in-process sandbox, checked by sandbox_take_option */
-    {"--incidents", NULL, CLI_SANDBOX_SEED, OPT_VALUE},
-    {"--seed", NULL, CLI_SANDBOX_SEED, OPT_VALUE},
-    {"--token-ttl", NULL, CLI_SANDBOX_SEED, OPT_VALUE},
-    {"--rate-limit", NULL, CLI_SANDBOX_SEED, OPT_VALUE},
-    {"--latency", NULL, CLI_SANDBOX_SEED, OPT_VALUE},
+    SANDBOX_SEED_OPTIONS(CLI_SANDBOX_SEED),   /* of the in-process sandbox */
     {NULL, NULL, 0, 0},
 };
 

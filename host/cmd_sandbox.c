@@ -116,14 +116,10 @@ static const struct opt sandbox_options[] = {
     {"--request-timeout", NULL, SB_REQUEST_TIMEOUT, OPT_VALUE},
     {"--handler", NULL, SB_HANDLER, OPT_VALUE},
     {"--json", NULL, SB_JSON, 0},
-    /* seeding options: sandbox_take_option checks them */
-    {"--incidents", NULL, SB_SEED, OPT_VALUE},
-    {"--seed", NULL, SB_SEED, OPT_VALUE},
-    {"--token-ttl", NULL, SB_SEED, OPT_VALUE},
-    {"--rate-limit", NULL, SB_SEED, OPT_VALUE},
+    SANDBOX_SEED_OPTIONS(SB_SEED),
+    /* served sandboxes only: sandbox_take_option checks them too */
     {"--api-key", NULL, SB_SEED, OPT_VALUE},
     {"--state", NULL, SB_SEED, OPT_VALUE},
-    {"--latency", NULL, SB_SEED, OPT_VALUE},
     {NULL, NULL, 0, 0},
 };
 

@@ -5,6 +5,7 @@
 #define VSRUN_SANDBOX_H
 #include <lua.h>
 
+#include "options.h"
 #include "util.h"
 
 #define SANDBOX_MODULE "sandbox"
@@ -17,6 +18,13 @@ struct sandbox_opts {
     const char *preset_token;   /* in-process only */
     long latency_ms, jitter_ms; /* --latency MS[:JITTER]; 0: none */
 };
+
+/* The seeding options --sandbox, vsrun test and vsrun sandbox all take, as rows of an option
+ * table (host/options.h) with the caller's id; sandbox_take_option checks their values. */
+#define SANDBOX_SEED_OPTIONS(id)                                                             \
+    {"--incidents", NULL, id, OPT_VALUE}, {"--seed", NULL, id, OPT_VALUE},                   \
+    {"--token-ttl", NULL, id, OPT_VALUE}, {"--rate-limit", NULL, id, OPT_VALUE},             \
+    {"--latency", NULL, id, OPT_VALUE}
 
 /* Takes one seeding option (--incidents, --seed, --token-ttl, --rate-limit, --api-key,
  * --state, --latency); returns 1 if it was one, 0 if not, -1 (message printed, starting with who) if
