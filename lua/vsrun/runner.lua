@@ -128,12 +128,6 @@ end
 
 -- The traceback people read: the script's own frames only (vsrun's embedded modules and C
 -- functions are noise to them); -v keeps the whole trace.
--- whether a traceback's "lua/x/y.lua" is one of vsrun's embedded modules (and not a script
--- of the same path)
-local function embedded_file(file)
-  return core.is_embedded_file(file)
-end
-
 function M.script_traceback(tb)
   if core.options().verbose or type(tb) ~= "string" then return tb end
   local out, hidden = {}, false
@@ -142,7 +136,7 @@ function M.script_traceback(tb)
     if line == "stack traceback:" then in_trace = true end
     local frame = in_trace and line:match("^\t(.*)")
     local file = frame and frame:match("^([^:]+%.lua):")
-    if frame and ((file and embedded_file(file)) or frame:find("^%[C%]") or frame:find("^%(%.%.%.tail calls")) then
+    if frame and ((file and core.is_embedded_file(file)) or frame:find("^%[C%]") or frame:find("^%(%.%.%.tail calls")) then
       hidden = hidden or not frame:find("^%(")
     else
       out[#out + 1] = line
