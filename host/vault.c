@@ -620,13 +620,16 @@ unsigned vault_last_saved_generation(const char *name) {
     return g < 4000000000UL ? (unsigned)g : 0;
 }
 
-int vault_save_finish(struct vault_pending *p, const struct vault_record *r, char *err, size_t errlen) {
+/* Seals r with p's header and key into a new buffer (*out, *outlen; the caller cleanses and
+ * frees it). 0 or -1 + err. */
+static int seal(const struct vault_pending *p, const struct vault_record *r, unsigned char **out, size_t *outlen,
+                char *err, size_t errlen) {
     struct jt_writer w;
     record_to_json(r, &w);
     const char *plain = jt_end(&w);
     size_t plen = plain ? strlen(plain) : 0, flen = HEADER_LEN + NONCE_LEN + plen + TAG_LEN;
     unsigned char *file = plain ? malloc(flen) : NULL;
-    int ok = 0, saved = 0;
+    int ok = 0;
     if (!file) {
         seterr(err, errlen, "out of memory%s%s", "", "");
     } else {
@@ -634,7 +637,24 @@ int vault_save_finish(struct vault_pending *p, const struct vault_record *r, cha
         memcpy(file, p->header, HEADER_LEN);
         ok = RAND_bytes(nonce, NONCE_LEN) == 1 &&
              gcm(1, p->key, nonce, p->header, r->name, (const unsigned char *)plain, plen, ct, ct + plen) == 0;
-        if (!ok) seterr(err, errlen, "cannot seal vault record '%s'%s", r->name, "");
+        if (!ok) {
+            seterr(err, errlen, "cannot seal vault record '%s'%s", r->name, "");
+            OPENSSL_cleanse(file, flen);
+            free(file);
+            file = NULL;
+        }
+    }
+    jt_free(&w);
+    *out = file;
+    *outlen = ok ? flen : 0;
+    return ok ? 0 : -1;
+}
+
+int vault_save_finish(struct vault_pending *p, const struct vault_record *r, char *err, size_t errlen) {
+    unsigned char *file = NULL;
+    size_t flen = 0;
+    int ok = seal(p, r, &file, &flen, err, errlen) == 0, saved = 0;
+    if (ok) {
         size_t off = 0;
         while (ok && off < flen) {
             ssize_t n = write(p->fd, file + off, flen - off);
@@ -657,9 +677,38 @@ int vault_save_finish(struct vault_pending *p, const struct vault_record *r, cha
         OPENSSL_cleanse(file, flen);
         free(file);
     }
-    jt_free(&w);
     vault_save_abort(p);
     return ok ? 0 : -1;
+}
+
+int vault_seal_begin(const char *name, int portable, struct vault_pending **out, char *err, size_t errlen) {
+    *out = NULL;
+    if (vault_check_name(name, err, errlen) != 0) return -1;
+    struct vault_pending *p = calloc(1, sizeof *p);
+    if (!p) {
+        seterr(err, errlen, "out of memory%s%s", "", "");
+        return -1;
+    }
+    p->fd = -1;   /* no file: vault_save_abort has nothing to unlink */
+    int rc = key_for_write(p->header, p->key, err, errlen);
+    if (rc == 0 && portable && p->header[10] == VAULT_SRC_FILE) {
+        seterr(err, errlen, "a shared vault needs VSRUN_KEY or VSRUN_PASSPHRASE (the key file of this machine is not "
+                            "on the others)%s%s", "", "");
+        rc = VAULT_CONFIG;
+    }
+    if (rc != 0) {
+        vault_save_abort(p);
+        return rc == VAULT_CONFIG ? VAULT_CONFIG : -1;
+    }
+    *out = p;
+    return 0;
+}
+
+int vault_seal_finish(struct vault_pending *p, const struct vault_record *r, unsigned char **out, size_t *outlen,
+                      char *err, size_t errlen) {
+    int rc = seal(p, r, out, outlen, err, errlen);
+    vault_save_abort(p);
+    return rc;
 }
 
 int vault_save(const struct vault_record *r, char *err, size_t errlen) {
@@ -677,7 +726,19 @@ int vault_load(const char *name, struct vault_record *r, char *err, size_t errle
     size_t len = 0;
     rc = read_private_file(path, &data, &len, MAX_RECORD, err, errlen);
     if (rc != 0) return rc;
-    rc = -1;
+    rc = vault_open_bytes(name, data, len, r, err, errlen);
+    free(data);
+    return rc;
+}
+
+int vault_open_bytes(const char *name, const unsigned char *data, size_t len, struct vault_record *r, char *err,
+                     size_t errlen) {
+    memset(r, 0, sizeof *r);
+    int rc = -1;
+    if (len > MAX_RECORD) {
+        damaged(err, errlen, name);
+        return -1;
+    }
     unsigned char key[KEY_LEN];
     unsigned char *plain = NULL;
     size_t clen = 0;
@@ -726,8 +787,10 @@ int vault_load(const char *name, struct vault_record *r, char *err, size_t errle
     clen = len - HEADER_LEN - NONCE_LEN - TAG_LEN;
     plain = malloc(clen + 1);
     if (!plain) goto out;
-    unsigned char *ct = data + HEADER_LEN + NONCE_LEN;
-    if (gcm(0, key, data + HEADER_LEN, data, name, ct, clen, plain, ct + clen) != 0) {
+    const unsigned char *ct = data + HEADER_LEN + NONCE_LEN;
+    unsigned char tag[TAG_LEN];
+    memcpy(tag, ct + clen, TAG_LEN);
+    if (gcm(0, key, data + HEADER_LEN, data, name, ct, clen, plain, tag) != 0) {
         if (data[10] != VAULT_SRC_UNKNOWN && data[10] != have) {
             /* the authenticated header did not open either, so this is a hint, not a proof */
             char why[160];
@@ -751,7 +814,6 @@ out:
         OPENSSL_cleanse(plain, clen + 1);
         free(plain);
     }
-    free(data);
     return rc;
 }
 
