@@ -68,7 +68,7 @@ int cmd_auth_push(int argc, char **argv) {
             name = p.value;
         } else url = p.value;
     }
-    char err[1024];
+    char err[1024] = "";
     if (!name) return usage("push needs the connection's NAME");
     if (vault_check_name(name, err, sizeof err) != 0) return fail(EXIT_USAGE, err);
     if (!url || !*url) return usage("where to? pass --to postgresql://... (or set VSRUN_VAULT)");
@@ -119,6 +119,7 @@ int cmd_auth_push(int argc, char **argv) {
            had ? "Replaced" : "Stored", name, r.generation);
     code = EXIT_OK;
 out:
+    if (code != EXIT_OK) fail(code, err);
     vault_save_abort(seal);
     vault_pg_unlock();
     vault_pg_close();
