@@ -101,6 +101,7 @@ static const struct help_topic topics[] = {
      "  vsrun auth login --connection prod          connect through the browser\n"
      "  vsrun auth status prod --check              user, scope, expiry, health\n"
      "  vsrun auth list | logout NAME | reconnect NAME\n"
+     "  vsrun auth push prod --to postgresql://...  share it with replicas (VSRUN_VAULT)\n"
      "Scripts pick one with --connection NAME (else the default).\n"
      "See 'vsrun auth --help' and docs/connections.md.\n"},
     {"security",

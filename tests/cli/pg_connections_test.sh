@@ -82,6 +82,8 @@ say "pg connections: one refresh grant per generation (no generation was refresh
 # a refresh happens only in the last quarter of a token's life, so at most one per 3/4 TTL
 say "pg connections: one refresh per expiry, not one per process ($refreshes in $((t1 - t0 + 1)) s, TTL $TTL s)" \
     '[ "$refreshes" -le $(( (t1 - t0 + 1) * 4 / (3 * TTL) + 1 )) ]'
+say "pg connections: no sanitizer or valgrind report from the three processes" \
+    'no_sanitizer_report "$TMP/rep1.err" && no_sanitizer_report "$TMP/rep2.err" && no_sanitizer_report "$TMP/rep3.err"'
 say "pg connections: no token in any output" '! cat "$TMP"/rep?.out "$TMP"/rep?.err | grep -q pdsbx'
 
 # --- the table never holds a token in clear text ------------------------------------------------
