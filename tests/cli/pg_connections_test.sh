@@ -4,8 +4,9 @@
 # access tokens. Three processes run pipelines on one shared connection, concurrently, past
 # several expiries: every run succeeds, each expiry costs one refresh grant, none is
 # answered invalid_grant. Control: the same with three file-vault copies of one record (no
-# shared lock) gets invalid_grant. A tampered or renamed row is refused; the table never
-# holds a token in clear text; bad settings are refused before anything is sent.
+# shared lock) gets invalid_grant. A refresh waits for the advisory lock of its name held by
+# another session (not for another name's). A tampered or renamed row is refused; the table
+# never holds a token in clear text; bad settings are refused before anything is sent.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/serve_lib.sh"
 TTL=6
@@ -85,6 +86,37 @@ say "pg connections: one refresh per expiry, not one per process ($refreshes in 
 say "pg connections: no sanitizer or valgrind report from the three processes" \
     'no_sanitizer_report "$TMP/rep1.err" && no_sanitizer_report "$TMP/rep2.err" && no_sanitizer_report "$TMP/rep3.err"'
 say "pg connections: no token in any output" '! cat "$TMP"/rep?.out "$TMP"/rep?.err | grep -q pdsbx'
+
+# --- the lock is PostgreSQL's, keyed by the name: a session holding it (another replica)
+# makes a refresh wait, until --timeout; a lock of another name does not -------------------------
+# hold_lock NAME: a psql session takes NAME's advisory lock and sleeps; release_locks kills it
+# (PostgreSQL then releases the lock, as when a replica dies holding it)
+hold_lock() {
+    printf "BEGIN;\nSELECT pg_advisory_xact_lock(hashtextextended('vsrun.connection:%s', 0));\nSELECT pg_sleep(600);\n" "$1" \
+        | psql "$PG" -q >/dev/null 2>&1 &
+    PIDS="$PIDS $!"
+    wait_until 60 bash -c "[ \"\$(psql '$PG' -Atqc \"SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted\")\" = 1 ]"
+}
+release_locks() {
+    sql "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(600)%' AND pid <> pg_backend_pid()" >/dev/null
+    wait_until 60 bash -c "[ \"\$(psql '$PG' -Atqc \"SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'\")\" = 0 ]"
+}
+# the next GET /users/me finds its token expired: the run must refresh
+expire_next() { fault '{"match":{"method":"GET","path":"^/users/me$"},"count":1,"kind":"expire_token"}'; }
+hold_lock shared
+expire_next
+g_before=$(generation shared)
+run --timeout 10 -e "$ME"
+expect "pg connections: a refresh waits for the advisory lock another session holds (--timeout ends it)" 7 '' 'timeout'
+say "pg connections: nothing was written while the lock was held" '[ "$(generation shared)" = "$g_before" ]'
+release_locks
+curl -s -X DELETE "$SB/__sandbox/faults" >/dev/null
+hold_lock unrelated
+expire_next
+run --timeout 60 -e "$ME"
+expect "pg connections: control, the lock of another name does not hold the refresh up" 0 '@'
+release_locks
+say "pg connections: control, that run refreshed" '[ "$(generation shared)" -gt "$g_before" ]'
 
 # --- the table never holds a token in clear text ------------------------------------------------
 # finds tokens (pdsbx...) or the record's JSON keys in a dump, as text or as hex-encoded bytea
