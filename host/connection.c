@@ -124,7 +124,7 @@ enum cred_status connection_default_name(char *out, size_t outlen, char *err, si
     if (!shared && vault_config_get("default", out, outlen) == 0 && *out) return CRED_OK;
     char names[2][VAULT_NAME_MAX];
     int count = records_list(names, 2, err, errlen);
-    if (count < 0) return CRED_FAILED;
+    if (count < 0) return count == VAULT_PG_UNREACHABLE ? CRED_NETWORK : CRED_FAILED;
     if (count == 1) {
         snprintf(out, outlen, "%s", names[0]);
         return CRED_OK;
@@ -139,6 +139,7 @@ enum cred_status connection_default_name(char *out, size_t outlen, char *err, si
 
 /* Maps a load's result rc and checks both URLs of the record read. */
 static enum cred_status check_loaded(int rc, const char *name, struct vault_record *r, char *err, size_t errlen) {
+    if (rc == VAULT_PG_UNREACHABLE) return CRED_NETWORK;
     if (rc == VAULT_NOT_FOUND) {
         snprintf(err, errlen, "no PagerDuty connection named '%s' (see `vsrun auth list`; create it with `vsrun auth login --connection %s`)", name, name);
         return CRED_MISSING;
@@ -200,7 +201,10 @@ static struct records_lock *lock_run_record(const char *name, const struct cred_
     for (;;) {
         int rc = records_lock_try(name, &l, err, errlen);
         if (rc == 0) return l;
-        if (rc < 0) break;
+        if (rc < 0) {
+            *st = rc == VAULT_PG_UNREACHABLE ? CRED_NETWORK : CRED_FAILED;
+            return NULL;
+        }
         if (cred_should_stop(w)) {
             snprintf(err, errlen, "stopped waiting for the vault lock of '%s' (another vsrun holds it)", name);
             records_unlock(l);
@@ -210,8 +214,6 @@ static struct records_lock *lock_run_record(const char *name, const struct cred_
         struct timespec slice = {0, LOCK_SLICE_NS};
         nanosleep(&slice, NULL);
     }
-    *st = CRED_FAILED;
-    return NULL;
 }
 
 /* --- opening ---------------------------------------------------------------------------- */

@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "vault.h"
+#include "vault_pg.h"   /* VAULT_PG_UNREACHABLE: every call may also return it */
 
 /* VSRUN_VAULT when set: a postgresql:// URL, else NULL (the file vault). -1 + err when it
  * is set to anything else. */

@@ -40,6 +40,9 @@ static void quiet(void *arg, const char *message) {
     (void)message;
 }
 
+/* -1, or VAULT_PG_UNREACHABLE when the failure was the connection's */
+static int failed(void) { return conn && PQstatus(conn) == CONNECTION_OK ? -1 : VAULT_PG_UNREACHABLE; }
+
 static int ensure_conn(const char *url, char *err, size_t errlen) {
     if (conn && PQstatus(conn) == CONNECTION_OK) return 0;
     if (conn && !in_txn) {
@@ -51,14 +54,14 @@ static int ensure_conn(const char *url, char *err, size_t errlen) {
         PQfinish(conn);
         conn = NULL;
         in_txn = 0;
-        return -1;
+        return VAULT_PG_UNREACHABLE;
     }
     conn = PQconnectdb(url);
     if (!conn || PQstatus(conn) != CONNECTION_OK) {
         pg_err(err, errlen, "cannot connect");
         PQfinish(conn);
         conn = NULL;
-        return -1;
+        return VAULT_PG_UNREACHABLE;
     }
     PQsetNoticeProcessor(conn, quiet, NULL);
     PGresult *r = PQexec(conn, schema);
@@ -81,13 +84,16 @@ int vault_pg_get(const char *url, const char *name, unsigned char **data, size_t
     *data = NULL;
     *len = 0;
     pthread_mutex_lock(&mu);
-    int rc = -1;
-    if (ensure_conn(url, err, errlen) != 0) goto out;
+    int rc = ensure_conn(url, err, errlen);
+    if (rc != 0) goto out;
+    rc = -1;
     const char *params[1] = {name};
     PGresult *r = PQexecParams(conn, "SELECT record FROM vsrun_connections WHERE name = $1", 1, NULL, params, NULL,
                                NULL, 1 /* binary: the bytes as stored */);
-    if (!pg_ok(r)) pg_err(err, errlen, "cannot read a connection");
-    else if (PQntuples(r) == 0) rc = VAULT_NOT_FOUND;
+    if (!pg_ok(r)) {
+        pg_err(err, errlen, "cannot read a connection");
+        rc = failed();
+    } else if (PQntuples(r) == 0) rc = VAULT_NOT_FOUND;
     else {
         size_t n = (size_t)PQgetlength(r, 0, 0);
         *data = malloc(n ? n : 1);
@@ -105,14 +111,15 @@ out:
 
 int vault_pg_lock_try(const char *url, const char *name, char *err, size_t errlen) {
     pthread_mutex_lock(&mu);
-    int rc = -1;
+    int rc = 0;
     if (!in_txn) {
-        if (ensure_conn(url, err, errlen) != 0) goto out;
+        if ((rc = ensure_conn(url, err, errlen)) != 0) goto out;
         PGresult *b = PQexec(conn, "BEGIN");
         int ok = pg_ok(b);
         PQclear(b);
         if (!ok) {
             pg_err(err, errlen, "cannot begin a transaction");
+            rc = failed();
             goto out;
         }
         in_txn = 1;
@@ -123,6 +130,7 @@ int vault_pg_lock_try(const char *url, const char *name, char *err, size_t errle
                                1, NULL, params, NULL, NULL, 0);
     if (!pg_ok(r) || PQntuples(r) != 1) {
         pg_err(err, errlen, "cannot take the connection's lock");
+        rc = failed();
         PQclear(r);
         PQclear(PQexec(conn, "ROLLBACK"));
         in_txn = 0;
@@ -165,7 +173,7 @@ int vault_pg_put_commit(const char *name, const unsigned char *data, size_t len,
         if (!ok) pg_err(err, errlen, "cannot commit the connection");
     }
     in_txn = 0;
-    rc = ok ? 0 : -1;
+    rc = ok ? 0 : failed();
 out:
     pthread_mutex_unlock(&mu);
     return rc;
@@ -180,11 +188,13 @@ void vault_pg_unlock(void) {
 
 int vault_pg_list(const char *url, char names[][VAULT_NAME_MAX], int max, char *err, size_t errlen) {
     pthread_mutex_lock(&mu);
-    int count = -1;
-    if (ensure_conn(url, err, errlen) != 0) goto out;
+    int count = ensure_conn(url, err, errlen);
+    if (count != 0) goto out;
     PGresult *r = PQexec(conn, "SELECT name FROM vsrun_connections ORDER BY name");
-    if (!pg_ok(r)) pg_err(err, errlen, "cannot list connections");
-    else {
+    if (!pg_ok(r)) {
+        pg_err(err, errlen, "cannot list connections");
+        count = failed();
+    } else {
         count = 0;
         for (int i = 0; i < PQntuples(r) && count < max; i++)
             if (vault_check_name(PQgetvalue(r, i, 0), NULL, 0) == 0)

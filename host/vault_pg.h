@@ -10,9 +10,11 @@
 
 #include "vault.h"
 
+#define VAULT_PG_UNREACHABLE (-4)   /* the database cannot be reached (a network error) */
+
 int vault_pg_is_url(const char *s);
-/* Record NAME's sealed bytes (malloc'd, *len) read without any lock: 0, VAULT_NOT_FOUND or
- * -1 + err. Inside a locked transaction it reads that transaction's view. */
+/* Record NAME's sealed bytes (malloc'd, *len) read without any lock: 0, VAULT_NOT_FOUND,
+ * VAULT_PG_UNREACHABLE or -1 + err (so for every call below that returns -1). Inside a locked transaction it reads that transaction's view. */
 int vault_pg_get(const char *url, const char *name, unsigned char **data, size_t *len, char *err, size_t errlen);
 /* Opens a transaction (unless one is open) and tries pg_try_advisory_xact_lock on a key
  * derived from NAME: 0 taken, 1 held by another process (call again: the transaction stays

@@ -2,8 +2,8 @@
 # Connections in PostgreSQL (VSRUN_VAULT, `vsrun auth push`; issue 11 item 3): a real
 # PostgreSQL (tests/cli/pg_lib.sh) and the sandbox as the OAuth identity server with 6 s
 # access tokens. Three processes run pipelines on one shared connection, concurrently, past
-# several expiries: every run succeeds, each expiry costs one refresh grant, none is
-# answered invalid_grant. Control: the same with three file-vault copies of one record (no
+# several expiries, and then three `vsrun serve` replicas run webhook pipelines with it:
+# every run succeeds, each expiry costs one refresh grant, none is answered invalid_grant. Control: the same with three file-vault copies of one record (no
 # shared lock) gets invalid_grant. A refresh waits for the advisory lock of its name held by
 # another session (not for another name's). A tampered or renamed row is refused; the table
 # never holds a token in clear text; bad settings are refused before anything is sent.
@@ -23,6 +23,11 @@ grants_with() { curl -s "$SB/__sandbox/requests?method=POST&path=/oauth/token&li
 # --- bad settings: clear errors, nothing sent ---------------------------------------------------
 VSRUN_VAULT=mysql://db/x run -e "$ME"
 expect "pg connections: VSRUN_VAULT that is not postgresql:// is refused" 2 '' 'VSRUN_VAULT must be a postgresql:// URL'
+# a database that cannot be reached: a network error (exit 6) naming no part of the URL's password
+closed=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+VSRUN_VAULT=postgresql://vsrun:pw-in-url-secret@127.0.0.1:$closed/x run -e "$ME"
+expect "pg connections: an unreachable database is a network error (exit 6)" 6 '' 'PostgreSQL vault: cannot connect'
+say "pg connections: the error does not show the URL's password" '! grep -q pw-in-url-secret <<<"$OUT$ERR"'
 run auth login --connection shared "${SBO[@]}"
 expect "pg connections: login into the file vault" 0 "Connected 'shared'"
 run auth push shared --to mysql://db/x
@@ -86,6 +91,44 @@ say "pg connections: one refresh per expiry, not one per process ($refreshes in 
 say "pg connections: no sanitizer or valgrind report from the three processes" \
     'no_sanitizer_report "$TMP/rep1.err" && no_sanitizer_report "$TMP/rep2.err" && no_sanitizer_report "$TMP/rep3.err"'
 say "pg connections: no token in any output" '! cat "$TMP"/rep?.out "$TMP"/rep?.err | grep -q pdsbx'
+
+# --- three vsrun serve replicas on the same database: their runs share the connection ------------
+# (serve passes VSRUN_VAULT and the key to its runs; the store is the same database)
+printf 'return { email = require("pagerduty").get_user("me").email }\n' >"$TMP/whoami.lua"
+printf 'return { port = 0, workers = 2, routes = { pd = { script = "whoami.lua", pagerduty = "pgc-secret", concurrency = 2 } } }\n' >"$TMP/serve.lua"
+declare -A SURL SPID
+for r in a b c; do
+    start_serve "s$r" --config "$TMP/serve.lua" --store "$PG" || { echo "FAIL pg connections: serve replica $r starts: $(cat "$TMP/s$r.err")"; exit 1; }
+    SURL[$r]=$URL; SPID[$r]=$SV_PID; PIDS="$PIDS $SV_PID"
+done
+g0=$(generation shared)
+before=$(grants_with 200)
+sent=0 i=0
+# webhooks round-robin, two a second, until the shared token was refreshed twice (a generous
+# bound on the count for valgrind)
+while [ "$(generation shared)" -lt $((g0 + 2)) ] && [ $i -lt 1200 ]; do
+    i=$((i + 1))
+    case $((i % 3)) in 0) URL=${SURL[a]} ;; 1) URL=${SURL[b]} ;; 2) URL=${SURL[c]} ;; esac
+    post_pd pd pgc-secret "{\"event\":{\"id\":\"w-$i\",\"event_type\":\"incident.triggered\"}}"
+    [ "$CODE" = 202 ] && sent=$((sent + 1))
+    sleep 0.5
+done
+wait_until 300 bash -c "[ \$('$VSRUN' runs list --store '$PG' --status done --limit 100000 --json | grep -c '') = $sent ]"
+g1=$(generation shared)
+refreshes=$(( $(grants_with 200) - before ))
+echo "    $sent webhooks on 3 serve replicas, generation $g0 -> $g1, $refreshes refresh grants"
+say "pg connections: serve replicas accepted every webhook" '[ "$sent" = "$i" ]' "$sent of $i"
+say "pg connections: every run on the serve replicas is done (none dead or queued)" \
+    '[ "$(runs_with "$PG" done)" = "$sent" ] && [ "$(runs_with "$PG" dead)" = 0 ]' "$(runs_with "$PG" done) done, $(runs_with "$PG" dead) dead of $sent"
+say "pg connections: the serve replicas crossed two expiries with one grant per generation, no invalid_grant" \
+    '[ "$g1" -ge $((g0 + 2)) ] && [ "$refreshes" = $((g1 - g0)) ] && [ "$(grants_with 400)" = 0 ]' "$(grants)"
+ran=0
+for r in a b c; do grep -q '"outcome":"done"' "$TMP/s$r.err" && ran=$((ran + 1)); done
+say "pg connections: each serve replica ran pipelines" '[ "$ran" = 3 ]' "$ran replicas"
+for r in a b c; do
+    SV_PID=${SPID[$r]}; stop_serve "s$r" TERM
+    say "pg connections: serve replica $r stops on SIGTERM without a sanitizer report" '[ "$RC" = 0 ] && no_sanitizer_report "$TMP/s$r.err"' "exit $RC"
+done
 
 # --- the lock is PostgreSQL's, keyed by the name: a session holding it (another replica)
 # makes a refresh wait, until --timeout; a lock of another name does not -------------------------
