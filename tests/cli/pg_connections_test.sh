@@ -188,6 +188,33 @@ sql "DELETE FROM vsrun_connections WHERE name = 'other'"
 VSRUN_KEY=$(head -c 32 /dev/urandom | base64 -w0) run -e "$ME"
 expect "pg connections: another VSRUN_KEY cannot open the row" 3 '' "vault record 'shared' is damaged or was written with another key"
 
+# --- a replica killed while it holds the lock (inside its refresh): PostgreSQL releases the
+# lock, the row is unchanged; the next run is not held up. If the kill fell after the
+# identity server received the refresh token, that token is spent and the connection is
+# lost (the documented window: exit 3); a new login and push replaces the row ---------------------
+curl -s -X DELETE "$SB/__sandbox/faults" >/dev/null
+fault '{"match":{"method":"POST","path":"^/oauth/token$"},"count":1,"kind":"latency","delay":5}'
+expire_next
+g_before=$(generation shared)
+"$VSRUN" --timeout 60 -e "$ME" >"$TMP/k.out" 2>"$TMP/k.err" </dev/null &
+K=$!
+wait_until 60 bash -c "[ \"\$(psql '$PG' -Atqc \"SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted\")\" = 1 ]"
+kill -9 "$K"; wait "$K" 2>/dev/null
+say "pg connections: a killed lock holder's lock is released by PostgreSQL" \
+    'wait_until 60 bash -c "[ \"\$(psql '"'$PG'"' -Atqc \"SELECT count(*) FROM pg_locks WHERE locktype = '"'advisory'"'\")\" = 0 ]"'
+say "pg connections: the killed refresh wrote nothing (its transaction rolled back)" '[ "$(generation shared)" = "$g_before" ]'
+curl -s -X DELETE "$SB/__sandbox/faults" >/dev/null
+run --timeout 60 -e "$ME"
+say "pg connections: the next run is not held up: it refreshes, or says the connection was lost (exit 0 or 3)" \
+    '[ "$RC" = 0 ] || { [ "$RC" = 3 ] && grep -q reconnect <<<"$ERR"; }' "exit $RC: ${ERR:0:300}"
+echo "    after the kill: exit $RC (3 = the kill fell inside the window)"
+run auth login --connection shared "${SBO[@]}"
+expect "pg connections: a new login after a lost connection" 0 "Connected 'shared'"
+run auth push shared
+expect "pg connections: push (to \$VSRUN_VAULT) replaces the row" 0 "Replaced 'shared' in the shared vault"
+run --timeout 60 -e "$ME"
+expect "pg connections: the replaced connection works" 0 '@'
+
 # --- control: three file-vault copies of one record, no shared lock ------------------------------
 unset VSRUN_VAULT
 run auth login --connection copied "${SBO[@]}"
