@@ -92,7 +92,11 @@ static const struct vsrun_net *netlib_open(char *err, size_t errlen) {
     if (fd < 0) return NULL;
     char via[64];
     snprintf(via, sizeof via, "/proc/self/fd/%d", fd);
-    void *h = dlopen(via, RTLD_NOW | RTLD_LOCAL);
+    /* lazy binding, as for the executable's own libraries: binding libcurl's and OpenSSL's
+     * chains now would cost more than eager loading did. A library of this build has every
+     * symbol it needs (tests/cli/lazy_start_test.sh); one of another build is refused below
+     * before any of its code but constructors runs. */
+    void *h = dlopen(via, RTLD_LAZY | RTLD_LOCAL);
     close(fd);
     if (h == NULL) {
         snprintf(err, errlen, "cannot load the network library %s: %s", path, dlerror());

@@ -18,7 +18,7 @@ trap cleanup EXIT
 server_pid=$!
 for _ in $(seq 200); do [ -s "$tmp/url" ] && break; sleep 0.05; done
 [ -s "$tmp/url" ] || { echo "bench startup: the local server did not start: $(cat "$tmp/server.err")"; exit 1; }
-printf 'local r = require("http").get(%q)\nassert(r.status == 200)\n' "$(head -1 "$tmp/url")/x" >"$tmp/get.lua"
+printf 'local r = require("http").get("%s/x")\nassert(r.status == 200)\n' "$(head -1 "$tmp/url")" >"$tmp/get.lua"
 ./vsrun "$tmp/get.lua" && build/rel/vsrun-eager "$tmp/get.lua" || { echo "bench startup: the request failed"; exit 1; }
 
 runs=${BENCH_RUNS:-300}
