@@ -1,5 +1,5 @@
-/* vsrun: the process (hardening, secrets, the network library's cleanup), --version, --help, and the
- * dispatch to a subcommand (commands.c) or a script run (cmd_run.c). */
+/* vsrun: the process (hardening, secrets, the network library's cleanup), --version,
+ * --help, and the dispatch to a subcommand (commands.c) or a script run (cmd_run.c). */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
