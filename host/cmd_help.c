@@ -117,7 +117,9 @@ static const struct help_topic topics[] = {
      "  --dry-run   PagerDuty and http writes are printed, not sent (http reads are sent).\n"
      "Always: scripts never hold a token; the token carries only the nine actions to its\n"
      "own API origin; built-in modules, the string library and the global pagerduty are\n"
-     "read-only. The threat model, mode by mode with its tests: docs/security.md.\n"},
+     "read-only. vsrun opens its network library (vsrun-net.so) only from beside its binary\n"
+     "or ../lib/vsrun, never if others can write it. The threat model, mode by mode with its\n"
+     "tests: docs/security.md.\n"},
     {"serve",
      "vsrun serve --config serve.lua runs pipelines when webhooks arrive:\n"
      "  -- serve.lua (Lua, evaluated without io/os; env(NAME) reads a secret)\n"
