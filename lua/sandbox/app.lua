@@ -14,6 +14,7 @@ local control = require "sandbox.control"
 local chat = require "sandbox.chat"
 local persist = require "sandbox.persist"
 local latency = require "sandbox.latency"
+local webhooks = require "sandbox.webhooks"
 
 local App = {}
 App.__index = App
@@ -80,6 +81,16 @@ function App:add_presets()
         expires_at = p.expires_in and (self.clock() + p.expires_in) or nil })
     end
   end
+end
+
+-- an incident changed (lifecycle.lua): queue its webhooks
+function App:emit(event_type, inc, actor, at, note)
+  webhooks.emit(self, event_type, inc, actor, at, note)
+end
+
+-- the server's outbox thread asks what to send (webhooks.lua)
+function App:outbox(results)
+  return webhooks.outbox(self, results)
 end
 
 function App:base_url(req)
@@ -190,6 +201,7 @@ function App:handle(req)
   req.query = req.query or {}
   req.headers = req.headers or {}
   local control_req = req.path:sub(1, 11) == "/__sandbox/"
+  if not control_req then self.last_base = self:base_url(req) end   -- for the links in webhooks
   local entry
   if not control_req then
     self.request_seq = self.request_seq + 1
