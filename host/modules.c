@@ -29,6 +29,7 @@ const luaL_Reg vsrun_c_modules[] = {
     {"vsrun.pd_refresh", luaopen_vsrun_pd_refresh},
     {"vsrun.server", luaopen_vsrun_server},
     {"vsrun.zoneinfo", luaopen_vsrun_zoneinfo},
+    {"vsrun.run_metrics", luaopen_vsrun_run_metrics},
     {NULL, NULL},
 };
 
@@ -39,8 +40,9 @@ const luaL_Reg vsrun_c_modules[] = {
 static const char *const public_modules[] = {"pagerduty", "http", "json", "vsrun", "vsrun.time", NULL};
 /* Documented too, but only for runs against the sandbox (--sandbox, vsrun test). */
 static const char *const sandbox_modules[] = {"vsrun.sandbox", "vsrun.testing", NULL};
-/* Never for script code, in any mode: forcing token refreshes is the host's decision. */
-static const char *const private_modules[] = {"vsrun.pd_refresh", NULL};
+/* Never for script code, in any mode: forcing token refreshes is the host's decision, and so
+ * are the counters a run reports to vsrun serve. */
+static const char *const private_modules[] = {"vsrun.pd_refresh", "vsrun.run_metrics", NULL};
 
 static int modules_in(const char *const *list, const char *name) {
     for (; *list; list++)
