@@ -817,7 +817,9 @@ static void server_sends_free(struct server_send *v, size_t n) {
     free(v);
 }
 
-/* Reads one entry of the outbox's answer (at the top of the stack) into d. */
+/* Reads one entry of the outbox's answer (at the top of the stack) into d. A URL that is not
+ * http(s) or a header that is not one "Name: value" line is refused without raising: the
+ * entry comes back with that error and is never sent. */
 static void server_read_send(lua_State *L, struct server_send *d) {
     luaL_checktype(L, -1, LUA_TTABLE);
     lua_getfield(L, -1, "id");
@@ -827,7 +829,7 @@ static void server_read_send(lua_State *L, struct server_send *d) {
     lua_getfield(L, -1, "url");
     const char *url = luaL_checklstring(L, -1, &n);
     if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
-        luaL_error(L, "outbox: the url must be http:// or https://");
+        snprintf(d->error, sizeof d->error, "refused: the url must be http:// or https://");
     if ((d->url = server_strndup(url, n)) == NULL) luaL_error(L, "out of memory");
     lua_pop(L, 1);
     lua_getfield(L, -1, "body");
@@ -844,11 +846,13 @@ static void server_read_send(lua_State *L, struct server_send *d) {
         for (lua_Integer i = 1; i <= nh; i++) {
             lua_rawgeti(L, -1, i);
             const char *h = luaL_checklstring(L, -1, &n);
-            if (server_bad_header_text(h, n) || strchr(h, ':') == NULL)
-                luaL_error(L, "outbox: header %d is not 'Name: value' on one line", (int)i);
-            struct curl_slist *l = curl_slist_append(d->headers, h);
-            if (l == NULL) luaL_error(L, "out of memory");
-            d->headers = l;
+            if (server_bad_header_text(h, n) || strchr(h, ':') == NULL) {
+                snprintf(d->error, sizeof d->error, "refused: header %d is not 'Name: value' on one line", (int)i);
+            } else {
+                struct curl_slist *l = curl_slist_append(d->headers, h);
+                if (l == NULL) luaL_error(L, "out of memory");
+                d->headers = l;
+            }
             lua_pop(L, 1);
         }
     }
@@ -902,6 +906,7 @@ static size_t server_discard(char *p, size_t size, size_t n, void *u) {
 static void server_outbox_send(struct server *s, CURLM *multi, struct server_send *v, size_t n) {
     for (size_t i = 0; i < n; i++) {
         struct server_send *d = &v[i];
+        if (d->error[0]) continue;   /* refused by server_read_send */
         if ((d->easy = curl_easy_init()) == NULL) {
             snprintf(d->error, sizeof d->error, "out of memory");
             continue;

@@ -139,6 +139,9 @@ t.test("failures are retried in order per subscription; a 4xx other than 408/429
   local a = new_incident("first")
   local b = new_incident("second")
   local c = new_incident("third")
+  -- only the receiver is polled: the retries must come from the outbox's own timer, not
+  -- from the sandbox being woken by requests
+  wait_for("nine attempts at the receiver", function() return #rcv.received() >= 9 end)
   local v = wait_for("three deliveries finished", function()
     local s = sub_of(sub.id)
     local n = 0
