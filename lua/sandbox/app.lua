@@ -136,6 +136,8 @@ local ROUTES = {
   { "GET", "^/log_entries/([^/]+)$", function(a, r, _, id) return log_entries.get(a, r, id) end, "incidents.read", false, GET_LOG },
   { "GET", "^/users/me$", function(a, r, c) return users.me(a, r, c) end, "users.read", false, INCLUDE_ONLY },
   { "GET", "^/users/([^/]+)$", function(a, r, _, id) return users.get(a, r, id) end, "users.read", false, INCLUDE_ONLY },
+  -- outside the nine actions: lets a tool set up the sandbox's webhooks as it would PagerDuty's
+  { "POST", "^/webhook_subscriptions$", function(a, r) return webhooks.create_rest(a, r) end, "webhook_subscriptions.write", false, NONE },
 }
 
 -- POST and PUT bodies must be declared JSON, as PagerDuty requires (400 otherwise)

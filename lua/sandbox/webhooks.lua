@@ -14,6 +14,7 @@
 -- The secret lives only here: it is never in the control API's answers, the request log,
 -- the --state file or a snapshot.
 local json = require "json"
+local web = require "sandbox.web"
 local digest = require "vsrun.digest"
 local render = require "sandbox.render"
 local times = require "sandbox.times"
@@ -48,12 +49,26 @@ end
 
 local function arr(t) return setmetatable(t or {}, json.array_mt) end
 
--- subscribe(app, {url, secret, events}) -> subscription | nil, message
-function M.subscribe(app, b)
+local function url_ok(url)
+  return type(url) == "string" and url:match("^https?://[%w%.%-%[%]:]+/?[%w%-%._~/%%?=&]*$") ~= nil
+end
+
+-- adds a checked subscription: fields = {url, secret, events = set, filter, custom_headers, description}
+local function add(app, f)
   local w = state(app)
-  if type(b.url) ~= "string" or not (b.url:match("^https?://[%w%.%-%[%]:]+/?[%w%-%._~/%%?=&]*$")) then
-    return nil, "url must be an http:// or https:// URL"
-  end
+  if #w.order >= M.MAX_SUBSCRIPTIONS then return nil, "at most " .. M.MAX_SUBSCRIPTIONS .. " subscriptions" end
+  w.next_sub = w.next_sub + 1
+  local id = "PWHS" .. string.format("%03d", w.next_sub)
+  local sub = { id = id, url = f.url, secret = f.secret, events = f.events, queue = {}, head = 1,
+                filter = f.filter, custom_headers = f.custom_headers or {}, description = f.description }
+  w.subs[id] = sub
+  w.order[#w.order + 1] = id
+  return sub
+end
+
+-- subscribe(app, {url, secret, events}) -> subscription | nil, message (the control API)
+function M.subscribe(app, b)
+  if not url_ok(b.url) then return nil, "url must be an http:// or https:// URL" end
   if type(b.secret) ~= "string" or #b.secret < 8 or #b.secret > 256 then
     return nil, "secret must be a string of 8 to 256 bytes"
   end
@@ -68,13 +83,7 @@ function M.subscribe(app, b)
       events[t] = true
     end
   end
-  if #w.order >= M.MAX_SUBSCRIPTIONS then return nil, "at most " .. M.MAX_SUBSCRIPTIONS .. " subscriptions" end
-  w.next_sub = w.next_sub + 1
-  local id = "PWHS" .. string.format("%03d", w.next_sub)
-  local sub = { id = id, url = b.url, secret = b.secret, events = events, queue = {}, head = 1 }
-  w.subs[id] = sub
-  w.order[#w.order + 1] = id
-  return sub
+  return add(app, { url = b.url, secret = b.secret, events = events })
 end
 
 function M.unsubscribe(app, id)
@@ -176,6 +185,14 @@ local function trim(w, sub)
   end
 end
 
+-- a subscription's filter (PagerDuty's scope): the whole account, one service or one team
+local function in_scope(filter, inc)
+  if not filter or filter.type == "account_reference" then return true end
+  if filter.type == "service_reference" then return inc.service_id == filter.id end
+  for _, tid in ipairs(inc.team_ids or {}) do if tid == filter.id then return true end end
+  return false
+end
+
 -- emit(app, event_type, inc, actor, at[, note]): queues the event for every subscription to it
 function M.emit(app, event_type, inc, actor, at, note)
   local w = app.webhooks
@@ -193,7 +210,7 @@ function M.emit(app, event_type, inc, actor, at, note)
     occurred_at = times.format(at, false), agent = agent(ctx, actor), client = json.null, data = data } })
   for _, sid in ipairs(w.order) do
     local sub = w.subs[sid]
-    if sub.events[event_type] then
+    if sub.events[event_type] and in_scope(sub.filter, inc) then
       w.next_delivery = w.next_delivery + 1
       sub.queue[#sub.queue + 1] = { id = w.next_delivery, sub = sub.id, event_id = eid, event_type = event_type,
         incident = inc.id, body = body, webhook_id = app.random_hex(16), status = "pending", attempts = {},
@@ -201,6 +218,66 @@ function M.emit(app, event_type, inc, actor, at, note)
       trim(w, sub)
     end
   end
+end
+
+-- ---- PagerDuty's own POST /webhook_subscriptions ----
+
+-- any PagerDuty event type may be subscribed to; the sandbox sends the four it knows
+local PD_EVENT = "^[a-z_]+%.[a-z_.]+$"
+
+-- POST /webhook_subscriptions {webhook_subscription = {type, delivery_method = {type, url,
+-- custom_headers}, events, filter = {type, id}, description}}. As PagerDuty does, the sandbox
+-- makes the secret and shows it in this answer only.
+function M.create_rest(app, req)
+  local body, berr = web.decode_body(req)
+  if not body then return web.invalid(berr) end
+  local ws = body.webhook_subscription
+  if type(ws) ~= "table" then return web.invalid("webhook_subscription is required") end
+  local errs = {}
+  local function bad(msg) errs[#errs + 1] = msg end
+  if ws.type ~= nil and ws.type ~= "webhook_subscription" then bad("type must be webhook_subscription") end
+  local dm = type(ws.delivery_method) == "table" and ws.delivery_method or {}
+  if dm.type ~= "http_delivery_method" then bad("delivery_method.type must be http_delivery_method") end
+  if not url_ok(dm.url) then bad("delivery_method.url must be an http:// or https:// URL") end
+  local headers = {}
+  for i, h in ipairs(type(dm.custom_headers) == "table" and dm.custom_headers or {}) do
+    if type(h) ~= "table" or type(h.name) ~= "string" or not h.name:match("^[%w%-]+$")
+        or type(h.value) ~= "string" or h.value:find("%c") then
+      bad("delivery_method.custom_headers[" .. i .. "] needs a name (letters, digits, -) and a one-line value")
+    else
+      headers[#headers + 1] = { name = h.name, value = h.value }
+    end
+  end
+  local events, listed = {}, arr()
+  if type(ws.events) ~= "table" or #ws.events == 0 then
+    bad("events must be a non-empty list")
+  else
+    for _, e in ipairs(ws.events) do
+      if type(e) ~= "string" or not e:match(PD_EVENT) then bad("unknown event type " .. tostring(e))
+      else events[e] = KNOWN[e] or nil listed[#listed + 1] = e end
+    end
+  end
+  local f = type(ws.filter) == "table" and ws.filter or {}
+  if f.type == "service_reference" then
+    if not app.store.services[f.id] then bad("filter.id must be a service") end
+  elseif f.type == "team_reference" then
+    if not app.store.teams[f.id] then bad("filter.id must be a team") end
+  elseif f.type ~= "account_reference" then
+    bad("filter.type must be account_reference, service_reference or team_reference")
+  end
+  if #errs > 0 then return web.invalid(errs) end
+  local secret = app.random_hex(32)
+  local filter = { type = f.type, id = f.type ~= "account_reference" and f.id or nil }
+  local sub, err = add(app, { url = dm.url, secret = secret, events = events, filter = filter,
+    custom_headers = headers, description = type(ws.description) == "string" and ws.description or nil })
+  if not sub then return web.invalid(err) end
+  local shown = arr()
+  for i, h in ipairs(headers) do shown[i] = { name = h.name, value = h.value } end
+  return web.json(200, { webhook_subscription = {
+    id = sub.id, type = "webhook_subscription", active = true, description = sub.description or json.null,
+    delivery_method = { id = sub.id, type = "http_delivery_method", url = sub.url, secret = secret,
+                        temporarily_disabled = false, custom_headers = shown },
+    events = listed, filter = filter } })
 end
 
 -- ---- the outbox (called by the server's outbox thread, see the top) ----
@@ -223,13 +300,15 @@ end
 
 local function request(app, sub, d)
   local signature = digest.hex(digest.hmac_sha256(sub.secret, d.body))
-  return { id = d.id, url = sub.url, body = d.body, timeout = tonumber(app.cfg.webhook_timeout) or M.TIMEOUT, headers = {
+  local r = { id = d.id, url = sub.url, body = d.body, timeout = tonumber(app.cfg.webhook_timeout) or M.TIMEOUT, headers = {
     "Content-Type: application/json; charset=utf-8",
     "User-Agent: PagerDuty-Webhook/V3.0",
     "X-PagerDuty-Signature: v1=" .. signature,
     "X-Webhook-Id: " .. d.webhook_id,
     "X-Webhook-Subscription: " .. sub.id,
   } }
+  for _, h in ipairs(sub.custom_headers) do r.headers[#r.headers + 1] = h.name .. ": " .. h.value end
+  return r
 end
 
 -- outbox(results) -> requests to send now, seconds until the next is due (nil: none pending)
