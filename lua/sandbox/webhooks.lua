@@ -37,6 +37,7 @@ M.RETRY_WAITS = { 30, 60, 300, 840 }   -- seconds before retries 1..4: about 20 
 M.TIMEOUT = 5                           -- seconds a receiver has to answer (cfg.webhook_timeout)
 M.MAX_SUBSCRIPTIONS = 50
 M.KEEP = 500                            -- finished deliveries kept per subscription
+M.MAX_WAITING = 1000                    -- deliveries waiting per subscription; more fail at once
 
 local function state(app)
   local w = app.webhooks
@@ -212,9 +213,16 @@ function M.emit(app, event_type, inc, actor, at, note)
     local sub = w.subs[sid]
     if sub.events[event_type] and in_scope(sub.filter, inc) then
       w.next_delivery = w.next_delivery + 1
-      sub.queue[#sub.queue + 1] = { id = w.next_delivery, sub = sub.id, event_id = eid, event_type = event_type,
+      local d = { id = w.next_delivery, sub = sub.id, event_id = eid, event_type = event_type,
         incident = inc.id, body = body, webhook_id = app.random_hex(16), status = "pending", attempts = {},
         next_at = now(app) }
+      -- a receiver that stays down must not make the sandbox's memory grow without bound
+      sub.waiting = (sub.waiting or 0) + 1
+      if sub.waiting > M.MAX_WAITING then
+        d.status, d.attempts[1] = "failed", { at = now(app), error = "not sent: " .. M.MAX_WAITING .. " deliveries are already waiting" }
+        sub.waiting = sub.waiting - 1
+      end
+      sub.queue[#sub.queue + 1] = d
       trim(w, sub)
     end
   end
@@ -284,17 +292,19 @@ end
 
 local function retryable(status) return status == 0 or status >= 500 or status == 408 or status == 429 end
 
-local function finish(app, d, r)
+local function finish(app, sub, d, r)
   local status = math.tointeger(r.status) or 0
   d.attempts[#d.attempts + 1] = { at = now(app), status = status ~= 0 and status or nil,
                                   error = status == 0 and (r.error or "no answer") or nil }
   if status >= 200 and status <= 299 then
     d.status = "delivered"
+    sub.waiting = sub.waiting - 1
   elseif retryable(status) and #d.attempts <= #M.RETRY_WAITS then
     d.status = "pending"
     d.next_at = now(app) + M.RETRY_WAITS[#d.attempts] * (tonumber(app.cfg.webhook_retry_scale) or 1)
   else
     d.status = "failed"
+    sub.waiting = sub.waiting - 1
   end
 end
 
@@ -318,7 +328,7 @@ function M.outbox(app, results)
   for _, r in ipairs(results or {}) do
     local d = w.sending[r.id]
     w.sending[r.id] = nil
-    if d then finish(app, d, r) end
+    if d then finish(app, w.subs[d.sub] or { waiting = 1 }, d, r) end   -- (or unsubscribed meanwhile)
   end
   local sends, wait = {}, nil
   local t = now(app)

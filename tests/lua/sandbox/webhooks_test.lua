@@ -189,3 +189,22 @@ t.test("delivery is asynchronous: the API call does not wait for a slow receiver
   sandbox.unsubscribe()
   sandbox.configure { webhook_timeout = 5 }
 end)
+
+t.test("a receiver that stays down cannot make the queue grow without bound", function()
+  local gone = server.start { module = "fixtures.webhook_receiver" }
+  local url = gone:url() .. "/hook"
+  gone:stop()   -- nothing listens there now: every attempt fails, retries wait 30 s
+  local sub = sandbox.subscribe { url = url, secret = SECRET, events = { "incident.triggered" } }
+  sandbox.create_incidents { count = 1001 }
+  local v = sub_of(sub.id)
+  t.eq(#v.deliveries, 1001)
+  local waiting = 0
+  for _, d in ipairs(v.deliveries) do
+    if d.status == "pending" or d.status == "sending" then waiting = waiting + 1 end
+  end
+  t.eq(waiting, 1000, "control: a thousand wait")
+  local last = v.deliveries[1001]
+  t.eq(last.status, "failed")
+  t.match(last.attempts[1].error, "1000 deliveries are already waiting")
+  sandbox.unsubscribe()
+end)
