@@ -66,7 +66,7 @@ struct server {
     int has_watchdog;
     pthread_t outbox;           /* sends the module's outbound requests (server_outbox_thread) */
     int has_outbox;
-    pthread_cond_t outbox_wake; /* signalled after each handler: it may have queued a request */
+    pthread_cond_t outbox_wake; /* signalled after a handler that queued outbound requests */
     int outbox_kick;
     struct server_stats stats;
     unsigned long next_conn_id;
@@ -112,6 +112,7 @@ struct server_reply {
     long long truncate;         /* -1 = no truncation */
     long long stall_after;      /* -1 = half the body */
     int reset;
+    int wake_outbox;            /* the handler queued outbound requests: call the outbox now */
 };
 
 /* A body sent through a content reader, for truncate and stall. */
@@ -443,6 +444,9 @@ static void server_read_reply(lua_State *L, int idx, struct server_reply *rep) {
     lua_getfield(L, idx, "reset");
     rep->reset = lua_toboolean(L, -1);
     lua_pop(L, 1);
+    lua_getfield(L, idx, "wake_outbox");
+    rep->wake_outbox = lua_toboolean(L, -1);
+    lua_pop(L, 1);
 }
 
 static int server_dispatch_lua(lua_State *L) {
@@ -489,7 +493,7 @@ static void server_call_handler(struct server_dispatch *d) {
     }
     lua_settop(L, 0);
     pthread_mutex_unlock(&s->lua_lock);
-    if (__atomic_load_n(&s->has_outbox, __ATOMIC_ACQUIRE)) {   /* the handler may have queued an outbound request */
+    if (d->rep->wake_outbox && __atomic_load_n(&s->has_outbox, __ATOMIC_ACQUIRE)) {
         pthread_mutex_lock(&s->lock);
         s->outbox_kick = 1;
         pthread_cond_signal(&s->outbox_wake);
@@ -780,7 +784,8 @@ static void server_hook(lua_State *L, lua_Debug *ar) {
 
 /* ---- outbound requests: the module's outbox ----
  * A module may return a fourth value, outbox(results) -> sends [, wait]. A thread of its own
- * calls it under the Lua lock (after every handler, and once `wait` seconds have passed),
+ * calls it under the Lua lock (after a handler whose reply says wake_outbox = true, after
+ * each batch it sent, and once `wait` seconds have passed),
  * then sends the requests with libcurl outside the lock, all at once, and hands their
  * results to the next call. So a handler only queues (the sandbox's webhooks): the request
  * that changed something never waits for a delivery, and a slow receiver holds only this

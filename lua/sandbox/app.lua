@@ -230,6 +230,9 @@ function App:handle(req)
     end
   end
   if post then resp = faults.after(self, req, resp, post) end
+  if self.wake_outbox then   -- webhooks were queued: the server's outbox thread sends them
+    resp.wake_outbox, self.wake_outbox = true, false
+  end
   if entry then latency.apply(self, resp) end
   if entry then
     entry.status = resp.status

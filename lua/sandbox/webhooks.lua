@@ -224,6 +224,7 @@ function M.emit(app, event_type, inc, actor, at, note)
       end
       sub.queue[#sub.queue + 1] = d
       trim(w, sub)
+      app.wake_outbox = true   -- App:handle tells the server to call the outbox now
     end
   end
 end
