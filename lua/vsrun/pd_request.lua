@@ -5,6 +5,7 @@ local core = require "vsrun.core"
 local pd_core = require "vsrun.pd_core"
 local pd_refresh = require "vsrun.pd_refresh"   -- private: not requirable by scripts
 require "vsrun.http_core"   -- registers the I/O driver the scheduler waits on
+local run_metrics = require "vsrun.run_metrics"   -- private: counters for vsrun serve's /metrics
 local sched = require "vsrun.sched"
 local errors = require "vsrun.errors"
 local json = require "json"
@@ -201,6 +202,7 @@ local function pace()
   local wait, why = pd_core.pace()
   while wait > 0 do
     progress.wait(math.min(wait, 60), limit_cause(why, wait), true)
+    run_metrics.rate_limit_wait(math.min(wait, 60))
     sched.sleep(math.min(wait, 60))
     wait, why = pd_core.pace()
   end
@@ -226,6 +228,7 @@ local function attempt(client, spec, n)
   local res = sched.wait_io(id)
   local headers = res.headers or {}
   if res.status then
+    run_metrics.pagerduty(res.status)
     -- a 429 without ratelimit-* headers: wait at least the base, doubling per attempt
     local s = M.settings
     local backoff429 = math.min(math.max(s.backoff_cap, s.backoff_429), s.backoff_429 * 2 ^ (n - 1)) * (1 + math.random())

@@ -98,4 +98,10 @@ function M.restore() return call("POST", "restore").restored end
 -- info() -> { client_id, users, services, ... }
 function M.info() return call("GET", "info") end
 
+-- v3 webhook subscriptions: subscribe{url, secret, events} -> the subscription (no secret);
+-- webhooks() -> every subscription with its deliveries and their attempts
+function M.subscribe(opts) return call("POST", "webhooks", opt_table(opts, "subscribe")).subscription end
+function M.webhooks() return call("GET", "webhooks").subscriptions end
+function M.unsubscribe(id) call("DELETE", id and ("webhooks/" .. id) or "webhooks") end
+
 return M
