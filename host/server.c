@@ -138,14 +138,20 @@ static void server_reply_free(struct server_reply *rep) {
     memset(rep, 0, sizeof *rep);
 }
 
+/* The CLOCK_MONOTONIC time sec seconds from now, for pthread_cond_timedwait. */
+static struct timespec monotonic_after(double sec) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    long long ns = (long long)t.tv_nsec + (long long)((sec - (double)(long long)sec) * 1e9);
+    t.tv_sec += (time_t)sec + (time_t)(ns / 1000000000LL);
+    t.tv_nsec = (long)(ns % 1000000000LL);
+    return t;
+}
+
 /* Sleeps sec seconds unless the server stops first; returns -1 when stopping. */
 static int server_sleep(struct server *s, double sec) {
     if (sec > SERVER_MAX_SLEEP) sec = SERVER_MAX_SLEEP;
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    long long ns = (long long)until.tv_nsec + (long long)((sec - (double)(long long)sec) * 1e9);
-    until.tv_sec += (time_t)sec + (time_t)(ns / 1000000000LL);
-    until.tv_nsec = (long)(ns % 1000000000LL);
+    struct timespec until = monotonic_after(sec);
     pthread_mutex_lock(&s->lock);
     while (!s->stopping)
         if (pthread_cond_timedwait(&s->wake, &s->lock, &until) == ETIMEDOUT) break;
@@ -997,11 +1003,7 @@ static void *server_outbox_thread(void *arg) {
             continue;
         }
         double wait = c.wait < 0 || c.wait > SERVER_MAX_SLEEP ? SERVER_MAX_SLEEP : c.wait;
-        struct timespec until;
-        clock_gettime(CLOCK_MONOTONIC, &until);
-        long long ns = (long long)until.tv_nsec + (long long)((wait - (double)(long long)wait) * 1e9);
-        until.tv_sec += (time_t)wait + (time_t)(ns / 1000000000LL);
-        until.tv_nsec = (long)(ns % 1000000000LL);
+        struct timespec until = monotonic_after(wait);
         pthread_mutex_lock(&s->lock);
         while (!s->stopping && !s->outbox_kick)
             if (pthread_cond_timedwait(&s->outbox_wake, &s->lock, &until) == ETIMEDOUT) break;
