@@ -6,11 +6,7 @@
 #include <stddef.h>
 #include <lua.h>
 
-struct http_header {
-    const char *name;
-    const char *value;
-    int secret;               /* cleansed after the transfer; never logged */
-};
+#include "http_policy.h"      /* struct http_header, http_protect_origin */
 
 struct http_request {
     const char *method;       /* GET HEAD POST PUT PATCH DELETE OPTIONS */
@@ -44,10 +40,6 @@ const char *http_start_error(void);
  * its own easy handles): an http:// URL never goes through a proxy; an https:// one may
  * only be CONNECT-tunnelled, so a proxy sees neither the credential nor can it answer. */
 void http_secret_transport(void *curl_easy, const char *url);
-
-/* Marks the origin of url (a connection's API or identity URL) as one that carries a
- * PagerDuty credential: the http module refuses to send anything to it. */
-void http_protect_origin(const char *url);
 
 /* Pushes url with userinfo, fragment and secret-looking query values redacted. */
 void http_push_redacted_url(lua_State *L, const char *url);
