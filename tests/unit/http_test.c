@@ -60,9 +60,10 @@ static void *raw_serve(void *unused) {
         struct pollfd p[RAW_MAX + 1];
         p[0] = (struct pollfd){raw.listen_fd, POLLIN, 0};
         for (int i = 0; i < raw.n; i++) p[i + 1] = (struct pollfd){raw.fd[i], POLLIN, 0};
-        if (poll(p, (nfds_t)raw.n + 1, 50) <= 0) continue;
+        int polled = raw.n;  /* a connection accepted below is read on the next round */
+        if (poll(p, (nfds_t)polled + 1, 50) <= 0) continue;
         if ((p[0].revents & POLLIN) && raw.n < RAW_MAX) raw.fd[raw.n++] = accept(raw.listen_fd, NULL, NULL);
-        for (int i = 0; i < raw.n; i++) {
+        for (int i = 0; i < polled; i++) {
             if (!(p[i + 1].revents & POLLIN) || raw.fd[i] < 0) continue;
             ssize_t got = read(raw.fd[i], buf, sizeof buf - 1);
             if (got <= 0) { close(raw.fd[i]); raw.fd[i] = -1; continue; }
