@@ -4,7 +4,8 @@
 # other tasks of the run fire timers and make HTTP requests, and it is one of them that
 # releases the held request. Proven by the order of events, not by time: the gate records
 # "held", then the other task's "ping" and "release", then "answered". Tasks that hit the
-# 401 meanwhile wait for that one refresh and use its token: one grant in all.
+# 401 meanwhile wait for that one refresh and use its token: one grant in all. The same
+# again for a token that is due when the run connects (the refresh before the first request).
 # Control: a run whose tasks never release the request ends with the refresh unanswered,
 # so the refresh above could only finish because another task ran while it was in flight.
 # (Against a vsrun whose refresh blocks the process, the releasing task cannot run: the
@@ -50,12 +51,14 @@ local other = vsrun.spawn(function()
   note("other: pinged")
   if not release then return end
   for i = 1, 2 do others[i] = vsrun.spawn(function() return pd.get_user("me").email end) end
-  local base = tonumber(input.unauthorized)
-  -- the refresher's 401 and the two late tasks' 401s, all with the old token
-  while select(2, get(input.sb .. "/__sandbox/requests?path=/users/me"):gsub('"status":401', "")) < base + 3 do
-    vsrun.sleep(0.05)
+  if input.due ~= "yes" then
+    local base = tonumber(input.unauthorized)
+    -- the refresher's 401 and the two late tasks' 401s, all with the old token
+    while select(2, get(input.sb .. "/__sandbox/requests?path=/users/me"):gsub('"status":401', "")) < base + 3 do
+      vsrun.sleep(0.05)
+    end
+    note("other: two more tasks got 401")
   end
-  note("other: two more tasks got 401")
   get(input.gate .. "/release")
   note("other: released the token request")
 end)
@@ -95,6 +98,27 @@ say "refresh-concurrent: the other task's timer and requests ran before the refr
     'noted_before "other: timer fired" "refresher: refreshed" && noted_before "other: pinged" "refresher: refreshed" &&
      noted_before "other: two more tasks got 401" "refresher: refreshed"' "$OUT"
 say "refresh-concurrent: three tasks that got 401 succeeded with one token grant" \
+    '[ "$(grep -o "@" <<<"$OUT" | wc -l)" = 3 ] && [ "$(token_posts)" -eq $((grants + 1)) ]' \
+    "$(( $(token_posts) - grants )) grants; stdout: $OUT"
+
+# --- the same when the token is due at connect (not a 401): the refresh before the first
+# request runs on the scheduler too. The gate makes the reconnect's token last 1 s. -------
+curl -s "$GATE/short" >/dev/null
+run auth reconnect work --timeout 20
+expect "refresh-concurrent: reconnect with a 1 s token" 0 "Reconnected 'work'"
+sleep 1.2   # the token is now within its leeway (a quarter of its life) or expired
+curl -s -X DELETE "$SB/__sandbox/faults" >/dev/null
+curl -s "$GATE/arm" >/dev/null
+grants=$(token_posts)
+run --timeout 120 "$TMP/concurrent.lua" gate="$GATE" sb="$SB" due=yes release=yes
+EV=$(events)
+expect "refresh-concurrent due: the run with a held refresh at connect succeeds" 0 '"refresher: refreshed"'
+say "refresh-concurrent due: the gate held one refresh, then saw another task's ping and release, then answered it" \
+    '[ "$(grep -o "held," <<<"$EV" | wc -l)" = 1 ] && before held ping && before ping release && before release "answered 200"' \
+    "gate events: $EV"
+say "refresh-concurrent due: the other task's timer and request ran before the refresh finished" \
+    'noted_before "other: timer fired" "refresher: refreshed" && noted_before "other: pinged" "refresher: refreshed"' "$OUT"
+say "refresh-concurrent due: three tasks that connected meanwhile succeeded with one token grant" \
     '[ "$(grep -o "@" <<<"$OUT" | wc -l)" = 3 ] && [ "$(token_posts)" -eq $((grants + 1)) ]' \
     "$(( $(token_posts) - grants )) grants; stdout: $OUT"
 

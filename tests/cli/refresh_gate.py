@@ -7,10 +7,12 @@ Usage: refresh_gate.py SANDBOX_URL PORTS_FILE. Serves two ports on 127.0.0.1 and
   while armed a refresh-grant POST /oauth/token is held before it is forwarded until the
   control port's /release (or 120 s, so a blocked client cannot wedge the gate forever).
 - control port: /arm, /held ("yes" once a refresh request is held), /ping, /release,
-  /events (the recorded events, one a line, in the order they happened).
+  /events (the recorded events, one a line, in the order they happened), /short (the next
+  token answer says expires_in 1, so the record it makes is due for a refresh at once).
 The events are what the test orders: "held", "ping", "release", "answered STATUS".
 """
 import http.client
+import re
 import sys
 import threading
 import urllib.parse
@@ -19,7 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 SANDBOX = urllib.parse.urlsplit(sys.argv[1])
 lock = threading.Lock()
 events = []
-state = {"armed": False, "held": False, "release": threading.Event()}
+state = {"armed": False, "held": False, "release": threading.Event(), "short": False}
 
 
 def note(event):
@@ -47,6 +49,9 @@ class Identity(BaseHTTPRequestHandler):
         conn.request(self.command, self.path, body=body or None, headers=headers)
         res = conn.getresponse()
         data = res.read()
+        if self.path.startswith("/oauth/token") and state["short"] and res.status == 200:
+            state["short"] = False
+            data = re.sub(rb'"expires_in":\s*[0-9.]+', b'"expires_in":1', data)
         if refresh:
             note("answered %d" % res.status)
         self.send_response(res.status)
@@ -78,6 +83,9 @@ class Control(BaseHTTPRequestHandler):
                 state.update(armed=True, held=False, release=threading.Event())
                 events.clear()
             out = "armed"
+        elif path == "/short":
+            state["short"] = True
+            out = "short"
         elif path == "/held":
             out = "yes" if state["held"] else "no"
         elif path == "/ping":
