@@ -84,8 +84,12 @@ function M.refresh(conn, generation)
   local name = conn.name
   while refreshing[name] do
     local running = refreshing[name]
-    local ok, done, kind, message = pcall(running.wait, running)
-    if ok and done == false then return false, kind, message end
+    if running:done() then
+      refreshing[name] = nil   -- ended without clearing its entry: cancelled
+    else
+      local ok, done, kind, message = pcall(running.wait, running)
+      if ok and done == false then return false, kind, message end
+    end
   end
   local task
   task = sched.spawn(function()
