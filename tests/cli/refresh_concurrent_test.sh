@@ -5,12 +5,14 @@
 # releases the held request. Proven by the order of events, not by time: the gate records
 # "held", then the other task's "ping" and "release", then "answered". Tasks that hit the
 # 401 meanwhile wait for that one refresh and use its token: one grant in all. The same
-# again for a token that is due when the run connects (the refresh before the first request).
+# again for a token that is due when the run connects (the refresh before the first request),
+# and for a refresh that waits for the vault lock another process holds (here the gate).
 # Control: a run whose tasks never release the request ends with the refresh unanswered,
 # so the refresh above could only finish because another task ran while it was in flight.
 # (Against a vsrun whose refresh blocks the process, the releasing task cannot run: the
 # refresh waits out curl's 30 s limit and fails, exit 6, and the run, order and grant checks
-# fail; the later 401s even make a second, held, refresh request.)
+# fail; the later 401s even make a second, held, refresh request. Behind the held lock it
+# waits until --timeout, exit 7.)
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/refresh_lib.sh"
 
@@ -35,6 +37,27 @@ local events = json.array()
 local function note(e) events[#events + 1] = e end
 local function get(url) return http.get(url).body end
 local release = input.release == "yes"
+
+if input.locked == "yes" then
+  -- the vault lock is held (by the gate, as by another vsrun): the refresher waits for it
+  local refresher = vsrun.spawn(function()
+    local email = pd.get_user("me").email
+    note("refresher: refreshed")
+    return email
+  end)
+  local base = tonumber(input.unauthorized)
+  while select(2, get(input.sb .. "/__sandbox/requests?path=/users/me"):gsub('"status":401', "")) < base + 1 do
+    vsrun.sleep(0.05)
+  end
+  -- many scheduler rounds: the refresher, whose 401 has arrived, is now waiting for the lock
+  for _ = 1, 10 do vsrun.sleep(0.02) end
+  note("other: timers fired")
+  get(input.gate .. "/ping")
+  note("other: pinged")
+  get(input.gate .. "/unlock")
+  note("other: unlocked the vault")
+  return { events = events, email = refresher:wait() }
+end
 
 local refresher = vsrun.spawn(function()
   local email = pd.get_user("me").email
@@ -121,6 +144,20 @@ say "refresh-concurrent due: the other task's timer and request ran before the r
 say "refresh-concurrent due: three tasks that connected meanwhile succeeded with one token grant" \
     '[ "$(grep -o "@" <<<"$OUT" | wc -l)" = 3 ] && [ "$(token_posts)" -eq $((grants + 1)) ]' \
     "$(( $(token_posts) - grants )) grants; stdout: $OUT"
+
+# --- the vault lock is held elsewhere: the refresh waits for it on the scheduler, and it is
+# another task of the same run that has the lock released -------------------------------------
+curl -s -X DELETE "$SB/__sandbox/faults" >/dev/null
+curl -s "$GATE/disarm" >/dev/null   # the token request goes through at once
+curl -s "$GATE/lock?path=$VSRUN_HOME/work.lock" >/dev/null
+fault '{"match":{"method":"GET","path":"^/users/me$"},"count":1,"kind":"expire_token"}'
+run --timeout 120 "$TMP/concurrent.lua" gate="$GATE" sb="$SB" unauthorized="$(unauthorized)" locked=yes
+EV=$(events)
+expect "refresh-concurrent lock: the run whose refresh waited for the vault lock succeeds" 0 '"email": *"[^"]*@'
+say "refresh-concurrent lock: the lock was held, another task pinged and had it released, then the refresh was answered" \
+    'before locked ping && before ping unlocked && before unlocked "answered 200"' "gate events: $EV"
+say "refresh-concurrent lock: the other task's timers and request ran before the refresh finished" \
+    'noted_before "other: timers fired" "refresher: refreshed" && noted_before "other: pinged" "refresher: refreshed"' "$OUT"
 
 # --- control: nobody releases; the refresh stays unanswered while the script finishes -----------
 curl -s -X DELETE "$SB/__sandbox/faults" >/dev/null

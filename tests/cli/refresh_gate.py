@@ -6,11 +6,14 @@ Usage: refresh_gate.py SANDBOX_URL PORTS_FILE. Serves two ports on 127.0.0.1 and
 - identity port: forwards every request to the sandbox (no redirects followed), except that
   while armed a refresh-grant POST /oauth/token is held before it is forwarded until the
   control port's /release (or 120 s, so a blocked client cannot wedge the gate forever).
-- control port: /arm, /held ("yes" once a refresh request is held), /ping, /release,
+- control port: /arm, /disarm (forward refresh requests at once again), /held ("yes" once a refresh request is held), /ping, /release,
   /events (the recorded events, one a line, in the order they happened), /short (the next
-  token answer says expires_in 1, so the record it makes is due for a refresh at once).
+  token answer says expires_in 1, so the record it makes is due for a refresh at once),
+  /lock?path=P and /unlock (hold and release an flock on the vault lock file P, as another
+  vsrun process would).
 The events are what the test orders: "held", "ping", "release", "answered STATUS".
 """
+import fcntl
 import http.client
 import re
 import sys
@@ -83,6 +86,23 @@ class Control(BaseHTTPRequestHandler):
                 state.update(armed=True, held=False, release=threading.Event())
                 events.clear()
             out = "armed"
+        elif path == "/disarm":
+            with lock:
+                state["release"].set()
+                state.update(armed=False, held=False)
+                events.clear()
+            out = "disarmed"
+        elif path == "/lock":
+            query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+            state["lock"] = open(query["path"][0], "a")
+            fcntl.flock(state["lock"], fcntl.LOCK_EX)
+            note("locked")
+            out = "locked"
+        elif path == "/unlock":
+            note("unlocked")
+            fcntl.flock(state["lock"], fcntl.LOCK_UN)
+            state["lock"].close()
+            out = "unlocked"
         elif path == "/short":
             state["short"] = True
             out = "short"
