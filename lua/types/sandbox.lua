@@ -93,4 +93,17 @@ function sandbox.restore() end
 ---@return vsrun.sandbox.Info
 function sandbox.info() end
 
+--- Subscribes a URL to signed v3 webhooks of incident events (docs/sandbox.md "Webhooks").
+---@param opts { url: string, secret: string, events: string[]? }
+---@return { id: string, url: string, events: string[] }
+function sandbox.subscribe(opts) end
+
+--- The subscriptions with their deliveries and attempts (the secrets are never shown).
+---@return table[]
+function sandbox.webhooks() end
+
+--- Removes one subscription, or every one without an id.
+---@param id? string
+function sandbox.unsubscribe(id) end
+
 return sandbox
