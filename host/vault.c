@@ -566,7 +566,8 @@ void vault_save_abort(struct vault_pending *p) {
     free(p);
 }
 
-int vault_save_begin(const char *name, struct vault_pending **out, char *err, size_t errlen) {
+/* suffix: ".conn" for connections, ".secret" for named secrets (vault.h) */
+static int save_begin_kind(const char *name, const char *suffix, struct vault_pending **out, char *err, size_t errlen) {
     *out = NULL;
     struct vault_pending *p = calloc(1, sizeof *p);
     if (!p) {
@@ -574,7 +575,7 @@ int vault_save_begin(const char *name, struct vault_pending **out, char *err, si
         return -1;
     }
     p->fd = -1;
-    int rc = vault_path(p->path, sizeof p->path, name, ".conn", 1, err, errlen);
+    int rc = vault_path(p->path, sizeof p->path, name, suffix, 1, err, errlen);
     if (rc == 0) rc = key_for_write(p->header, p->key, err, errlen);
     if (rc != 0) {
         vault_save_abort(p);
@@ -592,6 +593,10 @@ int vault_save_begin(const char *name, struct vault_pending **out, char *err, si
     }
     *out = p;
     return 0;
+}
+
+int vault_save_begin(const char *name, struct vault_pending **out, char *err, size_t errlen) {
+    return save_begin_kind(name, ".conn", out, err, errlen);
 }
 
 /* NAME.lock holds the generation of the last record saved (not a secret). */
@@ -620,10 +625,9 @@ unsigned vault_last_saved_generation(const char *name) {
     return g < 4000000000UL ? (unsigned)g : 0;
 }
 
-int vault_save_finish(struct vault_pending *p, const struct vault_record *r, char *err, size_t errlen) {
-    struct jt_writer w;
-    record_to_json(r, &w);
-    const char *plain = jt_end(&w);
+/* Seals plain (authenticating the header and aad_name), writes, fsyncs and renames p's temp
+ * file into place. 1 when done, 0 with err set. Does not free p. */
+static int commit_sealed(struct vault_pending *p, const char *aad_name, const char *plain, char *err, size_t errlen) {
     size_t plen = plain ? strlen(plain) : 0, flen = HEADER_LEN + NONCE_LEN + plen + TAG_LEN;
     unsigned char *file = plain ? malloc(flen) : NULL;
     int ok = 0, saved = 0;
@@ -633,8 +637,8 @@ int vault_save_finish(struct vault_pending *p, const struct vault_record *r, cha
         unsigned char *nonce = file + HEADER_LEN, *ct = nonce + NONCE_LEN;
         memcpy(file, p->header, HEADER_LEN);
         ok = RAND_bytes(nonce, NONCE_LEN) == 1 &&
-             gcm(1, p->key, nonce, p->header, r->name, (const unsigned char *)plain, plen, ct, ct + plen) == 0;
-        if (!ok) seterr(err, errlen, "cannot seal vault record '%s'%s", r->name, "");
+             gcm(1, p->key, nonce, p->header, aad_name, (const unsigned char *)plain, plen, ct, ct + plen) == 0;
+        if (!ok) seterr(err, errlen, "cannot seal vault record '%s'%s", aad_name, "");
         size_t off = 0;
         while (ok && off < flen) {
             ssize_t n = write(p->fd, file + off, flen - off);
@@ -649,7 +653,6 @@ int vault_save_finish(struct vault_pending *p, const struct vault_record *r, cha
         if (ok && rename(p->tmp, p->path) != 0) { saved = errno; ok = 0; }
         if (ok) {
             sync_dir(p->dir);
-            note_generation(p->path, r->generation);
         } else {
             unlink(p->tmp);
             if (saved) seterr(err, errlen, "cannot write %s: %s", p->path, strerror(saved));
@@ -657,6 +660,14 @@ int vault_save_finish(struct vault_pending *p, const struct vault_record *r, cha
         OPENSSL_cleanse(file, flen);
         free(file);
     }
+    return ok;
+}
+
+int vault_save_finish(struct vault_pending *p, const struct vault_record *r, char *err, size_t errlen) {
+    struct jt_writer w;
+    record_to_json(r, &w);
+    int ok = commit_sealed(p, r->name, jt_end(&w), err, errlen);
+    if (ok) note_generation(p->path, r->generation);
     jt_free(&w);
     vault_save_abort(p);
     return ok ? 0 : -1;
@@ -668,10 +679,13 @@ int vault_save(const struct vault_record *r, char *err, size_t errlen) {
     return rc != 0 ? rc : vault_save_finish(p, r, err, errlen);
 }
 
-int vault_load(const char *name, struct vault_record *r, char *err, size_t errlen) {
-    memset(r, 0, sizeof *r);
+/* Reads NAME+suffix and opens it (the header and aad_name authenticated): 0 with the
+ * malloc'd plain text (caller cleanses and frees), VAULT_NOT_FOUND, VAULT_CONFIG or -1. */
+static int open_sealed(const char *name, const char *suffix, const char *aad_name, char **plain_out, size_t *plain_len,
+                       char *err, size_t errlen) {
+    *plain_out = NULL;
     char path[4200];
-    int rc = vault_path(path, sizeof path, name, ".conn", 0, err, errlen);
+    int rc = vault_path(path, sizeof path, name, suffix, 0, err, errlen);
     if (rc != 0) return rc;
     unsigned char *data = NULL;
     size_t len = 0;
@@ -727,7 +741,7 @@ int vault_load(const char *name, struct vault_record *r, char *err, size_t errle
     plain = malloc(clen + 1);
     if (!plain) goto out;
     unsigned char *ct = data + HEADER_LEN + NONCE_LEN;
-    if (gcm(0, key, data + HEADER_LEN, data, name, ct, clen, plain, ct + clen) != 0) {
+    if (gcm(0, key, data + HEADER_LEN, data, aad_name, ct, clen, plain, ct + clen) != 0) {
         if (data[10] != VAULT_SRC_UNKNOWN && data[10] != have) {
             /* the authenticated header did not open either, so this is a hint, not a proof */
             char why[160];
@@ -739,11 +753,9 @@ int vault_load(const char *name, struct vault_record *r, char *err, size_t errle
         goto out;
     }
     plain[clen] = '\0';
-    if (record_from_json((const char *)plain, clen, r) != 0 || strcmp(r->name, name) != 0) {
-        vault_record_clear(r);
-        damaged(err, errlen, name);
-        goto out;
-    }
+    *plain_out = (char *)plain;
+    *plain_len = clen;
+    plain = NULL;
     rc = 0;
 out:
     OPENSSL_cleanse(key, sizeof key);
@@ -755,9 +767,31 @@ out:
     return rc;
 }
 
-int vault_remove(const char *name, char *err, size_t errlen) {
+static void free_plain(char *plain, size_t len) {
+    if (plain) {
+        OPENSSL_cleanse(plain, len);
+        free(plain);
+    }
+}
+
+int vault_load(const char *name, struct vault_record *r, char *err, size_t errlen) {
+    memset(r, 0, sizeof *r);
+    char *plain;
+    size_t len;
+    int rc = open_sealed(name, ".conn", name, &plain, &len, err, errlen);
+    if (rc != 0) return rc;
+    if (record_from_json(plain, len, r) != 0 || strcmp(r->name, name) != 0) {
+        vault_record_clear(r);
+        damaged(err, errlen, name);
+        rc = -1;
+    }
+    free_plain(plain, len);
+    return rc;
+}
+
+static int remove_kind(const char *name, const char *suffix, char *err, size_t errlen) {
     char path[4200];
-    int rc = vault_path(path, sizeof path, name, ".conn", 0, err, errlen);
+    int rc = vault_path(path, sizeof path, name, suffix, 0, err, errlen);
     if (rc != 0) return rc;
     if (unlink(path) != 0) {
         if (errno == ENOENT) return VAULT_NOT_FOUND;
@@ -771,9 +805,12 @@ int vault_remove(const char *name, char *err, size_t errlen) {
     return 0;
 }
 
+int vault_remove(const char *name, char *err, size_t errlen) { return remove_kind(name, ".conn", err, errlen); }
+
 static int cmp_names(const void *a, const void *b) { return strcmp(a, b); }
 
-int vault_list(char names[][VAULT_NAME_MAX], int max, char *err, size_t errlen) {
+static int list_kind(const char *suffix, char names[][VAULT_NAME_MAX], int max, char *err, size_t errlen) {
+    size_t slen = strlen(suffix);
     char dir[4096];
     int rc = vault_home(dir, sizeof dir, 0, err, errlen);
     if (rc == VAULT_NOT_FOUND) return 0;
@@ -787,9 +824,9 @@ int vault_list(char names[][VAULT_NAME_MAX], int max, char *err, size_t errlen) 
     struct dirent *e;
     while ((e = readdir(d)) != NULL && n < max) {
         size_t len = strlen(e->d_name);
-        if (len <= 5 || len - 5 >= VAULT_NAME_MAX || strcmp(e->d_name + len - 5, ".conn") != 0) continue;
-        memcpy(names[n], e->d_name, len - 5);
-        names[n][len - 5] = '\0';
+        if (len <= slen || len - slen >= VAULT_NAME_MAX || strcmp(e->d_name + len - slen, suffix) != 0) continue;
+        memcpy(names[n], e->d_name, len - slen);
+        names[n][len - slen] = '\0';
         if (vault_check_name(names[n], NULL, 0) == 0) n++;
     }
     closedir(d);
@@ -797,9 +834,13 @@ int vault_list(char names[][VAULT_NAME_MAX], int max, char *err, size_t errlen) 
     return n;
 }
 
-int vault_lock_open(const char *name, char *err, size_t errlen) {
+int vault_list(char names[][VAULT_NAME_MAX], int max, char *err, size_t errlen) {
+    return list_kind(".conn", names, max, err, errlen);
+}
+
+static int lock_open_kind(const char *name, const char *suffix, char *err, size_t errlen) {
     char path[4200];
-    int rc = vault_path(path, sizeof path, name, ".lock", 1, err, errlen);
+    int rc = vault_path(path, sizeof path, name, suffix, 1, err, errlen);
     if (rc != 0) return rc == VAULT_NOT_FOUND ? -1 : rc;
     int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0600);
     struct stat st;
@@ -814,6 +855,8 @@ int vault_lock_open(const char *name, char *err, size_t errlen) {
     }
     return fd;
 }
+
+int vault_lock_open(const char *name, char *err, size_t errlen) { return lock_open_kind(name, ".lock", err, errlen); }
 
 int vault_lock_try(int fd) {
     while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
@@ -900,4 +943,66 @@ void vault_record_clear(struct vault_record *r) {
     vault_set_secret(&r->refresh_token, NULL);
     vault_set_secret(&r->client_secret, NULL);
     OPENSSL_cleanse(r, sizeof *r);
+}
+
+/* --- named secrets for other services ------------------------------------------------- */
+
+/* The associated data of a secret record: ':' is never in a connection name, so a secret
+ * file renamed to NAME.conn (or a connection to NAME.secret) fails authentication. */
+static void secret_aad(char out[VAULT_NAME_MAX + 8], const char *name) { snprintf(out, VAULT_NAME_MAX + 8, "secret:%s", name); }
+
+int vault_secret_save(const struct vault_secret *s, char *err, size_t errlen) {
+    if (s->value == NULL || vault_check_name(s->name, err, errlen) != 0) return -1;
+    struct vault_pending *p;
+    int rc = save_begin_kind(s->name, ".secret", &p, err, errlen);
+    if (rc != 0) return rc;
+    struct jt_writer w;
+    jt_begin(&w);
+    jt_add_string(&w, "kind", "secret");
+    jt_add_string(&w, "name", s->name);
+    jt_add_string(&w, "origin", s->origin);
+    jt_add_number(&w, "created_at", s->created_at);
+    jt_add_string(&w, "value", s->value);
+    char aad[VAULT_NAME_MAX + 8];
+    secret_aad(aad, s->name);
+    int ok = commit_sealed(p, aad, jt_end(&w), err, errlen);
+    jt_free(&w);
+    vault_save_abort(p);
+    return ok ? 0 : -1;
+}
+
+int vault_secret_load(const char *name, struct vault_secret *s, char *err, size_t errlen) {
+    memset(s, 0, sizeof *s);
+    if (vault_check_name(name, err, errlen) != 0) return -1;
+    char aad[VAULT_NAME_MAX + 8], kind[16] = "", *plain;
+    size_t len;
+    secret_aad(aad, name);
+    int rc = open_sealed(name, ".secret", aad, &plain, &len, err, errlen);
+    if (rc != 0) return rc;
+    jt_string_to(plain, len, "kind", kind, sizeof kind);
+    if (strcmp(kind, "secret") != 0 || jt_string_to(plain, len, "name", s->name, sizeof s->name) != 0 ||
+        strcmp(s->name, name) != 0 || jt_string_to(plain, len, "origin", s->origin, sizeof s->origin) != 0 ||
+        (s->value = jt_string(plain, len, "value")) == NULL) {
+        vault_secret_clear(s);
+        damaged(err, errlen, name);
+        rc = -1;
+    }
+    jt_number(plain, len, "created_at", &s->created_at);
+    free_plain(plain, len);
+    return rc;
+}
+
+int vault_secret_remove(const char *name, char *err, size_t errlen) { return remove_kind(name, ".secret", err, errlen); }
+
+int vault_secret_list(char names[][VAULT_NAME_MAX], int max, char *err, size_t errlen) {
+    return list_kind(".secret", names, max, err, errlen);
+}
+
+int vault_secret_lock_open(const char *name, char *err, size_t errlen) {
+    return lock_open_kind(name, ".secret.lock", err, errlen);
+}
+
+void vault_secret_clear(struct vault_secret *s) {
+    vault_set_secret(&s->value, NULL);
+    OPENSSL_cleanse(s, sizeof *s);
 }
