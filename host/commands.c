@@ -7,12 +7,14 @@
 #include "cmd_auth.h"
 #include "cmd_deps.h"
 #include "cmd_sandbox.h"
+#include "cmd_secret.h"
 #include "cmd_test.h"
 #include "serve.h"
 
 static const struct cli_command vsrun_commands[] = {
     {"test", cmd_test},
     {"auth", cmd_auth},
+    {"secret", cmd_secret},
     {"sandbox", cmd_sandbox},
     {"serve", cmd_serve},
     {"runs", cmd_runs},

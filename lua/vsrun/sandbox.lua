@@ -98,4 +98,14 @@ function M.restore() return call("POST", "restore").restored end
 -- info() -> { client_id, users, services, ... }
 function M.info() return call("GET", "info") end
 
+-- set_secret(name, { origin = "http://127.0.0.1:PORT", value = "..." }): a named secret for
+-- http's auth in this test or --sandbox run, instead of the vault (never read in these
+-- modes). A name not set here stands for a placeholder bound to the sandbox itself.
+function M.set_secret(name, opts)
+  if type(name) ~= "string" or type(opts) ~= "table" or type(opts.origin) ~= "string" or type(opts.value) ~= "string" then
+    errors.raise("invalid_argument", "sandbox.set_secret(name, { origin = URL, value = STRING })")
+  end
+  require("vsrun.http_core").set_test_secret(name, opts.origin, opts.value)
+end
+
 return M
