@@ -78,7 +78,8 @@ static int parse(int argc, char **argv, const struct opt *table, int want_name, 
         }
         if (id == OPT_ORIGIN) *origin = p.value;
         else if (id == OPT_ARG && want_name && *name == NULL) *name = p.value;
-        else return usage("unexpected argument '%s'", p.value);
+        /* not echoed: it may be the value, given where it does not belong */
+        else return usage("unexpected argument (a secret's value is read from stdin, never from the command line)");
     }
     if (want_name && *name == NULL) return usage("which secret? give its NAME");
     return -1;
