@@ -98,12 +98,12 @@ static long read_value(const char *name, char *buf, size_t cap) {
     int tty = isatty(STDIN_FILENO);
     struct termios quiet;
     if (tty && tcgetattr(STDIN_FILENO, &saved_tty) == 0) {
-        fprintf(stderr, "Value for secret '%s' (not echoed): ", name);
         quiet = saved_tty;
         quiet.c_lflag &= ~(tcflag_t)ECHO;
         signal(SIGINT, restore_tty);
         signal(SIGTERM, restore_tty);
-        tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+        tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);  /* before the prompt: nothing typed is echoed */
+        fprintf(stderr, "Value for secret '%s' (not echoed): ", name);
     } else {
         tty = 0;
     }

@@ -801,7 +801,7 @@ static int http_lua_start(lua_State *L) {
 static int http_set_test_secret(lua_State *L) {
     char err[400];
     if (secret_auth_set_test(L, luaL_checkstring(L, 1), luaL_checkstring(L, 2), luaL_checkstring(L, 3), err, sizeof err) != 0)
-        return luaL_error(L, "sandbox.set_secret: %s", err);
+        return luaL_error(L, "sandbox.set_secret: %s", err);  /* raised as invalid_argument by vsrun.sandbox */
     return 0;
 }
 

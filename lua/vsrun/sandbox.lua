@@ -105,7 +105,8 @@ function M.set_secret(name, opts)
   if type(name) ~= "string" or type(opts) ~= "table" or type(opts.origin) ~= "string" or type(opts.value) ~= "string" then
     errors.raise("invalid_argument", "sandbox.set_secret(name, { origin = URL, value = STRING })")
   end
-  require("vsrun.http_core").set_test_secret(name, opts.origin, opts.value)
+  local ok, err = pcall(require("vsrun.http_core").set_test_secret, name, opts.origin, opts.value)
+  if not ok then errors.raise("invalid_argument", tostring(err)) end
 end
 
 return M
