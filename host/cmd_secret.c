@@ -23,6 +23,7 @@
 
 static const char secret_help[] =
     "usage: vsrun secret set NAME --origin ORIGIN     (the value on stdin, or typed at a prompt)\n"
+    "       vsrun secret set NAME --webhook\n"
     "       vsrun secret list\n"
     "       vsrun secret delete NAME\n"
     "\n"
@@ -44,6 +45,8 @@ static const char secret_help[] =
     "         ORIGIN is https://HOST[:PORT] (http:// only for 127.0.0.1, [::1], localhost),\n"
     "         with no path, query, user name or trailing dot; an international host name in\n"
     "         its xn-- form. Example:  vsrun secret set openai --origin https://api.openai.com\n"
+    "         --webhook instead stores a webhook signing secret or bearer token that a\n"
+    "         `vsrun serve` config names with secret(\"NAME\"); http never sends it.\n"
     "list     names, origins and when each was set; never values.\n"
     "delete   removes the secret.\n"
     "\n"
@@ -61,13 +64,15 @@ static int fail(int code, const char *msg) {
     return code;
 }
 
-enum { OPT_ORIGIN = 1 };
-static const struct opt set_options[] = {{"--origin", NULL, OPT_ORIGIN, OPT_VALUE}, {NULL, NULL, 0, 0}};
+enum { OPT_ORIGIN = 1, OPT_WEBHOOK };
+static const struct opt set_options[] = {
+    {"--origin", NULL, OPT_ORIGIN, OPT_VALUE}, {"--webhook", NULL, OPT_WEBHOOK, 0}, {NULL, NULL, 0, 0}};
 static const struct opt no_options[] = {{NULL, NULL, 0, 0}};
 
 /* Parses argv against table into the positional name (exactly one when want_name) and
  * --origin. Returns -1 to go on, else the exit code (the help is a success). */
-static int parse(int argc, char **argv, const struct opt *table, int want_name, const char **name, const char **origin) {
+static int parse(int argc, char **argv, const struct opt *table, int want_name, const char **name, const char **origin,
+                 int *webhook) {
     struct opt_parser p;
     opt_init(&p, "vsrun secret", argc, argv, table, NULL);
     for (int id; (id = opt_next(&p)) != OPT_END;) {
@@ -77,6 +82,7 @@ static int parse(int argc, char **argv, const struct opt *table, int want_name, 
             return EXIT_OK;
         }
         if (id == OPT_ORIGIN) *origin = p.value;
+        else if (id == OPT_WEBHOOK) *webhook = 1;
         else if (id == OPT_ARG && want_name && *name == NULL) *name = p.value;
         /* not echoed: it may be the value, given where it does not belong */
         else return usage("unexpected argument (a secret's value is read from stdin, never from the command line)");
@@ -142,14 +148,18 @@ static int lock_or_fail(const char *name, int *fd) {
 
 static int secret_set(int argc, char **argv) {
     const char *name = NULL, *origin = NULL;
-    int rc = parse(argc, argv, set_options, 1, &name, &origin);
+    int webhook = 0;
+    int rc = parse(argc, argv, set_options, 1, &name, &origin, &webhook);
     if (rc >= 0) return rc;
     char err[1024];
     struct vault_secret s = {0};
     if (vault_check_name(name, err, sizeof err) != 0)
         return usage("invalid secret name '%s': use 1-63 letters, digits, '.', '_' or '-'", name);
-    if (origin == NULL) return usage("give the origin the secret may be sent to: --origin https://HOST[:PORT]");
-    if (secret_origin_normalise(origin, s.origin, sizeof s.origin, err, sizeof err) != 0) return usage("%s", err);
+    if (webhook && origin) return usage("give --origin (a secret http sends) or --webhook (one vsrun serve verifies with), not both");
+    if (!webhook && origin == NULL)
+        return usage("give the origin the secret may be sent to: --origin https://HOST[:PORT] (or --webhook)");
+    /* a webhook secret has no origin: http never sends it */
+    if (origin && secret_origin_normalise(origin, s.origin, sizeof s.origin, err, sizeof err) != 0) return usage("%s", err);
     char *buf = malloc(SECRET_VALUE_MAX + 2);
     if (buf == NULL) return fail(EXIT_SCRIPT, "out of memory");
     long n = read_value(name, buf, SECRET_VALUE_MAX + 1);
@@ -171,7 +181,8 @@ static int secret_set(int argc, char **argv) {
         rc = vault_secret_save(&s, err, sizeof err);
         vault_unlock(fd);
         rc = rc == 0 ? EXIT_OK : fail(rc == VAULT_CONFIG ? EXIT_USAGE : EXIT_SCRIPT, err);
-        if (rc == EXIT_OK) printf("Secret '%s' stored; it is sent only to %s\n", name, s.origin);
+        if (rc == EXIT_OK && webhook) printf("Secret '%s' stored, for vsrun serve's secret(\"%s\"); http never sends it\n", name, name);
+        else if (rc == EXIT_OK) printf("Secret '%s' stored; it is sent only to %s\n", name, s.origin);
     }
     OPENSSL_cleanse(buf, SECRET_VALUE_MAX + 2);
     free(buf);
@@ -180,7 +191,8 @@ static int secret_set(int argc, char **argv) {
 
 static int secret_list(int argc, char **argv) {
     const char *name = NULL, *origin = NULL;
-    int rc = parse(argc, argv, no_options, 0, &name, &origin);
+    int webhook = 0;
+    int rc = parse(argc, argv, no_options, 0, &name, &origin, &webhook);
     if (rc >= 0) return rc;
     char err[1024], names[256][VAULT_NAME_MAX];
     int n = vault_secret_list(names, 256, err, sizeof err);
@@ -203,7 +215,7 @@ static int secret_list(int argc, char **argv) {
         time_t t = (time_t)s.created_at;
         struct tm tm;
         if (t > 0 && gmtime_r(&t, &tm)) strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
-        printf("%-24s %-40s %s\n", s.name, s.origin, when);
+        printf("%-24s %-40s %s\n", s.name, s.origin[0] ? s.origin : "(webhook: serve only)", when);
         vault_secret_clear(&s);
     }
     return status;
@@ -211,7 +223,8 @@ static int secret_list(int argc, char **argv) {
 
 static int secret_delete(int argc, char **argv) {
     const char *name = NULL, *origin = NULL;
-    int rc = parse(argc, argv, no_options, 1, &name, &origin);
+    int webhook = 0;
+    int rc = parse(argc, argv, no_options, 1, &name, &origin, &webhook);
     if (rc >= 0) return rc;
     char err[1024];
     if (vault_check_name(name, err, sizeof err) != 0) return usage("invalid secret name '%s'", name);

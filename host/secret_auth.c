@@ -170,6 +170,13 @@ char *secret_auth_value(lua_State *L, const char *name, const char *url, const c
         snprintf(why, whylen, "http: out of memory");
         return NULL;
     }
+    if (bound[0] == '\0') {
+        OPENSSL_cleanse(value, strlen(value));
+        free(value);
+        *kind = "permission_denied";
+        snprintf(why, whylen, "http: secret '%s' is a webhook secret (vsrun secret set --webhook): http never sends it", name);
+        return NULL;
+    }
     if (strcmp(want, bound) != 0) {
         OPENSSL_cleanse(value, strlen(value));
         free(value);
