@@ -13,8 +13,8 @@
 #include <lauxlib.h>
 
 #include "exitcodes.h"
-#include "http_policy.h"
 #include "modules.h"
+#include "netlib.h"
 #include "sandbox.h"
 #include "util.h"
 
@@ -52,7 +52,9 @@ static const struct opt run_options[] = {
 /* Adds a "host[:port],..." list to run->allow_net (from --allow-net or VSRUN_ALLOW_NET). */
 static int cli_allow_net(struct cli_run *run, const char *who, const char *from, const char *list) {
     char err[300];
-    if (http_policy_check_allow_list(list, err, sizeof err) != 0) {
+    const struct vsrun_net *net = netlib_need();   /* the run will use http */
+    if (net == NULL) return EXIT_USAGE;
+    if (net->check_allow_list(list, err, sizeof err) != 0) {
         fprintf(stderr, "%s: %s%s\n(try 'vsrun help run')\n", who, err, from);
         return EXIT_USAGE;
     }
@@ -100,7 +102,8 @@ int cli_take_shared_option(struct cli_run *run, const struct opt_parser *p) {
     case CLI_SANDBOX_SEED: {
         struct sandbox_opts scratch;   /* checked now, so a bad value is a usage error before any work */
         memset(&scratch, 0, sizeof scratch);
-        if (sandbox_take_option(&scratch, p->opt->name, value, p->who) != 1) return EXIT_USAGE;
+        const struct vsrun_net *net = netlib_need();   /* the run will start a sandbox */
+        if (net == NULL || net->sandbox_take_option(&scratch, p->opt->name, value, p->who) != 1) return EXIT_USAGE;
         if (run->n_sandbox_args + 2 > CLI_MAX_SANDBOX_ARGS) return util_usage(p->who, "too many sandbox options");
         run->sandbox_args[run->n_sandbox_args++] = p->opt->name;
         run->sandbox_args[run->n_sandbox_args++] = value;

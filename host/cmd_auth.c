@@ -13,6 +13,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "cmd_auth_push.h"
 #include "connection.h"
 #include "exitcodes.h"
 #include "oauth.h"
@@ -32,6 +33,7 @@ static const char auth_help[] =
     "       vsrun auth logout NAME\n"
     "       vsrun auth reconnect NAME [--no-browser] [--timeout SEC]\n"
     "       vsrun auth default NAME          (or: vsrun auth --default NAME)\n"
+    "       vsrun auth push NAME [--to postgresql://...]\n"
     "\n"
     "Connect vsrun to PagerDuty once through the browser; scripts then name the connection\n"
     "(--connection NAME, or the default) and never see a token. Tokens are kept encrypted in\n"
@@ -49,6 +51,9 @@ static const char auth_help[] =
     "logout     revokes the tokens at PagerDuty (best effort) and deletes the connection.\n"
     "reconnect  signs in again with the connection's stored settings (after a revoke, an\n"
     "           expired refresh token, or exit code 3 from a script).\n"
+    "push       moves the connection into a PostgreSQL vault shared by replicas on several\n"
+    "           machines (--to, else $VSRUN_VAULT); runs with VSRUN_VAULT set to that URL\n"
+    "           use it and refresh it once for all (`vsrun auth push --help`).\n"
     "\n"
     "Registering a PagerDuty app (once per organisation):\n"
     "  In PagerDuty: Integrations > App Registration > New App, enable OAuth 2.0 with\n"
@@ -539,7 +544,7 @@ static int cmd_logout(int argc, char **argv) {
 }
 
 int cmd_auth(int argc, char **argv) {
-    if (argc == 0) return usage("what to do? login, status, list, logout, reconnect or default");
+    if (argc == 0) return usage("what to do? login, status, list, logout, reconnect, default or push");
     const char *sub = argv[0];
     if (strcmp(sub, "-h") == 0 || strcmp(sub, "--help") == 0 || strcmp(sub, "help") == 0) {
         fputs(auth_help, stdout);
@@ -551,9 +556,10 @@ int cmd_auth(int argc, char **argv) {
     if (strcmp(sub, "logout") == 0 || strcmp(sub, "disconnect") == 0) return cmd_logout(argc - 1, argv + 1);
     if (strcmp(sub, "reconnect") == 0) return cmd_reconnect(argc - 1, argv + 1);
     if (strcmp(sub, "default") == 0 || strcmp(sub, "--default") == 0) return cmd_default(argc - 1, argv + 1);
+    if (strcmp(sub, "push") == 0) return cmd_auth_push(argc - 1, argv + 1);
     if (strncmp(sub, "--default=", 10) == 0) {
         char *one[1] = {argv[0] + 10};
         return cmd_default(1, one);
     }
-    return usage("unknown command '%s' (login, status, list, logout, reconnect, default)", sub);
+    return usage("unknown command '%s' (login, status, list, logout, reconnect, default, push)", sub);
 }

@@ -101,6 +101,7 @@ static const struct help_topic topics[] = {
      "  vsrun auth login --connection prod          connect through the browser\n"
      "  vsrun auth status prod --check              user, scope, expiry, health\n"
      "  vsrun auth list | logout NAME | reconnect NAME\n"
+     "  vsrun auth push prod --to postgresql://...  share it with replicas (VSRUN_VAULT)\n"
      "Scripts pick one with --connection NAME (else the default).\n"
      "See 'vsrun auth --help' and docs/connections.md.\n"},
     {"secret",
@@ -124,7 +125,9 @@ static const struct help_topic topics[] = {
      "  --dry-run   PagerDuty and http writes are printed, not sent (http reads are sent).\n"
      "Always: scripts never hold a token; the token carries only the nine actions to its\n"
      "own API origin; built-in modules, the string library and the global pagerduty are\n"
-     "read-only. The threat model, mode by mode with its tests: docs/security.md.\n"},
+     "read-only. vsrun opens its network library (vsrun-net.so) only from beside its binary\n"
+     "or ../lib/vsrun, never if others can write it. The threat model, mode by mode with its\n"
+     "tests: docs/security.md.\n"},
     {"serve",
      "vsrun serve --config serve.lua runs pipelines when webhooks arrive:\n"
      "  -- serve.lua (Lua, evaluated without io/os; env(NAME) or secret(NAME) reads a secret)\n"

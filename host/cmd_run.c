@@ -10,7 +10,7 @@
 
 #include "atomic_file.h"
 #include "exitcodes.h"
-#include "sandbox.h"
+#include "netlib.h"
 #include "vm.h"
 
 /* Exit code for an error value raised by the script. */
@@ -93,7 +93,13 @@ int run_script(struct cli_run *run) {
     lua_pushstring(L, run->code ? "code" : "file");
     lua_pushstring(L, run->code ? run->code : run->script);
     lua_pushvalue(L, inputs);
-    struct sandbox_run *sandbox = run->sandbox ? sandbox_start(L, run->sandbox_args, run->n_sandbox_args) : NULL;
+    /* --sandbox: the simulator is in the network library, loaded before the script starts */
+    const struct vsrun_net *net = run->sandbox ? netlib_need() : NULL;
+    if (run->sandbox && net == NULL) {
+        vm_free(vm);
+        return EXIT_USAGE;
+    }
+    struct sandbox_run *sandbox = net ? net->sandbox_start(L, run->sandbox_args, run->n_sandbox_args) : NULL;
     vm_start_clock(vm);
     int status = vm_pcall(L, 3, 4);
     if (status != LUA_OK) {
@@ -112,7 +118,7 @@ int run_script(struct cli_run *run) {
         if (vm_limit_hit(vm) != VM_LIMIT_NONE) print_limit_error(vm, &run->vm);
         else fprintf(stderr, "vsrun: %s\n", lua_tostring(L, -1) ? lua_tostring(L, -1) : "error");
     }
-    sandbox_stop(sandbox);
+    if (sandbox) net->sandbox_stop(sandbox);
     vm_free(vm);
     return code;
 }

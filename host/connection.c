@@ -12,6 +12,7 @@
 #include <openssl/crypto.h>
 
 #include "oauth.h"
+#include "records.h"
 #include "secrets.h"
 
 #define LOCK_SLICE_NS 20000000L   /* 20 ms between tries for a held vault lock */
@@ -117,10 +118,13 @@ int connection_check_url(const char *what, const char *url, char *out, size_t ou
 }
 
 enum cred_status connection_default_name(char *out, size_t outlen, char *err, size_t errlen) {
-    if (vault_config_get("default", out, outlen) == 0 && *out) return CRED_OK;
+    const char *shared;
+    if (records_shared_url(&shared, err, errlen) != 0) return CRED_CONFIG;
+    /* the configured default names a record of the file vault */
+    if (!shared && vault_config_get("default", out, outlen) == 0 && *out) return CRED_OK;
     char names[2][VAULT_NAME_MAX];
-    int count = vault_list(names, 2, err, errlen);
-    if (count < 0) return CRED_FAILED;
+    int count = records_list(names, 2, err, errlen);
+    if (count < 0) return count == VAULT_PG_UNREACHABLE ? CRED_NETWORK : CRED_FAILED;
     if (count == 1) {
         snprintf(out, outlen, "%s", names[0]);
         return CRED_OK;
@@ -133,8 +137,9 @@ enum cred_status connection_default_name(char *out, size_t outlen, char *err, si
     return CRED_CONFIG;
 }
 
-enum cred_status connection_load_record(const char *name, struct vault_record *r, char *err, size_t errlen) {
-    int rc = vault_load(name, r, err, errlen);
+/* Maps a load's result rc and checks both URLs of the record read. */
+static enum cred_status check_loaded(int rc, const char *name, struct vault_record *r, char *err, size_t errlen) {
+    if (rc == VAULT_PG_UNREACHABLE) return CRED_NETWORK;
     if (rc == VAULT_NOT_FOUND) {
         snprintf(err, errlen, "no PagerDuty connection named '%s' (see `vsrun auth list`; create it with `vsrun auth login --connection %s`)", name, name);
         return CRED_MISSING;
@@ -151,6 +156,15 @@ enum cred_status connection_load_record(const char *name, struct vault_record *r
         return CRED_CONFIG;
     }
     return CRED_OK;
+}
+
+enum cred_status connection_load_record(const char *name, struct vault_record *r, char *err, size_t errlen) {
+    return check_loaded(vault_load(name, r, err, errlen), name, r, err, errlen);
+}
+
+/* The same from the record store a run uses (the file vault, or VSRUN_VAULT's table). */
+static enum cred_status load_run_record(const char *name, struct vault_record *r, char *err, size_t errlen) {
+    return check_loaded(records_load(name, r, err, errlen), name, r, err, errlen);
 }
 
 /* --- the lock --------------------------------------------------------------------------- */
@@ -178,6 +192,29 @@ int connection_lock(const char *name, const struct cred_wait *w, char *err, size
 }
 
 void connection_unlock(int fd) { vault_unlock(fd); }
+
+/* The record store's lock of NAME (a file lock, or a PostgreSQL advisory lock in a
+ * transaction), taken in the same slices as connection_lock. NULL + status on failure. */
+static struct records_lock *lock_run_record(const char *name, const struct cred_wait *w, enum cred_status *st,
+                                            char *err, size_t errlen) {
+    struct records_lock *l = NULL;
+    for (;;) {
+        int rc = records_lock_try(name, &l, err, errlen);
+        if (rc == 0) return l;
+        if (rc < 0) {
+            *st = rc == VAULT_PG_UNREACHABLE ? CRED_NETWORK : CRED_FAILED;
+            return NULL;
+        }
+        if (cred_should_stop(w)) {
+            snprintf(err, errlen, "stopped waiting for the vault lock of '%s' (another vsrun holds it)", name);
+            records_unlock(l);
+            *st = CRED_TIMEOUT;
+            return NULL;
+        }
+        struct timespec slice = {0, LOCK_SLICE_NS};
+        nanosleep(&slice, NULL);
+    }
+}
 
 /* --- opening ---------------------------------------------------------------------------- */
 
@@ -242,10 +279,10 @@ static int needs_refresh(const struct vault_record *r) {
 static enum cred_status refresh_locked(const char *name, unsigned seen, int force, const struct cred_wait *w,
                                        struct vault_record *r, char *err, size_t errlen) {
     memset(r, 0, sizeof *r);
-    int fd = connection_lock(name, w, err, errlen);
-    if (fd < 0) return (enum cred_status)fd;
-    struct vault_pending *pending = NULL;
-    enum cred_status rc = connection_load_record(name, r, err, errlen);
+    enum cred_status rc = CRED_FAILED;
+    struct records_lock *lock = lock_run_record(name, w, &rc, err, errlen);
+    if (!lock) return rc;
+    rc = load_run_record(name, r, err, errlen);
     if (rc == CRED_MISSING) snprintf(err, errlen, "PagerDuty connection '%s' was removed (see `vsrun auth list`)", name);
     if (rc != CRED_OK) goto out;
     if (!r->connected) {
@@ -259,7 +296,7 @@ static enum cred_status refresh_locked(const char *name, unsigned seen, int forc
     /* a script answered by 401s must not rotate tokens at will: one forced refresh per
      * interval per process (the first is free); the caller then sees the same token */
     if (force && valid && last_forced >= 0 && mono_now() - last_forced < connection_min_forced_refresh) goto out;
-    int vrc = vault_save_begin(name, &pending, err, errlen);
+    int vrc = records_save_begin(lock, err, errlen);
     if (vrc != 0) {
         char why[300];
         snprintf(why, sizeof why, "%s", err);
@@ -271,22 +308,20 @@ static enum cred_status refresh_locked(const char *name, unsigned seen, int forc
     rc = oauth_refresh_grant(r, w, err, errlen);
     if (rc == CRED_RECONNECT) {
         /* an older copy put back (a restored backup): its refresh token was spent long ago */
-        unsigned newest = vault_last_saved_generation(name);
+        unsigned newest = records_last_saved_generation(name);
         if (newest > r->generation) r->newest_generation = newest;
     }
     if (rc == CRED_OK || rc == CRED_RECONNECT) {
         /* a lost grant is saved too, so every later caller is told at once */
         char serr[300];
-        if (vault_save_finish(pending, r, serr, sizeof serr) != 0 && rc == CRED_OK) {
+        if (records_save_finish(lock, r, serr, sizeof serr) != 0 && rc == CRED_OK) {
             /* the new token is not used: the next run must not hold a token the vault lacks */
             snprintf(err, errlen, "refreshed the PagerDuty token of '%s' but could not save it: %s", name, serr);
             rc = CRED_FAILED;
         }
-        pending = NULL;
     }
 out:
-    vault_save_abort(pending);
-    connection_unlock(fd);
+    records_unlock(lock);
     if (rc != CRED_OK) vault_record_clear(r);
     return rc;
 }
@@ -316,7 +351,7 @@ static enum cred_status from_vault(const char *name, const struct cred_wait *w, 
         name = def;
     }
     struct vault_record r;
-    enum cred_status rc = connection_load_record(name, &r, err, errlen);
+    enum cred_status rc = load_run_record(name, &r, err, errlen);   /* no lock: a read */
     if (rc != CRED_OK) return rc;
     if (!r.connected) {
         vault_record_clear(&r);

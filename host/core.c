@@ -4,11 +4,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <lauxlib.h>
-#include <openssl/rand.h>
 
 #include "atomic_file.h"
 #include "embedded.h"
@@ -145,7 +145,12 @@ static int core_random_hex(lua_State *L) {  /* random_hex(nbytes): unpredictable
     unsigned char buf[64];
     lua_Integer n = luaL_checkinteger(L, 1);
     luaL_argcheck(L, n > 0 && n <= (lua_Integer)sizeof buf, 1, "1..64 bytes");
-    if (RAND_bytes(buf, (int)n) != 1) return luaL_error(L, "random number generator failed");
+    /* the kernel's generator: no OpenSSL in the executable (host/netlib.h) */
+    for (size_t got = 0; got < (size_t)n;) {
+        ssize_t r = getrandom(buf + got, (size_t)n - got, 0);
+        if (r < 0 && errno != EINTR) return luaL_error(L, "random number generator failed");
+        if (r > 0) got += (size_t)r;
+    }
     char hex[2 * sizeof buf + 1];
     for (lua_Integer i = 0; i < n; i++) snprintf(hex + 2 * i, 3, "%02x", buf[i]);
     lua_pushlstring(L, hex, (size_t)(2 * n));

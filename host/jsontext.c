@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/crypto.h>
 
 #define JT_MAX_DEPTH 64
 
@@ -156,7 +155,7 @@ static char *jt_decode(const char *v, size_t vlen) {
     out[o] = '\0';
     return out;
 bad:
-    OPENSSL_cleanse(out, vlen);
+    explicit_bzero(out, vlen);
     free(out);
     return NULL;
 }
@@ -174,7 +173,7 @@ int jt_string_to(const char *s, size_t n, const char *key, char *out, size_t out
     size_t len = strlen(v);
     int rc = -1;
     if (len < outlen) { memcpy(out, v, len + 1); rc = 0; }
-    OPENSSL_cleanse(v, len);
+    explicit_bzero(v, len);
     free(v);
     return rc;
 }

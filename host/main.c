@@ -1,5 +1,5 @@
-/* vsrun: the process (hardening, secrets, libcurl cleanup), --version, --help, and the
- * dispatch to a subcommand (commands.c) or a script run (cmd_run.c). */
+/* vsrun: the process (hardening, secrets, the network library's cleanup), --version,
+ * --help, and the dispatch to a subcommand (commands.c) or a script run (cmd_run.c). */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,15 +8,14 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
 #include <lauxlib.h>
-#include <openssl/crypto.h>
 
 #include "cli.h"
 #include "cmd_run.h"
 #include "commands.h"
 #include "exitcodes.h"
 #include "cmd_help.h"
+#include "netlib.h"
 #include "secrets.h"
 #include "util.h"
 #include "vm.h"
@@ -76,10 +75,14 @@ static const char help_text[] =
     "\n"
     "More: vsrun help TOPIC, man vsrun, README.md.\n";
 
-static void print_version(void) {
-    curl_version_info_data *cv = curl_version_info(CURLVERSION_NOW);
-    printf("vsrun %s\n%s\nlibcurl %s\n%s\n", VSRUN_VERSION, LUA_RELEASE, cv->version,
-           OpenSSL_version(OPENSSL_VERSION));
+/* libcurl's and OpenSSL's versions come from the network library, opened for them. */
+static int print_version(void) {
+    printf("vsrun %s\n%s\n", VSRUN_VERSION, LUA_RELEASE);
+    fflush(stdout);
+    const struct vsrun_net *net = netlib_need();
+    if (net == NULL) return EXIT_USAGE;
+    net->print_versions();
+    return EXIT_OK;
 }
 
 /* A crash must not write a core file holding the vault key or a token, and other
@@ -100,14 +103,13 @@ int main(int argc, char **argv) {
     harden_process();
     signal(SIGPIPE, SIG_IGN);
     secrets_capture_env();
-    /* curl_global_init runs when the first Lua state opens vsrun.http_core (host/http.c):
-     * it costs ~1.5 ms of start-up that scripts without HTTP should not pay. */
+    /* libcurl, OpenSSL, libmicrohttpd, SQLite and libpq are in the network library, opened
+     * on first use (host/netlib.h): a script without network I/O never loads them. */
     int code;
     if (argc < 2) {
         code = util_usage("vsrun", "no script given");
     } else if (strcmp(argv[1], "--version") == 0) {
-        print_version();
-        code = EXIT_OK;
+        code = print_version();
     } else if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
         printf(help_text, usage_text);
         code = EXIT_OK;
@@ -131,6 +133,7 @@ int main(int argc, char **argv) {
     }
     fflush(stdout);
     secrets_wipe();
-    curl_global_cleanup();
+    const struct vsrun_net *net = netlib_loaded();
+    if (net) net->shutdown();
     return code;
 }

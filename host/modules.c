@@ -18,22 +18,23 @@
 #include <unistd.h>
 
 #include "embedded.h"
-#include "vm.h"
+#include "netlib.h"
 
-const luaL_Reg vsrun_c_modules[] = {
+/* C modules in the executable. */
+static const luaL_Reg core_c_modules[] = {
     {"vsrun.core", luaopen_vsrun_core},
     {"json", luaopen_json},
-    {"vsrun.digest", luaopen_vsrun_digest},
-    {"vsrun.http_core", luaopen_vsrun_http_core},
-    {"vsrun.pd_core", luaopen_vsrun_pd_core},
-    {"vsrun.pd_refresh", luaopen_vsrun_pd_refresh},
-    {"vsrun.server", luaopen_vsrun_server},
     {"vsrun.zoneinfo", luaopen_vsrun_zoneinfo},
     {NULL, NULL},
 };
+/* C modules in the network library (vsrun-net.so, host/netlib.c): opened on first require,
+ * so a script that never needs them never loads libcurl, OpenSSL or libmicrohttpd. */
+static const char *const net_c_modules[] = {"vsrun.digest", "vsrun.http_core", "vsrun.pd_core",
+                                            "vsrun.pd_refresh", "vsrun.server", NULL};
 
 #define MODULES_ENV "vsrun.builtin_env"    /* registry: the built-in modules' _ENV */
 #define MODULES_FROZEN "vsrun.frozen"      /* registry: weak set, read-only table -> its name */
+#define MODULES_OPTIONS "vsrun.options"    /* registry: light userdata, the state's vm_options */
 
 /* The documented API: what a script may require in every mode. */
 static const char *const public_modules[] = {"pagerduty", "http", "json", "vsrun", "vsrun.time", NULL};
@@ -54,14 +55,35 @@ static const struct embedded_module *modules_find_embedded(const char *name) {
     return NULL;
 }
 
-static lua_CFunction modules_find_c(const char *name) {
-    for (const luaL_Reg *m = vsrun_c_modules; m->name; m++)
+static int modules_is_c(const char *name) {
+    for (const luaL_Reg *m = core_c_modules; m->name; m++)
+        if (strcmp(m->name, name) == 0) return 1;
+    return modules_in(net_c_modules, name);
+}
+
+/* The open function of C module `name` (one modules_is_c knows); a module of the network
+ * library loads it first, and raises when it cannot be loaded. */
+static lua_CFunction modules_open_c(lua_State *L, const char *name) {
+    for (const luaL_Reg *m = core_c_modules; m->name; m++)
         if (strcmp(m->name, name) == 0) return m->func;
+    char err[NETLIB_ERR_MAX];
+    const struct vsrun_net *net = netlib_load(err, sizeof err);
+    if (net == NULL) luaL_error(L, "cannot load module '%s': %s", name, err);
+    for (const luaL_Reg *m = net->modules; m->name; m++)
+        if (strcmp(m->name, name) == 0) return m->func;
+    luaL_error(L, "the network library has no module '%s'", name);
     return NULL;
 }
 
 static int modules_is_builtin(const char *name) {
-    return modules_find_c(name) != NULL || modules_find_embedded(name) != NULL;
+    return modules_is_c(name) || modules_find_embedded(name) != NULL;
+}
+
+static const struct vm_options *modules_options(lua_State *L) {
+    lua_getfield(L, LUA_REGISTRYINDEX, MODULES_OPTIONS);
+    const struct vm_options *o = lua_touserdata(L, -1);
+    lua_pop(L, 1);
+    return o;
 }
 
 /* The vsrun modules' tables are read-only; the simulator's own modules (sandbox.*) keep
@@ -177,9 +199,8 @@ void modules_require(lua_State *L, const char *name) {
         return;
     }
     lua_pop(L, 1);
-    lua_CFunction open = modules_find_c(name);
-    if (open) {
-        lua_pushcfunction(L, open);
+    if (modules_is_c(name)) {
+        lua_pushcfunction(L, modules_open_c(L, name));
         lua_pushstring(L, name);
         lua_call(L, 1, 1);
     } else {
@@ -217,7 +238,7 @@ static void modules_check_shadowing(lua_State *L, const char *name);
 
 int modules_require_for_script(lua_State *L, const char *name) {
     if (!modules_is_builtin(name)) return 0;
-    const struct vm_options *o = vm_options(L);
+    const struct vm_options *o = modules_options(L);
     if (modules_in(private_modules, name))
         return luaL_error(L, "module '%s' is internal to vsrun and not available to scripts", name);
     if (modules_in(sandbox_modules, name)) {
@@ -295,7 +316,7 @@ static int modules_search_file(lua_State *L) {
     lua_getfield(L, lua_upvalueindex(1), "path");
     const char *path = lua_tostring(L, -1);
     if (path == NULL || *path == '\0') {
-        lua_pushfstring(L, "no module directories to search (%s)", modules_where_searched(vm_options(L)));
+        lua_pushfstring(L, "no module directories to search (%s)", modules_where_searched(modules_options(L)));
         return 1;
     }
     lua_getfield(L, LUA_REGISTRYINDEX, MODULES_SEARCHPATH);
@@ -646,6 +667,8 @@ static void modules_freeze_strings(lua_State *L) {
 }
 
 void modules_open(lua_State *L, const struct vm_options *o) {
+    lua_pushlightuserdata(L, (void *)o);
+    lua_setfield(L, LUA_REGISTRYINDEX, MODULES_OPTIONS);
     lua_newtable(L);
     lua_createtable(L, 0, 1);
     lua_pushliteral(L, "k");

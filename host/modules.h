@@ -5,21 +5,20 @@
 #define VSRUN_MODULES_H
 #include <lauxlib.h>
 
-struct vm_options;
-
-extern const luaL_Reg vsrun_c_modules[];
+#include "vm_options.h"
 
 int luaopen_vsrun_core(lua_State *L);   /* core.c */
 int luaopen_json(lua_State *L);         /* json.c */
+int luaopen_vsrun_zoneinfo(lua_State *L);   /* zoneinfo.c */
+/* in the network library (vsrun-net.so; host/net_entry.c lists them for the executable) */
 int luaopen_vsrun_digest(lua_State *L); /* digest.c */
 int luaopen_vsrun_http_core(lua_State *L);  /* http.c */
 int luaopen_vsrun_pd_core(lua_State *L);    /* pagerduty.c */
 int luaopen_vsrun_pd_refresh(lua_State *L); /* pagerduty.c: private, never given to scripts */
 int luaopen_vsrun_server(lua_State *L); /* server.c */
-int luaopen_vsrun_zoneinfo(lua_State *L);   /* zoneinfo.c */
 
-/* Sets up require for a fresh state whose standard libraries are open: the script-facing
- * package table (searchers: preload, built-in modules by policy, Lua files on
+/* Sets up require for a fresh state whose standard libraries are open (o must live as long
+ * as the state): the script-facing package table (searchers: preload, built-in modules by policy, Lua files on
  * package.path), the built-in modules' own environment, the guarded rawset, the read-only
  * string library, and under --strict a read-only package table. */
 void modules_open(lua_State *L, const struct vm_options *o);

@@ -4,7 +4,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <openssl/crypto.h>
 
 static const char *const secret_names[SECRET_COUNT] = {"VSRUN_KEY", "VSRUN_PASSPHRASE", "PAGERDUTY_TOKEN"};
 static char *secret_values[SECRET_COUNT];
@@ -16,7 +15,7 @@ static int keep_text;      /* secrets_keep: the text outlives its first use */
 static void cleanse_env_entries(const char *name) {
     size_t n = strlen(name);
     for (char **e = environ; *e; e++)
-        if (strncmp(*e, name, n) == 0 && (*e)[n] == '=') OPENSSL_cleanse(*e + n + 1, strlen(*e + n + 1));
+        if (strncmp(*e, name, n) == 0 && (*e)[n] == '=') explicit_bzero(*e + n + 1, strlen(*e + n + 1));
 }
 
 void secrets_capture_env(void) {
@@ -35,7 +34,7 @@ void secrets_capture_env(void) {
 
 static void wipe_one(int i) {
     if (secret_values[i]) {
-        OPENSSL_cleanse(secret_values[i], strlen(secret_values[i]));
+        explicit_bzero(secret_values[i], strlen(secret_values[i]));
         free(secret_values[i]);
         secret_values[i] = NULL;
     }

@@ -233,13 +233,6 @@ int store_claim(struct store *st, double now, const char *const *routes, int n_r
     return found;
 }
 
-void store_claimed_free(struct store_claimed *c) {
-    free(c->route);
-    free(c->input);
-    free(c->delivery_id);
-    memset(c, 0, sizeof *c);
-}
-
 int store_finish(struct store *st, int64_t id, const char *status, double now, double next_at, int exit_code,
                  const char *result, const char *error, int uncount) {
     if (st->pg) return store_pg_finish(st->pg, id, status, now, next_at, exit_code, result, error, uncount);

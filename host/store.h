@@ -10,9 +10,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct store;
+#include "store_claimed.h"
 
-enum { STORE_OK = 0, STORE_DUPLICATE = 1, STORE_FULL = -2, STORE_ERROR = -1 };
+struct store;
 
 /* The default store: $VSRUN_HOME/serve.db (the vault directory, created 0700). */
 int store_default_path(char *out, size_t outlen, char *err, size_t errlen);
@@ -31,18 +31,10 @@ void store_close(struct store *st);
 int store_insert(struct store *st, const char *route, const char *delivery_id, const char *input,
                  int max_attempts, double now, int64_t *id);
 
-/* A claimed run: the worker owns its strings (store_claimed_free). */
-struct store_claimed {
-    int64_t id;
-    char *route, *input, *delivery_id;
-    int attempt;          /* 1 for the first try */
-    int max_attempts;
-};
 /* Claims the oldest due queued run of one of `routes` (those with a free slot): status →
  * running, attempts + 1. PostgreSQL also takes over runs whose lease expired (a dead
  * replica's; that attempt is not counted). Returns 1 claimed, 0 none due, -1 error. */
 int store_claim(struct store *st, double now, const char *const *routes, int n_routes, struct store_claimed *out);
-void store_claimed_free(struct store_claimed *c);
 /* Ends an attempt: status "done", "dead" or "queued" (a retry at next_at); result may be
  * NULL. uncount: the attempt did not count (the server stopped it while draining). */
 int store_finish(struct store *st, int64_t id, const char *status, double now, double next_at, int exit_code,

@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "store.h"
+#include "store_claimed.h"
 
 #define STORE_PG_LEASE_SECONDS 5.0     /* heartbeats every second extend it */
 

@@ -7,7 +7,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <openssl/crypto.h>
 
 #include "exitcodes.h"
 
@@ -20,7 +19,7 @@ void util_buf_add(struct util_buf *b, const char *s, size_t n) {
         if (np == NULL) { b->failed = 1; return; }
         if (b->p) {
             memcpy(np, b->p, b->len);
-            OPENSSL_cleanse(b->p, b->cap);
+            explicit_bzero(b->p, b->cap);
             free(b->p);
         }
         b->p = np;
@@ -47,7 +46,7 @@ void util_buf_json_string(struct util_buf *b, const char *s) {
 
 void util_buf_free(struct util_buf *b) {
     if (b->p) {
-        OPENSSL_cleanse(b->p, b->cap);
+        explicit_bzero(b->p, b->cap);
         free(b->p);
     }
     memset(b, 0, sizeof *b);

@@ -625,12 +625,13 @@ unsigned vault_last_saved_generation(const char *name) {
     return g < 4000000000UL ? (unsigned)g : 0;
 }
 
-/* Seals plain (authenticating the header and aad_name), writes, fsyncs and renames p's temp
- * file into place. 1 when done, 0 with err set. Does not free p. */
-static int commit_sealed(struct vault_pending *p, const char *aad_name, const char *plain, char *err, size_t errlen) {
+/* Seals plain with p's header and key (aad_name authenticated with the header) into a new
+ * buffer (*out, *outlen; the caller cleanses and frees it). 0 or -1 + err. seal: a record. */
+static int seal_text(const struct vault_pending *p, const char *aad_name, const char *plain, unsigned char **out,
+                     size_t *outlen, char *err, size_t errlen) {
     size_t plen = plain ? strlen(plain) : 0, flen = HEADER_LEN + NONCE_LEN + plen + TAG_LEN;
     unsigned char *file = plain ? malloc(flen) : NULL;
-    int ok = 0, saved = 0;
+    int ok = 0;
     if (!file) {
         seterr(err, errlen, "out of memory%s%s", "", "");
     } else {
@@ -638,7 +639,32 @@ static int commit_sealed(struct vault_pending *p, const char *aad_name, const ch
         memcpy(file, p->header, HEADER_LEN);
         ok = RAND_bytes(nonce, NONCE_LEN) == 1 &&
              gcm(1, p->key, nonce, p->header, aad_name, (const unsigned char *)plain, plen, ct, ct + plen) == 0;
-        if (!ok) seterr(err, errlen, "cannot seal vault record '%s'%s", aad_name, "");
+        if (!ok) {
+            seterr(err, errlen, "cannot seal vault record '%s'%s", aad_name, "");
+            OPENSSL_cleanse(file, flen);
+            free(file);
+            file = NULL;
+        }
+    }
+    *out = file;
+    *outlen = ok ? flen : 0;
+    return ok ? 0 : -1;
+}
+
+static int seal(const struct vault_pending *p, const struct vault_record *r, unsigned char **out, size_t *outlen,
+                char *err, size_t errlen) {
+    struct jt_writer w;
+    record_to_json(r, &w);
+    int rc = seal_text(p, r->name, jt_end(&w), out, outlen, err, errlen);
+    jt_free(&w);
+    return rc;
+}
+
+/* Writes the sealed bytes to p's temp file, fsyncs and renames it into place; cleanses and
+ * frees file. 1 when done, 0 with err set. Does not free p. */
+static int write_sealed(struct vault_pending *p, unsigned char *file, size_t flen, char *err, size_t errlen) {
+    int ok = file != NULL, saved = 0;
+    if (ok) {
         size_t off = 0;
         while (ok && off < flen) {
             ssize_t n = write(p->fd, file + off, flen - off);
@@ -664,13 +690,42 @@ static int commit_sealed(struct vault_pending *p, const char *aad_name, const ch
 }
 
 int vault_save_finish(struct vault_pending *p, const struct vault_record *r, char *err, size_t errlen) {
-    struct jt_writer w;
-    record_to_json(r, &w);
-    int ok = commit_sealed(p, r->name, jt_end(&w), err, errlen);
+    unsigned char *file = NULL;
+    size_t flen = 0;
+    int ok = seal(p, r, &file, &flen, err, errlen) == 0 && write_sealed(p, file, flen, err, errlen);
     if (ok) note_generation(p->path, r->generation);
-    jt_free(&w);
     vault_save_abort(p);
     return ok ? 0 : -1;
+}
+
+int vault_seal_begin(const char *name, int portable, struct vault_pending **out, char *err, size_t errlen) {
+    *out = NULL;
+    if (vault_check_name(name, err, errlen) != 0) return -1;
+    struct vault_pending *p = calloc(1, sizeof *p);
+    if (!p) {
+        seterr(err, errlen, "out of memory%s%s", "", "");
+        return -1;
+    }
+    p->fd = -1;   /* no file: vault_save_abort has nothing to unlink */
+    int rc = key_for_write(p->header, p->key, err, errlen);
+    if (rc == 0 && portable && p->header[10] == VAULT_SRC_FILE) {
+        seterr(err, errlen, "a shared vault needs VSRUN_KEY or VSRUN_PASSPHRASE (the key file of this machine is not "
+                            "on the others)%s%s", "", "");
+        rc = VAULT_CONFIG;
+    }
+    if (rc != 0) {
+        vault_save_abort(p);
+        return rc == VAULT_CONFIG ? VAULT_CONFIG : -1;
+    }
+    *out = p;
+    return 0;
+}
+
+int vault_seal_finish(struct vault_pending *p, const struct vault_record *r, unsigned char **out, size_t *outlen,
+                      char *err, size_t errlen) {
+    int rc = seal(p, r, out, outlen, err, errlen);
+    vault_save_abort(p);
+    return rc;
 }
 
 int vault_save(const struct vault_record *r, char *err, size_t errlen) {
@@ -679,19 +734,30 @@ int vault_save(const struct vault_record *r, char *err, size_t errlen) {
     return rc != 0 ? rc : vault_save_finish(p, r, err, errlen);
 }
 
-/* Reads NAME+suffix and opens it (the header and aad_name authenticated): 0 with the
- * malloc'd plain text (caller cleanses and frees), VAULT_NOT_FOUND, VAULT_CONFIG or -1. */
-static int open_sealed(const char *name, const char *suffix, const char *aad_name, char **plain_out, size_t *plain_len,
-                       char *err, size_t errlen) {
-    *plain_out = NULL;
+int vault_load(const char *name, struct vault_record *r, char *err, size_t errlen) {
+    memset(r, 0, sizeof *r);
     char path[4200];
-    int rc = vault_path(path, sizeof path, name, suffix, 0, err, errlen);
+    int rc = vault_path(path, sizeof path, name, ".conn", 0, err, errlen);
     if (rc != 0) return rc;
     unsigned char *data = NULL;
     size_t len = 0;
     rc = read_private_file(path, &data, &len, MAX_RECORD, err, errlen);
     if (rc != 0) return rc;
-    rc = -1;
+    rc = vault_open_bytes(name, data, len, r, err, errlen);
+    free(data);
+    return rc;
+}
+
+/* Opens sealed bytes (the header and aad_name authenticated): 0 with the malloc'd plain
+ * text in *plain_out (the caller cleanses and frees it), VAULT_CONFIG or -1 + err. */
+static int open_text(const char *name, const char *aad_name, const unsigned char *data, size_t len, char **plain_out,
+                     size_t *plain_len, char *err, size_t errlen) {
+    *plain_out = NULL;
+    int rc = -1;
+    if (len > MAX_RECORD) {
+        damaged(err, errlen, name);
+        return -1;
+    }
     unsigned char key[KEY_LEN];
     unsigned char *plain = NULL;
     size_t clen = 0;
@@ -740,8 +806,10 @@ static int open_sealed(const char *name, const char *suffix, const char *aad_nam
     clen = len - HEADER_LEN - NONCE_LEN - TAG_LEN;
     plain = malloc(clen + 1);
     if (!plain) goto out;
-    unsigned char *ct = data + HEADER_LEN + NONCE_LEN;
-    if (gcm(0, key, data + HEADER_LEN, data, aad_name, ct, clen, plain, ct + clen) != 0) {
+    const unsigned char *ct = data + HEADER_LEN + NONCE_LEN;
+    unsigned char tag[TAG_LEN];
+    memcpy(tag, ct + clen, TAG_LEN);
+    if (gcm(0, key, data + HEADER_LEN, data, aad_name, ct, clen, plain, tag) != 0) {
         if (data[10] != VAULT_SRC_UNKNOWN && data[10] != have) {
             /* the authenticated header did not open either, so this is a hint, not a proof */
             char why[160];
@@ -763,7 +831,6 @@ out:
         OPENSSL_cleanse(plain, clen + 1);
         free(plain);
     }
-    free(data);
     return rc;
 }
 
@@ -774,18 +841,19 @@ static void free_plain(char *plain, size_t len) {
     }
 }
 
-int vault_load(const char *name, struct vault_record *r, char *err, size_t errlen) {
+int vault_open_bytes(const char *name, const unsigned char *data, size_t len, struct vault_record *r, char *err,
+                     size_t errlen) {
     memset(r, 0, sizeof *r);
     char *plain;
-    size_t len;
-    int rc = open_sealed(name, ".conn", name, &plain, &len, err, errlen);
+    size_t plen;
+    int rc = open_text(name, name, data, len, &plain, &plen, err, errlen);
     if (rc != 0) return rc;
-    if (record_from_json(plain, len, r) != 0 || strcmp(r->name, name) != 0) {
+    if (record_from_json(plain, plen, r) != 0 || strcmp(r->name, name) != 0) {
         vault_record_clear(r);
         damaged(err, errlen, name);
         rc = -1;
     }
-    free_plain(plain, len);
+    free_plain(plain, plen);
     return rc;
 }
 
@@ -965,7 +1033,9 @@ int vault_secret_save(const struct vault_secret *s, char *err, size_t errlen) {
     jt_add_string(&w, "value", s->value);
     char aad[VAULT_NAME_MAX + 8];
     secret_aad(aad, s->name);
-    int ok = commit_sealed(p, aad, jt_end(&w), err, errlen);
+    unsigned char *file = NULL;
+    size_t flen = 0;
+    int ok = seal_text(p, aad, jt_end(&w), &file, &flen, err, errlen) == 0 && write_sealed(p, file, flen, err, errlen);
     jt_free(&w);
     vault_save_abort(p);
     return ok ? 0 : -1;
@@ -973,22 +1043,28 @@ int vault_secret_save(const struct vault_secret *s, char *err, size_t errlen) {
 
 int vault_secret_load(const char *name, struct vault_secret *s, char *err, size_t errlen) {
     memset(s, 0, sizeof *s);
-    if (vault_check_name(name, err, errlen) != 0) return -1;
-    char aad[VAULT_NAME_MAX + 8], kind[16] = "", *plain;
-    size_t len;
-    secret_aad(aad, name);
-    int rc = open_sealed(name, ".secret", aad, &plain, &len, err, errlen);
+    char path[4200], aad[VAULT_NAME_MAX + 8], kind[16] = "", *plain;
+    int rc = vault_path(path, sizeof path, name, ".secret", 0, err, errlen);
     if (rc != 0) return rc;
-    jt_string_to(plain, len, "kind", kind, sizeof kind);
-    if (strcmp(kind, "secret") != 0 || jt_string_to(plain, len, "name", s->name, sizeof s->name) != 0 ||
-        strcmp(s->name, name) != 0 || jt_string_to(plain, len, "origin", s->origin, sizeof s->origin) != 0 ||
-        (s->value = jt_string(plain, len, "value")) == NULL) {
+    unsigned char *data = NULL;
+    size_t len = 0, plen = 0;
+    rc = read_private_file(path, &data, &len, MAX_RECORD, err, errlen);
+    if (rc != 0) return rc;
+    secret_aad(aad, name);
+    rc = open_text(name, aad, data, len, &plain, &plen, err, errlen);
+    free(data);
+    if (rc != 0) return rc;
+    jt_string_to(plain, plen, "kind", kind, sizeof kind);
+    if (strcmp(kind, "secret") != 0 || jt_string_to(plain, plen, "name", s->name, sizeof s->name) != 0 ||
+        strcmp(s->name, name) != 0 || jt_string_to(plain, plen, "origin", s->origin, sizeof s->origin) != 0 ||
+        (s->value = jt_string(plain, plen, "value")) == NULL) {
         vault_secret_clear(s);
         damaged(err, errlen, name);
         rc = -1;
+    } else {
+        jt_number(plain, plen, "created_at", &s->created_at);
     }
-    jt_number(plain, len, "created_at", &s->created_at);
-    free_plain(plain, len);
+    free_plain(plain, plen);
     return rc;
 }
 

@@ -64,6 +64,16 @@ struct vault_pending;
 int vault_save_begin(const char *name, struct vault_pending **p, char *err, size_t errlen);
 int vault_save_finish(struct vault_pending *p, const struct vault_record *r, char *err, size_t errlen);
 void vault_save_abort(struct vault_pending *p);
+/* The same sealed bytes without a file, for a record store elsewhere (host/vault_pg.c):
+ * seal_begin derives the key first (VAULT_CONFIG when unusable, and when `portable` and
+ * the key is this machine's key file, which other machines lack); seal_finish seals r into
+ * a malloc'd buffer the caller cleanses and frees, and frees p (vault_save_abort drops it).
+ * vault_open_bytes checks and opens bytes read elsewhere exactly as vault_load opens a file. */
+int vault_seal_begin(const char *name, int portable, struct vault_pending **p, char *err, size_t errlen);
+int vault_seal_finish(struct vault_pending *p, const struct vault_record *r, unsigned char **out, size_t *outlen,
+                      char *err, size_t errlen);
+int vault_open_bytes(const char *name, const unsigned char *data, size_t len, struct vault_record *r, char *err,
+                     size_t errlen);
 /* Reads and opens record `name` into r (which the caller clears with vault_record_clear).
  * 0, VAULT_NOT_FOUND, VAULT_CONFIG (no usable key; a record sealed with another key source
  * or by a newer vsrun is named as such) or -1 + err ("vault record 'NAME' is damaged or

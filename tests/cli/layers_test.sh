@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The include graph of host/ (tests/cli/layers.py, computed from the files that exist): no
 # weak symbols, no cycles beyond the listed ones, and the credential stack reads in one
-# direction: vault <- oauth <- connection <- auth / pagerduty. Controls show each check
-# notices a cycle, a weak symbol and an upward include.
+# direction: vault, vault_pg <- oauth, records <- connection <- auth / pagerduty. Controls
+# show each check notices a cycle, a weak symbol and an upward include.
 . "$(dirname "$0")/lib.sh"
 
 check() { local name=$1; shift; if "$@"; then echo "ok $name"; else _fail "$name" "check failed: $*"; fi; }
@@ -19,7 +19,7 @@ check "layers: no include cycle in host/ beyond the listed ones" [ -z "$new" ]
 [ -n "$new" ] && echo "    new cycle: $new"
 check "layers: every listed cycle still exists (delete fixed ones from layers_known_cycles.txt)" [ -z "$gone" ]
 [ -n "$gone" ] && echo "    fixed: $gone"
-cred='vault secrets oauth oauth_callback connection cred_status'
+cred='vault vault_pg records secrets oauth oauth_callback connection cred_status'
 incycle=""
 for m in $cred; do grep -qw -- "$m" <<<"$found" && incycle="$incycle $m"; done
 check "layers: no credential module is in any cycle" [ -z "$incycle" ]
@@ -27,10 +27,10 @@ check "layers: no credential module is in any cycle" [ -z "$incycle" ]
 # upward includes in the credential stack: a lower layer must not include a higher one
 upward() { # DIR: prints FILE -> HEADER for every include against the order
     local d=$1 f
-    for f in "$d"/vault.[ch] "$d"/secrets.[ch] "$d"/cred_status.h; do
+    for f in "$d"/vault.[ch] "$d"/vault_pg.[ch] "$d"/secrets.[ch] "$d"/cred_status.h; do
         [ -e "$f" ] && grep -Ho '#include "\(oauth\|oauth_callback\|connection\|auth\|cmd_auth\|pagerduty\)\.h"' "$f"
     done
-    for f in "$d"/oauth.[ch] "$d"/oauth_callback.[ch]; do
+    for f in "$d"/oauth.[ch] "$d"/oauth_callback.[ch] "$d"/records.[ch]; do
         [ -e "$f" ] && grep -Ho '#include "\(connection\|auth\|cmd_auth\|pagerduty\)\.h"' "$f"
     done
     for f in "$d"/connection.[ch]; do

@@ -44,5 +44,7 @@ stop_serve k8s TERM
 check "SIGTERM (pod termination): exit 0" test "$RC" = 0
 check "the Deployment passes --config and --store" grep -q 'args: \["serve", "--config", "/etc/vsrun/serve.lua", "--store", "$(VSRUN_STORE)"\]' deploy/kubernetes/vsrun.yaml
 check "the grace period outlasts drain_seconds" grep -q 'terminationGracePeriodSeconds: 45' deploy/kubernetes/vsrun.yaml
+# the image's binary opens its network library from ../lib/vsrun (host/netlib.c)
+check "the image installs the network library in /usr/local/lib/vsrun" grep -q '^COPY --from=build /src/vsrun-net.so /usr/local/lib/vsrun/vsrun-net.so$' deploy/Dockerfile
 check "the systemd unit runs vsrun serve" grep -q '^ExecStart=/usr/local/bin/vsrun serve --config /etc/vsrun/serve.lua --store /var/lib/vsrun/serve.db$' deploy/systemd/vsrun-serve.service
 check "no sanitizer report" no_sanitizer_report "$TMP/k8s.err"

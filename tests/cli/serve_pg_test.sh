@@ -6,29 +6,13 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/serve_lib.sh"
 
-PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
-if [ -z "$PGBIN" ] || [ ! -x "$PGBIN/initdb" ] || [ ! -x "$PGBIN/pg_ctl" ]; then
-    echo "skipped serve_pg_test: PostgreSQL server binaries are not installed (apt-get install postgresql)"
-    exit 0
-fi
-# PostgreSQL refuses to run as root: as root, run it as nobody in a directory nobody owns
-PGDIR=$(mktemp -d /tmp/vsrun-pg.XXXXXX)
-as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u nobody -- "$@"; else "$@"; fi; }
-[ "$(id -u)" = 0 ] && chown nobody "$PGDIR"
+PG_TEST=serve_pg_test . "$(dirname "$0")/pg_lib.sh"
 cleanup() {
-    as_pg "$PGBIN/pg_ctl" -D "$PGDIR/data" -m immediate stop >/dev/null 2>&1
+    pg_stop
     for p in ${REPLICA_PIDS:-}; do kill -9 "$p" 2>/dev/null; done
-    rm -rf "$PGDIR" "$TMP"
+    rm -rf "$TMP"
 }
 trap cleanup EXIT
-PGPORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-as_pg "$PGBIN/initdb" -D "$PGDIR/data" -U vsrun --auth=trust -E UTF8 --no-sync >"$PGDIR/initdb.log" 2>&1 \
-    || { echo "FAIL initdb: $(tail -5 "$PGDIR/initdb.log")"; exit 1; }
-as_pg "$PGBIN/pg_ctl" -D "$PGDIR/data" -l "$PGDIR/pg.log" -w \
-    -o "-p $PGPORT -k $PGDIR -c listen_addresses=127.0.0.1 -c max_connections=50" start >/dev/null \
-    || { echo "FAIL pg_ctl start: $(tail -5 "$PGDIR/pg.log")"; exit 1; }
-PG=postgresql://vsrun@127.0.0.1:$PGPORT/postgres
-echo "ok PostgreSQL started on 127.0.0.1:$PGPORT"
 
 export SERVE_OUT=$TMP/ran.txt HOLD=$TMP/hold
 : >"$SERVE_OUT"
