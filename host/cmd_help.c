@@ -95,6 +95,9 @@ static const struct help_topic topics[] = {
      "  vsrun --sandbox --incidents 5000 --seed 7 script.lua\n"
      "  vsrun sandbox --port 8080 --api-key devkey   serve it for other tools\n"
      "Then: PAGERDUTY_TOKEN=devkey PAGERDUTY_API_URL=http://127.0.0.1:8080 vsrun script.lua\n"
+     "It sends signed PagerDuty v3 webhooks (incident triggered, acknowledged, resolved,\n"
+     "annotated) to subscriptions, retried like PagerDuty:\n"
+     "  curl URL/__sandbox/webhooks -d '{\"url\": \"http://...\", \"secret\": \"...\"}'\n"
      "See 'vsrun sandbox --help' and docs/sandbox.md.\n"},
     {"auth",
      "Connections hold PagerDuty OAuth tokens, encrypted, refreshed automatically.\n"
@@ -139,6 +142,8 @@ static const struct help_topic topics[] = {
      "with the event as input (retries with backoff, then dead). vsrun runs list|show ID|retry ID\n"
      "reads the store. Schedules: schedules = { nightly = { script = \"r.lua\",\n"
      "cron = \"0 6 * * 1-5\", timezone = \"Europe/Berlin\", inputs = { days = 7 } } }.\n"
+     "GET /metrics includes the runs' PagerDuty answers by status and rate-limit waits.\n"
+     "Try it offline: docs/serve.md \"Try it against the sandbox\" (the sandbox sends the webhook).\n"
      "See 'vsrun serve --help' and docs/serve.md.\n"},
     {NULL, NULL},
 };

@@ -14,6 +14,7 @@
 #include "oauth.h"
 #include "records.h"
 #include "secrets.h"
+#include "util.h"
 
 #define LOCK_SLICE_NS 20000000L   /* 20 ms between tries for a held vault lock */
 
@@ -270,59 +271,110 @@ static int needs_refresh(const struct vault_record *r) {
     return r->expires_at > 0 && wall_now() >= r->expires_at - leeway(r);
 }
 
-/* Under the vault lock: re-reads the record and refreshes it unless another process already
- * did (its generation moved past `seen` and its token is still valid), or it is not due
- * (!force), or a forced refresh comes too soon after the last grant. The temp file for the
- * new record and its key are made before the refresh token is spent, so a vault that cannot
- * be written costs nothing, and only the write and fsync follow PagerDuty's answer. On
- * CRED_OK r holds the current record. */
-static enum cred_status refresh_locked(const char *name, unsigned seen, int force, const struct cred_wait *w,
-                                       struct vault_record *r, char *err, size_t errlen) {
-    memset(r, 0, sizeof *r);
-    enum cred_status rc = CRED_FAILED;
-    struct records_lock *lock = lock_run_record(name, w, &rc, err, errlen);
-    if (!lock) return rc;
-    rc = load_run_record(name, r, err, errlen);
-    if (rc == CRED_MISSING) snprintf(err, errlen, "PagerDuty connection '%s' was removed (see `vsrun auth list`)", name);
-    if (rc != CRED_OK) goto out;
+/* One refresh of record `name`, blocking (refresh_locked) or in steps (connection_refresh_*):
+ * both run prepare_locked and finish_locked around the token request. */
+struct connection_refresh {
+    char name[VAULT_NAME_MAX];
+    unsigned seen;                 /* the generation the caller holds */
+    int force;                     /* after a 401, not because expiry is near */
+    struct records_lock *lock;     /* the record's lock (file or PostgreSQL), NULL until taken */
+    int state;                     /* STEP_* below */
+    struct vault_record r;
+    struct util_buf form;          /* the token request's body: secret, wiped on free */
+    char url[512];
+    long status;                   /* the answer, kept until the next step */
+    struct util_buf answer;
+    enum cred_status transport;    /* CRED_OK, or why the request failed */
+    char why[300];
+};
+
+enum { STEP_LOCK, STEP_SENT, STEP_ANSWERED, STEP_DONE };
+
+static void refresh_init(struct connection_refresh *j, const char *name, unsigned seen, int force) {
+    memset(j, 0, sizeof *j);
+    snprintf(j->name, sizeof j->name, "%s", name);
+    j->seen = seen;
+    j->force = force;
+}
+
+/* Drops an unfinished write, unlocks and wipes the request and answer; j->r stays. */
+static void refresh_release(struct connection_refresh *j) {
+    records_unlock(j->lock);
+    j->lock = NULL;
+    util_buf_free(&j->form);
+    util_buf_free(&j->answer);
+}
+
+/* Under the vault lock: re-reads the record. CRED_OK with *send = 0 when j->r is already
+ * current: another process refreshed (its generation moved past `seen` and its token is
+ * still valid), or it is not due (!force), or a forced refresh comes too soon after the
+ * last grant. *send = 1: the refresh token is to be spent; the temp file for the new record
+ * and its key exist by then, so a vault that cannot be written costs nothing. */
+static enum cred_status prepare_locked(struct connection_refresh *j, int *send, char *err, size_t errlen) {
+    *send = 0;
+    struct vault_record *r = &j->r;
+    enum cred_status rc = load_run_record(j->name, r, err, errlen);
+    if (rc == CRED_MISSING) snprintf(err, errlen, "PagerDuty connection '%s' was removed (see `vsrun auth list`)", j->name);
+    if (rc != CRED_OK) return rc;
     if (!r->connected) {
-        oauth_reconnect_message(name, err, errlen);
-        rc = CRED_RECONNECT;
-        goto out;
+        oauth_reconnect_message(j->name, err, errlen);
+        return CRED_RECONNECT;
     }
     int valid = !(r->expires_at > 0 && wall_now() >= r->expires_at);
-    if (r->generation != seen && valid) goto out; /* someone else did */
-    if (!force && !needs_refresh(r)) goto out;
+    if (r->generation != j->seen && valid) return CRED_OK; /* someone else did */
+    if (!j->force && !needs_refresh(r)) return CRED_OK;
     /* a script answered by 401s must not rotate tokens at will: one forced refresh per
      * interval per process (the first is free); the caller then sees the same token */
-    if (force && valid && last_forced >= 0 && mono_now() - last_forced < connection_min_forced_refresh) goto out;
-    int vrc = records_save_begin(lock, err, errlen);
+    if (j->force && valid && last_forced >= 0 && mono_now() - last_forced < connection_min_forced_refresh) return CRED_OK;
+    int vrc = records_save_begin(j->lock, err, errlen);
     if (vrc != 0) {
         char why[300];
         snprintf(why, sizeof why, "%s", err);
-        snprintf(err, errlen, "cannot refresh the token of '%s' (its refresh token was not spent): %s", name, why);
-        rc = vrc == VAULT_CONFIG ? CRED_CONFIG : CRED_FAILED;
-        goto out;
+        snprintf(err, errlen, "cannot refresh the token of '%s' (its refresh token was not spent): %s", j->name, why);
+        return vrc == VAULT_CONFIG ? CRED_CONFIG : CRED_FAILED;
     }
-    if (force) last_forced = mono_now();
-    rc = oauth_refresh_grant(r, w, err, errlen);
+    if (j->force) last_forced = mono_now();
+    *send = 1;
+    return CRED_OK;
+}
+
+/* After the token request (rc: oauth_refresh_grant's or oauth_refresh_answer's result):
+ * writes, fsyncs and renames the record. A lost grant is saved too, so every later caller
+ * is told at once. A failed save returns an error: the new token is not used, since the
+ * next run must not hold a token the vault lacks. */
+static enum cred_status finish_locked(struct connection_refresh *j, enum cred_status rc, char *err, size_t errlen) {
+    struct vault_record *r = &j->r;
     if (rc == CRED_RECONNECT) {
         /* an older copy put back (a restored backup): its refresh token was spent long ago */
-        unsigned newest = records_last_saved_generation(name);
+        unsigned newest = records_last_saved_generation(j->name);
         if (newest > r->generation) r->newest_generation = newest;
     }
     if (rc == CRED_OK || rc == CRED_RECONNECT) {
-        /* a lost grant is saved too, so every later caller is told at once */
         char serr[300];
-        if (records_save_finish(lock, r, serr, sizeof serr) != 0 && rc == CRED_OK) {
-            /* the new token is not used: the next run must not hold a token the vault lacks */
-            snprintf(err, errlen, "refreshed the PagerDuty token of '%s' but could not save it: %s", name, serr);
+        if (records_save_finish(j->lock, r, serr, sizeof serr) != 0 && rc == CRED_OK) {
+            snprintf(err, errlen, "refreshed the PagerDuty token of '%s' but could not save it: %s", j->name, serr);
             rc = CRED_FAILED;
         }
     }
-out:
-    records_unlock(lock);
-    if (rc != CRED_OK) vault_record_clear(r);
+    return rc;
+}
+
+/* The blocking refresh (vsrun auth, connection_open): the lock in slices while w allows,
+ * then the token request as a blocking transfer. On CRED_OK r holds the current record. */
+static enum cred_status refresh_locked(const char *name, unsigned seen, int force, const struct cred_wait *w,
+                                       struct vault_record *r, char *err, size_t errlen) {
+    struct connection_refresh j;
+    refresh_init(&j, name, seen, force);
+    memset(r, 0, sizeof *r);
+    enum cred_status rc = CRED_FAILED;
+    j.lock = lock_run_record(name, w, &rc, err, errlen);
+    if (!j.lock) return rc;
+    int send;
+    rc = prepare_locked(&j, &send, err, errlen);
+    if (rc == CRED_OK && send) rc = finish_locked(&j, oauth_refresh_grant(&j.r, w, err, errlen), err, errlen);
+    refresh_release(&j);
+    if (rc == CRED_OK) *r = j.r;
+    else vault_record_clear(&j.r);
     return rc;
 }
 
@@ -342,8 +394,8 @@ static int fill_connection(struct connection *c, const struct vault_record *r) {
     return 0;
 }
 
-static enum cred_status from_vault(const char *name, const struct cred_wait *w, struct connection *c, char *err,
-                                   size_t errlen) {
+static enum cred_status from_vault(const char *name, const struct cred_wait *w, int defer, struct connection *c,
+                                   char *err, size_t errlen) {
     char def[VAULT_NAME_MAX];
     if (!name) {
         enum cred_status rc = connection_default_name(def, sizeof def, err, errlen);
@@ -358,7 +410,8 @@ static enum cred_status from_vault(const char *name, const struct cred_wait *w, 
         oauth_reconnect_message(name, err, errlen);
         return CRED_RECONNECT;
     }
-    if (needs_refresh(&r)) {
+    if (defer) c->refresh_due = needs_refresh(&r);
+    else if (needs_refresh(&r)) {
         int still_valid = wall_now() < r.expires_at;
         struct vault_record fresh;
         rc = refresh_locked(name, r.generation, 0, w, &fresh, err, errlen);
@@ -377,8 +430,8 @@ static enum cred_status from_vault(const char *name, const struct cred_wait *w, 
     return rc;
 }
 
-enum cred_status connection_open(const char *name, const struct cred_wait *w, struct connection **out, char *err,
-                                 size_t errlen) {
+static enum cred_status open_connection(const char *name, const struct cred_wait *w, int defer,
+                                       struct connection **out, char *err, size_t errlen) {
     *out = NULL;
     struct connection *c = calloc(1, sizeof *c);
     if (c == NULL) {
@@ -400,13 +453,22 @@ enum cred_status connection_open(const char *name, const struct cred_wait *w, st
     } else if (name && vault_check_name(name, err, errlen) != 0)
         rc = CRED_CONFIG;
     else
-        rc = from_vault(name, w, c, err, errlen);
+        rc = from_vault(name, w, defer, c, err, errlen);
     if (rc != CRED_OK) {
         connection_free(c);
         return rc;
     }
     *out = c;
     return CRED_OK;
+}
+
+enum cred_status connection_open(const char *name, const struct cred_wait *w, struct connection **out, char *err,
+                                 size_t errlen) {
+    return open_connection(name, w, 0, out, err, errlen);
+}
+
+enum cred_status connection_open_deferred(const char *name, struct connection **out, char *err, size_t errlen) {
+    return open_connection(name, NULL, 1, out, err, errlen);
 }
 
 enum cred_status connection_refresh(struct connection *c, const struct cred_wait *w, char *err, size_t errlen) {
@@ -420,4 +482,103 @@ enum cred_status connection_refresh(struct connection *c, const struct cred_wait
     rc = fill_connection(c, &r) == 0 ? CRED_OK : CRED_FAILED;
     vault_record_clear(&r);
     return rc;
+}
+
+/* --- the refresh in steps (connection.h) ------------------------------------------------ */
+
+struct connection_refresh *connection_refresh_new(const struct connection *c, unsigned seen, int force) {
+    struct connection_refresh *j = malloc(sizeof *j);
+    if (j) refresh_init(j, c->name, seen, force);
+    return j;
+}
+
+void connection_refresh_free(struct connection_refresh *j) {
+    if (j == NULL) return;
+    refresh_release(j);
+    vault_record_clear(&j->r);
+    OPENSSL_cleanse(j, sizeof *j);
+    free(j);
+}
+
+const char *connection_refresh_url(const struct connection_refresh *j) { return j->url; }
+
+const char *connection_refresh_form(const struct connection_refresh *j, size_t *len) {
+    *len = j->form.len;
+    return j->form.p;
+}
+
+int connection_refresh_answer(struct connection_refresh *j, long status, const char *body, size_t len,
+                              enum cred_status transport, const char *why) {
+    if (j->state != STEP_SENT) return -1;
+    j->status = status;
+    j->transport = transport;
+    snprintf(j->why, sizeof j->why, "%s", why ? why : "");
+    if (body && len) util_buf_add(&j->answer, body, len);
+    if (j->answer.failed) {
+        j->transport = CRED_FAILED;
+        snprintf(j->why, sizeof j->why, "out of memory");
+    }
+    j->state = STEP_ANSWERED;
+    return 0;
+}
+
+/* The end of a refresh: c gets the record's token on CRED_OK. A refresh that was only due
+ * (not forced) and failed leaves a still valid token in use, as connection_open does. */
+static enum refresh_next refresh_done(struct connection_refresh *j, struct connection *c, enum cred_status rc,
+                                      enum cred_status *out, char *err, size_t errlen) {
+    refresh_release(j);
+    j->state = STEP_DONE;
+    if (rc == CRED_OK && fill_connection(c, &j->r) != 0) {
+        snprintf(err, errlen, "out of memory");
+        rc = CRED_FAILED;
+    }
+    if (rc != CRED_OK && !j->force) {
+        int still_valid = c->expires_at > 0 && wall_now() < c->expires_at;
+        if (still_valid && rc != CRED_RECONNECT && rc != CRED_TIMEOUT) rc = CRED_OK;
+        else if (rc == CRED_FAILED) rc = CRED_NETWORK;
+    }
+    vault_record_clear(&j->r);
+    *out = rc;
+    return REFRESH_DONE;
+}
+
+enum refresh_next connection_refresh_step(struct connection_refresh *j, struct connection *c, enum cred_status *rc,
+                                          char *err, size_t errlen) {
+    if (c->kind != CONN_OAUTH) {
+        snprintf(err, errlen, "connection '%s' cannot be refreshed (it is not an OAuth connection)", c->name);
+        return refresh_done(j, c, CRED_FAILED, rc, err, errlen);
+    }
+    switch (j->state) {
+    case STEP_LOCK: {
+        int lrc = records_lock_try(j->name, &j->lock, err, errlen);
+        if (lrc == 1) return REFRESH_RETRY_LOCK;
+        if (lrc != 0) return refresh_done(j, c, lrc == VAULT_PG_UNREACHABLE ? CRED_NETWORK : CRED_FAILED, rc, err, errlen);
+        int send;
+        enum cred_status prc = prepare_locked(j, &send, err, errlen);
+        if (prc != CRED_OK || !send) return refresh_done(j, c, prc, rc, err, errlen);
+        if (!j->r.refresh_token || !*j->r.refresh_token) {
+            oauth_reconnect_message(j->name, err, errlen);
+            return refresh_done(j, c, finish_locked(j, CRED_RECONNECT, err, errlen), rc, err, errlen);
+        }
+        if (oauth_refresh_form(&j->r, &j->form, j->url, sizeof j->url, err, errlen) != 0)
+            return refresh_done(j, c, CRED_FAILED, rc, err, errlen);
+        j->state = STEP_SENT;
+        return REFRESH_SEND;
+    }
+    case STEP_ANSWERED: {
+        util_buf_free(&j->form);
+        enum cred_status arc;
+        if (j->transport != CRED_OK) {
+            snprintf(err, errlen, "%s", j->why);
+            arc = j->transport;
+        } else
+            arc = oauth_refresh_answer(&j->r, j->status, j->answer.p, j->answer.len, err, errlen);
+        util_buf_free(&j->answer);
+        return refresh_done(j, c, finish_locked(j, arc, err, errlen), rc, err, errlen);
+    }
+    default:
+        snprintf(err, errlen, "internal error: the refresh of '%s' was stepped out of order", j->name);
+        *rc = CRED_FAILED;
+        return REFRESH_DONE;
+    }
 }

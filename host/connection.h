@@ -23,6 +23,7 @@ struct connection {
     char *from;               /* From header for account API keys, or NULL */
     double expires_at;        /* unix seconds; 0 = unknown / never */
     unsigned generation;      /* bumped on every refresh, so concurrent callers refresh once */
+    int refresh_due;          /* connection_open_deferred: within the leeway of its expiry */
 };
 
 /* --sandbox / vsrun test: the in-process simulator's URL and a preset token. */
@@ -37,6 +38,10 @@ int connection_sandbox_ready(void);
  * another status with a message in err (never containing a secret). */
 enum cred_status connection_open(const char *name, const struct cred_wait *w, struct connection **out, char *err,
                                  size_t errlen);
+/* connection_open, except that a token about to expire is not refreshed here: refresh_due
+ * is set instead and the caller refreshes through connection_refresh_step (host/pagerduty.c
+ * does, so the token request runs on the scheduler while other tasks go on). */
+enum cred_status connection_open_deferred(const char *name, struct connection **out, char *err, size_t errlen);
 /* Refreshes c's token after a 401, unless another task or process already did (the
  * generation tells), or this process spent a refresh token less than
  * connection_min_forced_refresh seconds ago (then c is left as it is: the caller's retry
@@ -45,6 +50,28 @@ enum cred_status connection_refresh(struct connection *c, const struct cred_wait
 void connection_free(struct connection *c);
 /* Seconds between forced refreshes of one connection (default 30; tests lower it). */
 extern double connection_min_forced_refresh;
+
+/* The same refresh in steps, for a caller with its own event loop: nothing here blocks.
+ * connection_refresh_new(c, seen, force) (force: after a 401, seen: the generation that got
+ * it; else a due refresh), then connection_refresh_step until it returns REFRESH_DONE:
+ * - REFRESH_RETRY_LOCK: another process holds the vault lock; step again after a pause;
+ * - REFRESH_SEND: POST connection_refresh_form (secret: never copy it into Lua) to
+ *   connection_refresh_url, hand the answer (or a transport failure: CRED_NETWORK or
+ *   CRED_TIMEOUT with why) to connection_refresh_answer, then step again;
+ * - REFRESH_DONE: *rc is the outcome (err set unless CRED_OK); on CRED_OK c holds the
+ *   current token. A due refresh that failed keeps a still valid token (CRED_OK).
+ * connection_refresh_free at any point releases the lock, drops the unfinished temp file
+ * (the refresh token may be spent then: as a kill would) and wipes everything. */
+enum refresh_next { REFRESH_DONE, REFRESH_RETRY_LOCK, REFRESH_SEND };
+struct connection_refresh;
+struct connection_refresh *connection_refresh_new(const struct connection *c, unsigned seen, int force);
+enum refresh_next connection_refresh_step(struct connection_refresh *j, struct connection *c, enum cred_status *rc,
+                                          char *err, size_t errlen);
+const char *connection_refresh_url(const struct connection_refresh *j);
+const char *connection_refresh_form(const struct connection_refresh *j, size_t *len);
+int connection_refresh_answer(struct connection_refresh *j, long status, const char *body, size_t len,
+                              enum cred_status transport, const char *why);
+void connection_refresh_free(struct connection_refresh *j);
 
 /* The one default-connection rule: the configured default, else the only connection.
  * CRED_OK, CRED_MISSING (none), CRED_CONFIG (several, no default) or CRED_FAILED. */

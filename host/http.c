@@ -63,6 +63,8 @@ struct http_transfer {
     char *url;
     double started;
     char errbuf[CURL_ERROR_SIZE];
+    void (*on_done)(void *ud, const struct http_answer *a);  /* a C caller's answer (http.h) */
+    void *done_ud;
     struct http_transfer *prev, *next;
 };
 
@@ -252,16 +254,28 @@ static void http_release_easy(struct http_ctx *ctx, CURL *easy) {
     }
 }
 
+static void http_buf_wipe(struct http_buf *b) {
+    if (b->p) OPENSSL_cleanse(b->p, b->cap);
+}
+
 /* Detaches and frees a transfer (in flight or finished). */
 static void http_free_transfer(struct http_ctx *ctx, struct http_transfer *t) {
+    if (t->on_done) {  /* no answer will come: the C caller learns it once */
+        t->on_done(t->done_ud, NULL);
+        t->on_done = NULL;
+    }
     if (t->easy) {
         curl_multi_remove_handle(ctx->multi, t->easy);
         http_release_easy(ctx, t->easy);
         t->easy = NULL;
         ctx->active--;
     }
-    if (t->has_secret)
+    if (t->has_secret) {
         for (struct curl_slist *h = t->req_headers; h; h = h->next) OPENSSL_cleanse(h->data, strlen(h->data));
+        if (t->req_body) OPENSSL_cleanse(t->req_body, t->req_body_len);
+        http_buf_wipe(&t->body);
+        http_buf_wipe(&t->headers);
+    }
     curl_slist_free_all(t->req_headers);
     free(t->req_body);
     free(t->body.p);
@@ -346,6 +360,7 @@ void http_secret_transport(void *curl_easy, const char *url) {
 static const char *http_setup(struct http_ctx *ctx, struct http_transfer *t, const struct http_request *req) {
     CURL *e = t->easy;
     int has_expect = 0;
+    t->has_secret = req->secret_body;
     for (size_t i = 0; i < req->n_headers; i++) {
         const struct http_header *h = &req->headers[i];
         if (!http_valid_header(h)) return "invalid header name or value (no CR/LF, no ':' in names)";
@@ -453,6 +468,8 @@ long http_start(lua_State *L, const struct http_request *req) {
     t->ctx = ctx;
     t->max_body = req->max_body ? req->max_body : HTTP_DEFAULT_MAX_BODY;
     t->attempt = req->attempt > 0 ? req->attempt : 1;
+    t->on_done = req->on_done;
+    t->done_ud = req->done_ud;
     snprintf(t->method, sizeof t->method, "%s", req->method);
     t->url = strdup(req->url);
     if (ctx->n_pool > 0) t->easy = ctx->pool[--ctx->n_pool];
@@ -466,6 +483,7 @@ long http_start(lua_State *L, const struct http_request *req) {
     if (err == NULL && curl_multi_add_handle(ctx->multi, t->easy) != CURLM_OK) err = "cannot add the transfer";
     if (err) {
         if (t->easy) { http_release_easy(ctx, t->easy); t->easy = NULL; }
+        t->on_done = NULL;  /* the caller learns it from the -1 */
         http_free_transfer(ctx, t);
         return http_fail(err);
     }
@@ -549,8 +567,10 @@ static void http_log(struct http_ctx *ctx, lua_State *L, struct http_transfer *t
     lua_pop(L, 1);
 }
 
-/* Pushes the result table of finished transfer t. */
+/* Pushes the result table of finished transfer t. A transfer started with on_done hands
+ * its answer to C instead: Lua gets the outcome without headers or body. */
 static void http_push_result(lua_State *L, struct http_ctx *ctx, struct http_transfer *t, CURLcode rc) {
+    int for_c = t->on_done != NULL;
     double elapsed = util_monotonic() - t->started;
     long status = 0;
     curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
@@ -563,17 +583,22 @@ static void http_push_result(lua_State *L, struct http_ctx *ctx, struct http_tra
         lua_pushinteger(L, status);
         lua_setfield(L, -2, "status");
     }
-    http_push_headers(L, t);
-    lua_setfield(L, -2, "headers");
+    if (!for_c) {
+        http_push_headers(L, t);
+        lua_setfield(L, -2, "headers");
+    }
     /* sent: the request may have reached the server (what a non-idempotent retry must know) */
     lua_pushboolean(L, pretransfer > 0 || request_size > 0 || status > 0);
     lua_setfield(L, -2, "sent");
     lua_pushnumber(L, elapsed);
     lua_setfield(L, -2, "elapsed");
     char outcome[32];
+    struct http_answer a = {status, t->body.p ? t->body.p : "", t->body.len, NULL, NULL};
     if (rc == CURLE_OK) {
-        lua_pushlstring(L, t->body.p ? t->body.p : "", t->body.len);
-        lua_setfield(L, -2, "body");
+        if (!for_c) {
+            lua_pushlstring(L, t->body.p ? t->body.p : "", t->body.len);
+            lua_setfield(L, -2, "body");
+        }
         snprintf(outcome, sizeof outcome, "%ld", status);
     } else {
         const char *kind = http_error_kind(t, rc);
@@ -590,6 +615,14 @@ static void http_push_result(lua_State *L, struct http_ctx *ctx, struct http_tra
             lua_pushstring(L, curl_easy_strerror(rc));
         lua_setfield(L, -2, "error_message");
         snprintf(outcome, sizeof outcome, "%s", kind);
+        a.error_kind = kind;
+    }
+    if (for_c) {
+        lua_getfield(L, -1, "error_message");  /* anchored by the result table */
+        a.error_message = lua_tostring(L, -1);
+        t->on_done(t->done_ud, &a);
+        t->on_done = NULL;
+        lua_pop(L, 1);
     }
     http_log(ctx, L, t, outcome, elapsed);
 }

@@ -6,10 +6,15 @@
 #include <stddef.h>
 #include <lua.h>
 
-struct http_header {
-    const char *name;
-    const char *value;
-    int secret;               /* cleansed after the transfer; never logged */
+#include "http_policy.h"      /* struct http_header, http_protect_origin */
+
+/* The answer handed to http_request.on_done; valid during the call only. */
+struct http_answer {
+    long status;               /* 0 when no response came */
+    const char *body;
+    size_t body_len;
+    const char *error_kind;    /* NULL, or "network" | "timeout" | "tls" | "too_large" */
+    const char *error_message;
 };
 
 struct http_request {
@@ -25,9 +30,17 @@ struct http_request {
     int attempt;              /* 1 = first try; > 1 is logged as a retry */
     int no_proxy;             /* the in-process sandbox: never through a proxy */
     int script;               /* a script's request: its socket may not reach a credential port */
+    int secret_body;          /* the body carries a secret (the OAuth token request): a
+                                 credential transfer, its buffers cleansed when freed */
+    /* Set by a C caller that reads the answer itself (the token request): on_done gets it
+     * once, when the transfer finishes, or NULL when it is freed without one (cancelled, or
+     * the state closed); the Lua result then has status, error_kind and error_message
+     * only, never headers or body. */
+    void (*on_done)(void *ud, const struct http_answer *a);
+    void *done_ud;
 };
 
-/* A request with a secret header is a credential transfer: it runs on a connection pool of
+/* A request with a secret header or secret_body is a credential transfer: it runs on a connection pool of
  * its own (script requests can never write to its connections, nor it to theirs) and never
  * through a proxy in clear text (see http_secret_transport). */
 
@@ -44,10 +57,6 @@ const char *http_start_error(void);
  * its own easy handles): an http:// URL never goes through a proxy; an https:// one may
  * only be CONNECT-tunnelled, so a proxy sees neither the credential nor can it answer. */
 void http_secret_transport(void *curl_easy, const char *url);
-
-/* Marks the origin of url (a connection's API or identity URL) as one that carries a
- * PagerDuty credential: the http module refuses to send anything to it. */
-void http_protect_origin(const char *url);
 
 /* Pushes url with userinfo, fragment and secret-looking query values redacted. */
 void http_push_redacted_url(lua_State *L, const char *url);

@@ -19,7 +19,6 @@
 
 #include <curl/curl.h>
 
-#include "http.h"
 #include "modules.h"
 #include "secrets.h"
 #include "vm.h"

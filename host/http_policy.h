@@ -5,7 +5,13 @@
 #include <stddef.h>
 #include <lua.h>
 
-struct http_header;
+/* One request header. Defined here, below host/http.h, so the policy needs nothing from
+ * the transfer code (http.c includes this header, never the reverse). */
+struct http_header {
+    const char *name;
+    const char *value;
+    int secret;               /* cleansed after the transfer; never logged */
+};
 
 /* The verdict on a script request. kind is NULL when it may go, else an error kind
  * ("permission_denied", "invalid_argument") with a message in why. in_process is set when
@@ -27,6 +33,10 @@ void http_policy_check(lua_State *L, const char *url, const struct http_header *
 /* Whether a loopback address on this port is a credential origin: a script's socket is
  * checked at connect time too, since any name (an /etc/hosts alias) may resolve there. */
 int http_policy_loopback_port_guarded(long port);
+
+/* Marks the origin of url (a connection's API or identity URL) as one that carries a
+ * PagerDuty credential: the http module refuses to send anything to it. */
+void http_protect_origin(const char *url);
 
 /* Validates an --allow-net list ("host[:port],..."); 0, or -1 with a message in err. */
 int http_policy_check_allow_list(const char *list, char *err, size_t errlen);

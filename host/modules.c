@@ -25,6 +25,7 @@ static const luaL_Reg core_c_modules[] = {
     {"vsrun.core", luaopen_vsrun_core},
     {"json", luaopen_json},
     {"vsrun.zoneinfo", luaopen_vsrun_zoneinfo},
+    {"vsrun.run_metrics", luaopen_vsrun_run_metrics},
     {NULL, NULL},
 };
 /* C modules in the network library (vsrun-net.so, host/netlib.c): opened on first require,
@@ -40,8 +41,9 @@ static const char *const net_c_modules[] = {"vsrun.digest", "vsrun.http_core", "
 static const char *const public_modules[] = {"pagerduty", "http", "json", "vsrun", "vsrun.time", NULL};
 /* Documented too, but only for runs against the sandbox (--sandbox, vsrun test). */
 static const char *const sandbox_modules[] = {"vsrun.sandbox", "vsrun.testing", NULL};
-/* Never for script code, in any mode: forcing token refreshes is the host's decision. */
-static const char *const private_modules[] = {"vsrun.pd_refresh", NULL};
+/* Never for script code, in any mode: forcing token refreshes is the host's decision, and so
+ * are the counters a run reports to vsrun serve. */
+static const char *const private_modules[] = {"vsrun.pd_refresh", "vsrun.run_metrics", NULL};
 
 static int modules_in(const char *const *list, const char *name) {
     for (; *list; list++)

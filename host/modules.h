@@ -16,6 +16,8 @@ int luaopen_vsrun_http_core(lua_State *L);  /* http.c */
 int luaopen_vsrun_pd_core(lua_State *L);    /* pagerduty.c */
 int luaopen_vsrun_pd_refresh(lua_State *L); /* pagerduty.c: private, never given to scripts */
 int luaopen_vsrun_server(lua_State *L); /* server.c */
+int luaopen_vsrun_zoneinfo(lua_State *L);   /* zoneinfo.c */
+int luaopen_vsrun_run_metrics(lua_State *L);   /* run_metrics.c */
 
 /* Sets up require for a fresh state whose standard libraries are open (o must live as long
  * as the state): the script-facing package table (searchers: preload, built-in modules by policy, Lua files on

@@ -192,27 +192,18 @@ static void grant_clear(struct grant *g) {
     memset(g, 0, sizeof *g);
 }
 
-/* POSTs form to {identity}/oauth/token. 0 = tokens in g; -1 = refused (g->error set, err
- * explains); CRED_NETWORK or CRED_TIMEOUT. secrets are redacted from any server text. */
-static int token_request(const char *identity_url, const char *form, const struct cred_wait *w, struct grant *g,
-                         const char *const *secrets, int nsecrets, char *err, size_t errlen) {
+/* Reads the token endpoint's answer. 0 = tokens in g; -1 = refused (g->error set, err
+ * explains); CRED_NETWORK (a 5xx: the grant is not lost). secrets are redacted from any
+ * server text. */
+static int token_parse(const char *url, long status, const char *b, size_t n, struct grant *g,
+                       const char *const *secrets, int nsecrets, char *err, size_t errlen) {
     memset(g, 0, sizeof *g);
-    char url[512];
-    join_url(url, sizeof url, identity_url, "/oauth/token");
-    struct util_buf body = {0};
-    long status = http_call(url, form, NULL, w, &body, err, errlen);
-    if (status < 0) {
-        util_buf_free(&body);
-        return (int)status;
-    }
     if (status >= 500) { /* the identity server failed: transient, the grant is not lost */
-        util_buf_free(&body);
         snprintf(err, errlen, "%s answered HTTP %ld", url, status);
         return CRED_NETWORK;
     }
+    if (b == NULL) b = "", n = 0;
     int rc = -1;
-    const char *b = body.p;
-    size_t n = body.len;
     if (status == 200) {
         g->access_token = jt_string(b, n, "access_token");
         g->refresh_token = jt_string(b, n, "refresh_token");
@@ -235,12 +226,25 @@ static int token_request(const char *identity_url, const char *form, const struc
         else
             snprintf(err, errlen, "PagerDuty refused the token request: HTTP %ld from %s", status, url);
     }
-    util_buf_free(&body);
     if (rc != 0) {
         wipe_free(g->access_token);
         wipe_free(g->refresh_token);
         g->access_token = g->refresh_token = NULL;
     }
+    return rc;
+}
+
+/* POSTs form to {identity}/oauth/token and reads the answer (token_parse), or returns
+ * CRED_NETWORK / CRED_TIMEOUT. */
+static int token_request(const char *identity_url, const char *form, const struct cred_wait *w, struct grant *g,
+                         const char *const *secrets, int nsecrets, char *err, size_t errlen) {
+    memset(g, 0, sizeof *g);
+    char url[512];
+    join_url(url, sizeof url, identity_url, "/oauth/token");
+    struct util_buf body = {0};
+    long status = http_call(url, form, NULL, w, &body, err, errlen);
+    int rc = status < 0 ? (int)status : token_parse(url, status, body.p, body.len, g, secrets, nsecrets, err, errlen);
+    util_buf_free(&body);
     return rc;
 }
 
@@ -446,20 +450,27 @@ int oauth_revoke(const struct vault_record *r, char *err, size_t errlen) {
 
 /* --- the refresh grant ------------------------------------------------------------------ */
 
-enum cred_status oauth_refresh_grant(struct vault_record *r, const struct cred_wait *w, char *err, size_t errlen) {
-    if (!r->refresh_token || !*r->refresh_token) {
-        oauth_reconnect_message(r->name, err, errlen);
-        return CRED_RECONNECT;
+int oauth_refresh_form(const struct vault_record *r, struct util_buf *form, char *url, size_t urllen, char *err,
+                       size_t errlen) {
+    join_url(url, urllen, r->identity_url, "/oauth/token");
+    sb_param(form, "grant_type", "refresh_token");
+    sb_param(form, "client_id", r->client_id);
+    sb_param(form, "refresh_token", r->refresh_token ? r->refresh_token : "");
+    if (r->client_secret) sb_param(form, "client_secret", r->client_secret);
+    if (form->failed) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
     }
-    struct util_buf form = {0};
-    sb_param(&form, "grant_type", "refresh_token");
-    sb_param(&form, "client_id", r->client_id);
-    sb_param(&form, "refresh_token", r->refresh_token);
-    if (r->client_secret) sb_param(&form, "client_secret", r->client_secret);
+    return 0;
+}
+
+enum cred_status oauth_refresh_answer(struct vault_record *r, long status, const char *body, size_t len, char *err,
+                                      size_t errlen) {
+    char url[512];
+    join_url(url, sizeof url, r->identity_url, "/oauth/token");
     struct grant g = {0};
     const char *secrets[] = {r->refresh_token, r->access_token, r->client_secret};
-    int rc = form.failed ? -1 : token_request(r->identity_url, form.p, w, &g, secrets, 3, err, errlen);
-    util_buf_free(&form);
+    int rc = token_parse(url, status, body, len, &g, secrets, 3, err, errlen);
     if (rc == -1 && strcmp(g.error, "invalid_grant") == 0) {
         r->connected = 0;
         vault_set_secret(&r->access_token, NULL);
@@ -475,4 +486,22 @@ enum cred_status oauth_refresh_grant(struct vault_record *r, const struct cred_w
     }
     grant_clear(&g);
     return (enum cred_status)rc;
+}
+
+enum cred_status oauth_refresh_grant(struct vault_record *r, const struct cred_wait *w, char *err, size_t errlen) {
+    if (!r->refresh_token || !*r->refresh_token) {
+        oauth_reconnect_message(r->name, err, errlen);
+        return CRED_RECONNECT;
+    }
+    struct util_buf form = {0}, body = {0};
+    char url[512];
+    if (oauth_refresh_form(r, &form, url, sizeof url, err, errlen) != 0) {
+        util_buf_free(&form);
+        return CRED_FAILED;
+    }
+    long status = http_call(url, form.p, NULL, w, &body, err, errlen);
+    util_buf_free(&form);
+    enum cred_status rc = status < 0 ? (enum cred_status)status : oauth_refresh_answer(r, status, body.p, body.len, err, errlen);
+    util_buf_free(&body);
+    return rc;
 }

@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "cred_status.h"
+#include "util.h"
 #include "vault.h"
 
 #define OAUTH_US_API "https://api.pagerduty.com"
@@ -34,6 +35,16 @@ enum cred_status oauth_login_run(const struct oauth_login *o, struct vault_recor
  * invalid_grant r is marked disconnected and CRED_RECONNECT returned. w may end the
  * request early (CRED_TIMEOUT). Otherwise CRED_OK, CRED_NETWORK or CRED_FAILED. */
 enum cred_status oauth_refresh_grant(struct vault_record *r, const struct cred_wait *w, char *err, size_t errlen);
+
+/* The same grant in two halves, for a caller that sends the request through its own event
+ * loop (host/connection.c's stepped refresh, driven by the scheduler): the form (secret:
+ * the caller wipes it, util_buf does on free) and the token URL, then the answer, applied
+ * to r as above. Neither blocks. form: 0 or -1 with err; answer: as oauth_refresh_grant,
+ * where status is the HTTP status of the token request. */
+int oauth_refresh_form(const struct vault_record *r, struct util_buf *form, char *url, size_t urllen, char *err,
+                       size_t errlen);
+enum cred_status oauth_refresh_answer(struct vault_record *r, long status, const char *body, size_t len, char *err,
+                                      size_t errlen);
 
 /* Revokes r's refresh and access tokens at the identity server (best effort). 0 or -1. */
 int oauth_revoke(const struct vault_record *r, char *err, size_t errlen);

@@ -193,18 +193,9 @@ static int pd_conn_index(lua_State *L) {
     return 1;
 }
 
-/* The credential layer's waits (the vault lock, a token request) end at --timeout or Ctrl-C. */
-static int pd_should_stop(void *ud) {
-    lua_State *L = ud;
-    return vm_deadline_ms(L) == 0 || vm_interrupted_now();
-}
-
-/* After CRED_TIMEOUT: raises the limit error (exit 7) when a limit ended the wait. */
-static void pd_raise_limit(lua_State *L, enum cred_status rc) {
-    if (rc == CRED_TIMEOUT) vm_check_limits(L);
-}
-
-/* connect(name|nil) -> connection, or nil, message, error kind. Which connections script
+/* connect(name|nil) -> connection, refresh_due | nil, message, error kind. refresh_due: the
+ * token is about to expire; the caller refreshes it with vsrun.pd_refresh (on the
+ * scheduler, so other tasks go on meanwhile) before the first request. Which connections script
  * code can reach depends on the mode (docs/security.md "Modes"): under --sandbox and vsrun
  * test every name is the in-process sandbox, so nothing a test runs can touch a real account;
  * under --strict only the connection chosen on the command line (--connection, or the
@@ -228,10 +219,8 @@ static int pd_connect(lua_State *L) {
     pc->c = NULL;
     luaL_setmetatable(L, PD_CONN_META);
     char err[300] = "";
-    struct cred_wait w = {pd_should_stop, L};
-    enum cred_status rc = connection_open(name, &w, &pc->c, err, sizeof err);
+    enum cred_status rc = connection_open_deferred(name, &pc->c, err, sizeof err);
     if (rc != CRED_OK) {
-        pd_raise_limit(L, rc);
         lua_pushnil(L);
         lua_pushstring(L, err[0] ? err : "cannot open the PagerDuty connection");
         lua_pushstring(L, cred_error_kind(rc));
@@ -249,7 +238,9 @@ static int pd_connect(lua_State *L) {
     /* from now on the http module refuses both origins: only this module sends there */
     http_protect_origin(pc->c->api_url);
     http_protect_origin(pc->c->identity_url);
-    return 1;
+    lua_pushboolean(L, pc->c->refresh_due);
+    pc->c->refresh_due = 0;
+    return 2;
 }
 
 /* ---- requests ---- */
@@ -340,13 +331,62 @@ static int pd_request(lua_State *L) {
     return 2;
 }
 
-/* refresh(conn, generation) -> true | false, kind, message. Tasks that saw the same
- * generation fail with 401 together; the first refreshes, the others find it done. */
-static int pd_refresh(lua_State *L) {
+/* ---- the token refresh, driven by the scheduler ---- */
+
+#define PD_JOB_META "vsrun.pd_refresh_job"
+#define PD_TOKEN_MAX_BODY ((size_t)1 << 20)
+
+/* A refresh in flight. Owned by its Lua userdata and, while the token request runs, by that
+ * transfer too: the transfer may end (or be freed at lua_close) after the userdata is
+ * collected, so the last of the two frees it. */
+struct pd_job {
+    struct connection_refresh *r;   /* NULL once the userdata released it */
+    int refs;
+    int force;
+    unsigned before;                /* the connection's generation when it started */
+};
+
+static void pd_job_unref(struct pd_job *job) {
+    if (--job->refs > 0) return;
+    connection_refresh_free(job->r);
+    free(job);
+}
+
+/* The token request's answer, straight from the transfer into the refresh (C only). */
+static void pd_job_answer(void *ud, const struct http_answer *a) {
+    struct pd_job *job = ud;
+    if (job->r && a) {
+        if (a->error_kind) {
+            char why[400];
+            snprintf(why, sizeof why, "cannot reach %s: %s", connection_refresh_url(job->r),
+                     a->error_message ? a->error_message : a->error_kind);
+            connection_refresh_answer(job->r, 0, NULL, 0, CRED_NETWORK, why);
+        } else
+            connection_refresh_answer(job->r, a->status, a->body, a->body_len, CRED_OK, NULL);
+    }
+    pd_job_unref(job);
+}
+
+static int pd_job_gc(lua_State *L) {
+    struct pd_job **ud = luaL_checkudata(L, 1, PD_JOB_META);
+    if (*ud) {
+        connection_refresh_free((*ud)->r);  /* unlocks now, even if the transfer lingers */
+        (*ud)->r = NULL;
+        pd_job_unref(*ud);
+        *ud = NULL;
+    }
+    return 0;
+}
+
+/* start(conn, generation|nil) -> true (nothing to do) | job | false, kind, message.
+ * With a generation: a forced refresh after a 401 at that generation (tasks that saw the
+ * same one fail together; the first refreshes, the others find it done). Without: the due
+ * refresh connect() asked for. */
+static int pd_refresh_start(lua_State *L) {
     struct pd_conn *pc = pd_check_conn(L, 1);
-    lua_Integer seen = luaL_checkinteger(L, 2);
     struct connection *c = pc->c;
-    if ((lua_Integer)c->generation != seen) { lua_pushboolean(L, 1); return 1; }
+    int force = !lua_isnoneornil(L, 2);
+    if (force && (lua_Integer)c->generation != luaL_checkinteger(L, 2)) { lua_pushboolean(L, 1); return 1; }
     if (c->kind != CONN_OAUTH) {
         lua_pushboolean(L, 0);
         lua_pushliteral(L, "reconnect_required");
@@ -356,18 +396,95 @@ static int pd_refresh(lua_State *L) {
             lua_pushliteral(L, "the sandbox rejected its preset token (401)");
         return 3;
     }
+    struct pd_job **ud = lua_newuserdatauv(L, sizeof *ud, 1);
+    *ud = NULL;
+    if (luaL_newmetatable(L, PD_JOB_META)) {
+        lua_pushcfunction(L, pd_job_gc);
+        lua_setfield(L, -2, "__gc");
+        lua_pushliteral(L, "no access");
+        lua_setfield(L, -2, "__metatable");
+    }
+    lua_setmetatable(L, -2);
+    lua_pushvalue(L, 1);
+    lua_setiuservalue(L, -2, 1);  /* the connection stays alive while its refresh does */
+    struct pd_job *job = calloc(1, sizeof *job);
+    if (job) job->r = connection_refresh_new(c, c->generation, force);
+    if (!job || !job->r) {
+        free(job);
+        return luaL_error(L, "out of memory");
+    }
+    job->refs = 1;
+    job->force = force;
+    job->before = c->generation;
+    *ud = job;
+    return 1;
+}
+
+/* Starts the token request on the state's curl multi, as a credential transfer whose answer
+ * only C reads. -1 when it cannot start (the refresh is told, as of a network failure). */
+static long pd_job_send(lua_State *L, struct pd_job *job) {
+    size_t form_len;
+    const char *form = connection_refresh_form(job->r, &form_len);
+    struct http_header accept = {"Accept", "application/json", 0};
+    struct http_request req = {0};
+    req.method = "POST";
+    req.url = connection_refresh_url(job->r);
+    req.headers = &accept;
+    req.n_headers = 1;
+    req.body = form;
+    req.body_len = form_len;
+    req.timeout = 30;
+    req.connect_timeout = 10;
+    req.max_body = PD_TOKEN_MAX_BODY;
+    req.secret_body = 1;
+    req.on_done = pd_job_answer;
+    req.done_ud = job;
+    job->refs++;
+    long id = http_start(L, &req);
+    if (id < 0) {
+        job->refs--;
+        char why[300];
+        snprintf(why, sizeof why, "cannot start the token request: %s", http_start_error());
+        connection_refresh_answer(job->r, 0, NULL, 0, CRED_NETWORK, why);
+    }
+    return id;
+}
+
+/* step(job) -> "busy" (the vault lock is held elsewhere: step again after a pause)
+ * | "send", transfer id (wait for it, then step again) | true | false, kind, message */
+static int pd_refresh_step(lua_State *L) {
+    struct pd_job **ud = luaL_checkudata(L, 1, PD_JOB_META);
+    lua_getiuservalue(L, 1, 1);
+    struct pd_conn *pc = pd_check_conn(L, -1);
+    struct pd_job *job = *ud;
+    if (!job || !job->r) return luaL_error(L, "the refresh has ended");
+    struct connection *c = pc->c;
     char err[300] = "";
-    unsigned before = c->generation;
-    struct cred_wait w = {pd_should_stop, L};
-    enum cred_status rc = connection_refresh(c, &w, err, sizeof err);
+    enum cred_status rc = CRED_FAILED;
+    for (;;) {
+        enum refresh_next next = connection_refresh_step(job->r, c, &rc, err, sizeof err);
+        if (next == REFRESH_RETRY_LOCK) {
+            lua_pushliteral(L, "busy");
+            return 1;
+        }
+        if (next == REFRESH_DONE) break;
+        long id = pd_job_send(L, job);
+        if (id >= 0) {
+            lua_pushliteral(L, "send");
+            lua_pushinteger(L, id);
+            return 2;
+        }
+    }
     if (rc == CRED_OK) {
-        if (c->generation == before) c->generation++;
+        if (job->force && c->generation == job->before) c->generation++;
         lua_pushboolean(L, 1);
         return 1;
     }
-    pd_raise_limit(L, rc);
     lua_pushboolean(L, 0);
-    if (rc == CRED_RECONNECT) {
+    if (!job->force) {  /* the due refresh of connect(): its own kinds and message */
+        lua_pushstring(L, cred_error_kind(rc));
+        lua_pushstring(L, err[0] ? err : "cannot refresh the token");
+    } else if (rc == CRED_RECONNECT) {
         /* the grant is gone: the message already names `vsrun auth reconnect NAME` */
         lua_pushliteral(L, "reconnect_required");
         if (strstr(err, "vsrun auth reconnect")) lua_pushstring(L, err);
@@ -421,11 +538,13 @@ int luaopen_vsrun_pd_core(lua_State *L) {
     return 1;
 }
 
-/* vsrun.pd_refresh: the refresh function alone, a private module (host/modules.c) that
- * only lua/vsrun/pd_request.lua requires: script code cannot force token rotations. */
+/* vsrun.pd_refresh: { start, step }, a private module (host/modules.c) that only
+ * lua/vsrun/pd_request.lua requires (it waits between steps): script code cannot force
+ * token rotations. */
 int luaopen_vsrun_pd_refresh(lua_State *L) {
-    modules_require(L, "vsrun.pd_core");    /* the connection metatable */
+    modules_require(L, "vsrun.pd_core");    /* the connection metatable, the curl multi */
     lua_pop(L, 1);
-    lua_pushcfunction(L, pd_refresh);
+    static const luaL_Reg fns[] = {{"start", pd_refresh_start}, {"step", pd_refresh_step}, {NULL, NULL}};
+    luaL_newlib(L, fns);
     return 1;
 }

@@ -405,6 +405,8 @@ static void execute(struct serve_worker *w, struct store_claimed *run) {
     } else {
         serve_run(r, run->id, in.p, &w->pid, &res);
     }
+    for (int i = 0; i < res.n_pagerduty; i++) serve_metrics_pagerduty(ri, res.pagerduty[i].status, res.pagerduty[i].count);
+    serve_metrics_rate_limit_wait(ri, res.rate_limit_wait);
     free(in.p);
     double now = wall_now();
     pthread_mutex_lock(&S.mu);

@@ -14,8 +14,12 @@ static const char *const outcomes[] = {"done", "retry", "dead"};
 static const double buckets[] = {0.1, 0.5, 1, 5, 10, 30, 60, 300};
 #define N_BUCKETS (sizeof buckets / sizeof buckets[0])
 
+#define PD_STATUSES 500   /* HTTP 100..599 */
+
 struct route_metrics {
     unsigned long long requests[N_CODES];
+    unsigned long long pagerduty[PD_STATUSES];   /* responses a run got from PagerDuty, by status - 100 */
+    double rate_limit_wait;
     unsigned long long runs[N_OUTCOMES];
     unsigned long long dur_buckets[N_BUCKETS];   /* cumulative at export */
     unsigned long long dur_count;
@@ -51,6 +55,20 @@ void serve_metrics_run(int route, const char *outcome, double seconds) {
         if (seconds <= buckets[i]) { m->dur_buckets[i]++; break; }
     m->dur_count++;
     m->dur_sum += seconds;
+    pthread_mutex_unlock(&mu);
+}
+
+void serve_metrics_pagerduty(int route, int status, unsigned long n) {
+    if (route < 0 || route >= SERVE_MAX_ROUTES || status < 100 || status > 599) return;
+    pthread_mutex_lock(&mu);
+    routes[route].pagerduty[status - 100] += n;
+    pthread_mutex_unlock(&mu);
+}
+
+void serve_metrics_rate_limit_wait(int route, double seconds) {
+    if (route < 0 || route >= SERVE_MAX_ROUTES || !(seconds > 0)) return;
+    pthread_mutex_lock(&mu);
+    routes[route].rate_limit_wait += seconds;
     pthread_mutex_unlock(&mu);
 }
 
@@ -107,6 +125,18 @@ char *serve_metrics_text(long queue_depth, double oldest_age, int in_flight) {
         add(&t, "vsrun_serve_run_duration_seconds_count{route=\"%s\"} %llu\n", config->routes[r].name,
             routes[r].dur_count);
     }
+    add(&t, "# HELP vsrun_serve_pagerduty_requests_total PagerDuty responses the runs got, by route and HTTP status.\n"
+            "# TYPE vsrun_serve_pagerduty_requests_total counter\n");
+    for (int r = 0; r < config->n_routes; r++)
+        for (int i = 0; i < PD_STATUSES; i++)
+            if (routes[r].pagerduty[i])
+                add(&t, "vsrun_serve_pagerduty_requests_total{route=\"%s\",status=\"%d\"} %llu\n", config->routes[r].name,
+                    i + 100, routes[r].pagerduty[i]);
+    add(&t, "# HELP vsrun_serve_rate_limit_wait_seconds_total Seconds the runs waited for PagerDuty's rate limit.\n"
+            "# TYPE vsrun_serve_rate_limit_wait_seconds_total counter\n");
+    for (int r = 0; r < config->n_routes; r++)
+        add(&t, "vsrun_serve_rate_limit_wait_seconds_total{route=\"%s\"} %.3f\n", config->routes[r].name,
+            routes[r].rate_limit_wait);
     pthread_mutex_unlock(&mu);
     add(&t, "# HELP vsrun_serve_queue_depth Runs queued (due now or waiting for a retry).\n"
             "# TYPE vsrun_serve_queue_depth gauge\nvsrun_serve_queue_depth %ld\n", queue_depth);

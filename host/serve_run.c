@@ -21,6 +21,8 @@
 #define OUTPUT_TAIL 4096               /* bytes of stdout+stderr kept with the run */
 #define RESULT_MAX (16u << 20)         /* a larger returned value is an error */
 #define KILL_GRACE 10.0                /* seconds past --timeout before SIGKILL */
+#define METRICS_FD 3                   /* the child's descriptor for its counters (run_metrics.c) */
+#define METRICS_MAX (1u << 20)         /* bytes of counter lines read back */
 
 extern char **environ;
 
@@ -38,12 +40,14 @@ int serve_run_init(const char *tmpdir) {
     static const char *const names[SECRET_COUNT] = {"VSRUN_KEY", "VSRUN_PASSPHRASE", "PAGERDUTY_TOKEN"};
     size_t n = 0;
     while (environ[n]) n++;
-    child_env = calloc(n + SECRET_COUNT + 1, sizeof *child_env);
+    child_env = calloc(n + SECRET_COUNT + 2, sizeof *child_env);
     if (child_env == NULL) return -1;
     size_t k = 0;
     /* the store's password (libpq reads PGPASSWORD) is the server's, not the pipelines' */
     for (size_t i = 0; i < n; i++)
-        if (strncmp(environ[i], "PGPASSWORD=", 11) != 0) child_env[k++] = environ[i];
+        if (strncmp(environ[i], "PGPASSWORD=", 11) != 0 && strncmp(environ[i], "VSRUN_METRICS_FD=", 17) != 0)
+            child_env[k++] = environ[i];
+    child_env[k++] = "VSRUN_METRICS_FD=3";   /* = METRICS_FD */
     for (int i = 0; i < SECRET_COUNT; i++) {
         const char *v = secrets_get((enum secret_id)i);
         if (v == NULL) continue;
@@ -92,6 +96,33 @@ static void tail_add(char *tail, size_t *len, const char *data, size_t n) {
     *len += n;
 }
 
+/* Adds up the counter lines a run wrote (run_metrics.c); anything malformed is skipped. */
+static void read_metrics(const char *path, struct serve_run_result *out) {
+    FILE *f = fopen(path, "re");
+    if (f == NULL) return;
+    char line[128];
+    size_t total = 0;
+    while (total < METRICS_MAX && fgets(line, sizeof line, f)) {
+        total += strlen(line);
+        int status;
+        double sec;
+        char end;
+        if (sscanf(line, "pagerduty %d%c", &status, &end) == 2 && end == '\n' && status >= 100 && status <= 599) {
+            int i = 0;
+            while (i < out->n_pagerduty && out->pagerduty[i].status != status) i++;
+            if (i == out->n_pagerduty) {
+                if (i == SERVE_RUN_MAX_STATUSES) continue;
+                out->pagerduty[i].status = status;
+                out->n_pagerduty++;
+            }
+            out->pagerduty[i].count++;
+        } else if (sscanf(line, "rate_limit_wait %lf%c", &sec, &end) == 2 && end == '\n' && sec > 0 && sec <= 3600) {
+            out->rate_limit_wait += sec;
+        }
+    }
+    fclose(f);
+}
+
 static char *read_result(const char *path, char **why) {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return NULL;   /* the script returned nothing */
@@ -114,9 +145,11 @@ void serve_run(const struct serve_route *r, int64_t id, const char *input, volat
     memset(out, 0, sizeof *out);
     out->exit_code = -1;
     double start = mono_now();
-    char out_path[4200], timeout[32], memory[32];
+    char out_path[4200], metrics_path[4200], timeout[32], memory[32];
     snprintf(out_path, sizeof out_path, "%s/run-%lld.json", run_tmpdir, (long long)id);
+    snprintf(metrics_path, sizeof metrics_path, "%s/run-%lld.metrics", run_tmpdir, (long long)id);
     unlink(out_path);
+    unlink(metrics_path);
     snprintf(timeout, sizeof timeout, "%g", r->timeout);
     snprintf(memory, sizeof memory, "%g", r->max_memory);
     const char *argv[16];
@@ -148,6 +181,7 @@ void serve_run(const struct serve_route *r, int64_t id, const char *input, volat
     posix_spawn_file_actions_adddup2(&fa, in_pipe[0], 0);
     posix_spawn_file_actions_adddup2(&fa, out_pipe[1], 1);
     posix_spawn_file_actions_adddup2(&fa, out_pipe[1], 2);
+    posix_spawn_file_actions_addopen(&fa, METRICS_FD, metrics_path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0600);
     /* the server blocks SIGINT/SIGTERM for sigwait; the child must not inherit that */
     posix_spawnattr_t attr;
     posix_spawnattr_init(&attr);
@@ -202,6 +236,7 @@ void serve_run(const struct serve_route *r, int64_t id, const char *input, volat
         const char *msg = "\nvsrun serve: killed: the run outlived its timeout";
         tail_add(tail, &tail_len, msg, strlen(msg));
     }
+    read_metrics(metrics_path, out);   /* a failed or killed run counts what it did too */
     if (out->exit_code == 0) {
         char *why = NULL;
         out->result = read_result(out_path, &why);
@@ -216,6 +251,7 @@ done:
         if (out_pipe[i] >= 0) close(out_pipe[i]);
     }
     unlink(out_path);
+    unlink(metrics_path);
     tail[tail_len] = '\0';
     out->output = strdup(tail);
     out->seconds = mono_now() - start;

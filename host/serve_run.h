@@ -1,6 +1,7 @@
 /* Running one stored run of `vsrun serve`: a child process of the vsrun binary itself
  * (its path read from /proc/self/exe at start) with the route's --strict, --timeout, --max-memory and --connection, the
- * event as --input-file - and the returned value written to a private --output file. So
+ * event as --input-file - and the returned value written to a private --output file, its
+ * counters (PagerDuty responses, rate-limit waits) to a private file on descriptor 3. So
  * every mode, limit and exit code of `vsrun script.lua` applies unchanged, and a crashing
  * pipeline cannot take the server down. */
 #ifndef VSRUN_SERVE_RUN_H
@@ -10,8 +11,13 @@
 
 #include "serve_config.h"
 
+#define SERVE_RUN_MAX_STATUSES 16
+
 struct serve_run_result {
     int exit_code;        /* the child's exit code; 128+N for a signal; -1 not started */
+    struct { int status; unsigned long count; } pagerduty[SERVE_RUN_MAX_STATUSES];
+    int n_pagerduty;      /* PagerDuty responses the run got, by HTTP status */
+    double rate_limit_wait;   /* seconds the run waited for PagerDuty's rate limit */
     char *result;         /* the returned value as JSON text, or NULL */
     char *output;         /* the last bytes of the child's stdout+stderr (NUL-terminated) */
     double seconds;

@@ -30,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
 #include <lauxlib.h>
 #include <microhttpd.h>
 
@@ -39,6 +40,9 @@
 
 #define SERVER_HANDLER_KEY "vsrun.server.handler"
 #define SERVER_ON_STOP_KEY "vsrun.server.on_stop"
+#define SERVER_OUTBOX_KEY "vsrun.server.outbox"
+#define SERVER_OUTBOX_MAX 64                       /* requests sent at once */
+#define SERVER_OUTBOX_MAX_TIMEOUT 60.0             /* seconds one outbound request may take */
 #define SERVER_MAX_SLEEP 3600.0
 #define SERVER_IDLE_TIMEOUT 120u                   /* seconds an idle keep-alive connection lives */
 #define SERVER_CONN_MEMORY ((size_t)256 * 1024)    /* per-connection buffer: request line + headers */
@@ -60,6 +64,10 @@ struct server {
     double request_timeout;
     pthread_t watchdog;
     int has_watchdog;
+    pthread_t outbox;           /* sends the module's outbound requests (server_outbox_thread) */
+    int has_outbox;
+    pthread_cond_t outbox_wake; /* signalled after a handler that queued outbound requests */
+    int outbox_kick;
     struct server_stats stats;
     unsigned long next_conn_id;
     size_t max_body;
@@ -104,6 +112,7 @@ struct server_reply {
     long long truncate;         /* -1 = no truncation */
     long long stall_after;      /* -1 = half the body */
     int reset;
+    int wake_outbox;            /* the handler queued outbound requests: call the outbox now */
 };
 
 /* A body sent through a content reader, for truncate and stall. */
@@ -129,14 +138,20 @@ static void server_reply_free(struct server_reply *rep) {
     memset(rep, 0, sizeof *rep);
 }
 
+/* The CLOCK_MONOTONIC time sec seconds from now, for pthread_cond_timedwait. */
+static struct timespec monotonic_after(double sec) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    long long ns = (long long)t.tv_nsec + (long long)((sec - (double)(long long)sec) * 1e9);
+    t.tv_sec += (time_t)sec + (time_t)(ns / 1000000000LL);
+    t.tv_nsec = (long)(ns % 1000000000LL);
+    return t;
+}
+
 /* Sleeps sec seconds unless the server stops first; returns -1 when stopping. */
 static int server_sleep(struct server *s, double sec) {
     if (sec > SERVER_MAX_SLEEP) sec = SERVER_MAX_SLEEP;
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    long long ns = (long long)until.tv_nsec + (long long)((sec - (double)(long long)sec) * 1e9);
-    until.tv_sec += (time_t)sec + (time_t)(ns / 1000000000LL);
-    until.tv_nsec = (long)(ns % 1000000000LL);
+    struct timespec until = monotonic_after(sec);
     pthread_mutex_lock(&s->lock);
     while (!s->stopping)
         if (pthread_cond_timedwait(&s->wake, &s->lock, &until) == ETIMEDOUT) break;
@@ -435,6 +450,9 @@ static void server_read_reply(lua_State *L, int idx, struct server_reply *rep) {
     lua_getfield(L, idx, "reset");
     rep->reset = lua_toboolean(L, -1);
     lua_pop(L, 1);
+    lua_getfield(L, idx, "wake_outbox");
+    rep->wake_outbox = lua_toboolean(L, -1);
+    lua_pop(L, 1);
 }
 
 static int server_dispatch_lua(lua_State *L) {
@@ -481,6 +499,12 @@ static void server_call_handler(struct server_dispatch *d) {
     }
     lua_settop(L, 0);
     pthread_mutex_unlock(&s->lua_lock);
+    if (d->rep->wake_outbox && __atomic_load_n(&s->has_outbox, __ATOMIC_ACQUIRE)) {
+        pthread_mutex_lock(&s->lock);
+        s->outbox_kick = 1;
+        pthread_cond_signal(&s->outbox_wake);
+        pthread_mutex_unlock(&s->lock);
+    }
 }
 
 /* ---- sending the reply ---- */
@@ -746,6 +770,8 @@ static void *server_watchdog(void *arg) {
     return NULL;
 }
 
+static void server_shutdown(struct server *s);
+
 static const char server_key = 0;   /* its address: the registry key of the struct server */
 
 /* The server state's count hook: once a stop interrupts the handler, it raises at every
@@ -762,11 +788,239 @@ static void server_hook(lua_State *L, lua_Debug *ar) {
     vm_check_limits(L);
 }
 
+/* ---- outbound requests: the module's outbox ----
+ * A module may return a fourth value, outbox(results) -> sends [, wait]. A thread of its own
+ * calls it under the Lua lock (after a handler whose reply says wake_outbox = true, after
+ * each batch it sent, and once `wait` seconds have passed),
+ * then sends the requests with libcurl outside the lock, all at once, and hands their
+ * results to the next call. So a handler only queues (the sandbox's webhooks): the request
+ * that changed something never waits for a delivery, and a slow receiver holds only this
+ * thread, never the Lua state. sends = { { id = n, url = "http(s)://...", body = "...",
+ * headers = { "Name: value", ... }, timeout = sec } } (POSTs, no proxy, no redirects);
+ * results = { { id = n, status = HTTP status or 0, error = message (no answer) } }. */
+
+struct server_send {
+    lua_Integer id;
+    CURL *easy;
+    struct curl_slist *headers;
+    char *url, *body;
+    size_t body_len;
+    double timeout;
+    long status;
+    char error[CURL_ERROR_SIZE];
+};
+
+struct server_outbox_call {
+    struct server_send *done;   /* the previous batch, with its results */
+    size_t n_done;
+    struct server_send *next;   /* filled by the call: the next batch */
+    size_t n_next;
+    double wait;                /* seconds until the outbox wants another call; < 0: when woken */
+};
+
+static void server_sends_free(struct server_send *v, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        if (v[i].easy) curl_easy_cleanup(v[i].easy);
+        curl_slist_free_all(v[i].headers);
+        free(v[i].url);
+        free(v[i].body);
+    }
+    free(v);
+}
+
+/* Reads one entry of the outbox's answer (at the top of the stack) into d. A URL that is not
+ * http(s) or a header that is not one "Name: value" line is refused without raising: the
+ * entry comes back with that error and is never sent. */
+static void server_read_send(lua_State *L, struct server_send *d) {
+    luaL_checktype(L, -1, LUA_TTABLE);
+    lua_getfield(L, -1, "id");
+    d->id = luaL_checkinteger(L, -1);
+    lua_pop(L, 1);
+    size_t n;
+    lua_getfield(L, -1, "url");
+    const char *url = luaL_checklstring(L, -1, &n);
+    if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
+        snprintf(d->error, sizeof d->error, "refused: the url must be http:// or https://");
+    if ((d->url = server_strndup(url, n)) == NULL) luaL_error(L, "out of memory");
+    lua_pop(L, 1);
+    lua_getfield(L, -1, "body");
+    const char *body = luaL_optlstring(L, -1, "", &n);
+    if ((d->body = server_strndup(body, n)) == NULL) luaL_error(L, "out of memory");
+    d->body_len = n;
+    lua_pop(L, 1);
+    lua_getfield(L, -1, "timeout");
+    d->timeout = luaL_optnumber(L, -1, 5);
+    if (!(d->timeout > 0) || d->timeout > SERVER_OUTBOX_MAX_TIMEOUT) d->timeout = SERVER_OUTBOX_MAX_TIMEOUT;
+    lua_pop(L, 1);
+    if (lua_getfield(L, -1, "headers") == LUA_TTABLE) {
+        lua_Integer nh = luaL_len(L, -1);
+        for (lua_Integer i = 1; i <= nh; i++) {
+            lua_rawgeti(L, -1, i);
+            const char *h = luaL_checklstring(L, -1, &n);
+            if (server_bad_header_text(h, n) || strchr(h, ':') == NULL) {
+                snprintf(d->error, sizeof d->error, "refused: header %d is not 'Name: value' on one line", (int)i);
+            } else {
+                struct curl_slist *l = curl_slist_append(d->headers, h);
+                if (l == NULL) luaL_error(L, "out of memory");
+                d->headers = l;
+            }
+            lua_pop(L, 1);
+        }
+    }
+    lua_pop(L, 1);
+}
+
+/* Protected, under the Lua lock: outbox(results) -> the next batch in c. */
+static int server_outbox_lua(lua_State *L) {
+    struct server_outbox_call *c = lua_touserdata(L, 1);
+    lua_settop(L, 0);
+    lua_getfield(L, LUA_REGISTRYINDEX, SERVER_OUTBOX_KEY);
+    lua_createtable(L, (int)c->n_done, 0);
+    for (size_t i = 0; i < c->n_done; i++) {
+        struct server_send *d = &c->done[i];
+        lua_createtable(L, 0, 3);
+        lua_pushinteger(L, d->id);
+        lua_setfield(L, -2, "id");
+        lua_pushinteger(L, d->status);
+        lua_setfield(L, -2, "status");
+        if (d->error[0]) {
+            lua_pushstring(L, d->error);
+            lua_setfield(L, -2, "error");
+        }
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    c->wait = -1;
+    lua_call(L, 1, 2);                  /* 1: sends, 2: wait */
+    if (lua_isnumber(L, 2)) c->wait = lua_tonumber(L, 2);
+    if (lua_isnil(L, 1)) return 0;
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_Integer n = luaL_len(L, 1);
+    if (n > SERVER_OUTBOX_MAX) return luaL_error(L, "outbox: at most %d requests at once", SERVER_OUTBOX_MAX);
+    if (n <= 0) return 0;
+    if ((c->next = calloc((size_t)n, sizeof *c->next)) == NULL) return luaL_error(L, "out of memory");
+    for (lua_Integer i = 1; i <= n; i++) {
+        c->n_next = (size_t)i;          /* freed by the caller even if this raises */
+        lua_rawgeti(L, 1, i);
+        server_read_send(L, &c->next[i - 1]);
+        lua_pop(L, 1);
+    }
+    return 0;
+}
+
+static size_t server_discard(char *p, size_t size, size_t n, void *u) {
+    (void)p;
+    (void)u;
+    return size * n;
+}
+
+/* Sends a batch at once; every entry ends with a status or an error (also when stopping). */
+static void server_outbox_send(struct server *s, CURLM *multi, struct server_send *v, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        struct server_send *d = &v[i];
+        if (d->error[0]) continue;   /* refused by server_read_send */
+        if ((d->easy = curl_easy_init()) == NULL) {
+            snprintf(d->error, sizeof d->error, "out of memory");
+            continue;
+        }
+        curl_easy_setopt(d->easy, CURLOPT_URL, d->url);
+        curl_easy_setopt(d->easy, CURLOPT_POSTFIELDS, d->body);
+        curl_easy_setopt(d->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)d->body_len);
+        curl_easy_setopt(d->easy, CURLOPT_HTTPHEADER, d->headers);
+        curl_easy_setopt(d->easy, CURLOPT_TIMEOUT_MS, (long)(d->timeout * 1000));
+        curl_easy_setopt(d->easy, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(d->easy, CURLOPT_PROXY, "");          /* never a proxy: the sandbox is offline */
+        curl_easy_setopt(d->easy, CURLOPT_PROTOCOLS_STR, "http,https");
+        curl_easy_setopt(d->easy, CURLOPT_ERRORBUFFER, d->error);
+        curl_easy_setopt(d->easy, CURLOPT_WRITEFUNCTION, server_discard);
+        curl_easy_setopt(d->easy, CURLOPT_PRIVATE, d);
+        if (curl_multi_add_handle(multi, d->easy) != CURLM_OK) {
+            snprintf(d->error, sizeof d->error, "cannot start the request");
+            curl_easy_cleanup(d->easy);
+            d->easy = NULL;
+        }
+    }
+    int running = 1;
+    while (running) {
+        if (curl_multi_perform(multi, &running) != CURLM_OK) break;
+        CURLMsg *m;
+        int left;
+        while ((m = curl_multi_info_read(multi, &left)) != NULL) {
+            if (m->msg != CURLMSG_DONE) continue;
+            struct server_send *d = NULL;
+            curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&d);
+            if (m->data.result == CURLE_OK) {
+                curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &d->status);
+                d->error[0] = '\0';
+            } else if (d->error[0] == '\0') {
+                snprintf(d->error, sizeof d->error, "%s", curl_easy_strerror(m->data.result));
+            }
+            curl_multi_remove_handle(multi, m->easy_handle);
+        }
+        if (!running || __atomic_load_n(&s->interrupt, __ATOMIC_ACQUIRE)) break;
+        curl_multi_poll(multi, NULL, 0, 100, NULL);
+    }
+    for (size_t i = 0; i < n; i++)   /* those still going when the server stops */
+        if (v[i].easy && v[i].status == 0 && v[i].error[0] == '\0') {
+            curl_multi_remove_handle(multi, v[i].easy);
+            snprintf(v[i].error, sizeof v[i].error, "the server stopped");
+        }
+}
+
+/* The outbox thread: call the outbox, send what it gave, repeat; idle until a handler ran
+ * or the outbox's `wait` passed. Ends when the server stops. */
+static void *server_outbox_thread(void *arg) {
+    struct server *s = arg;
+    CURLM *multi = curl_multi_init();
+    struct server_outbox_call c;
+    memset(&c, 0, sizeof c);
+    while (!__atomic_load_n(&s->interrupt, __ATOMIC_ACQUIRE)) {
+        pthread_mutex_lock(&s->lua_lock);
+        if (__atomic_load_n(&s->interrupt, __ATOMIC_ACQUIRE)) {
+            pthread_mutex_unlock(&s->lua_lock);
+            break;
+        }
+        lua_State *L = vm_lua(s->vm);
+        lua_settop(L, 0);
+        lua_pushcfunction(L, server_outbox_lua);
+        lua_pushlightuserdata(L, &c);
+        if (vm_pcall(L, 1, 0) != LUA_OK) {
+            server_log_error(s, lua_tostring(L, -1) ? lua_tostring(L, -1) : "outbox error");
+            server_sends_free(c.next, c.n_next);
+            c.next = NULL;
+            c.n_next = 0;
+            c.wait = 1;
+        }
+        lua_settop(L, 0);
+        pthread_mutex_unlock(&s->lua_lock);
+        server_sends_free(c.done, c.n_done);
+        c.done = c.next;
+        c.n_done = c.n_next;
+        c.next = NULL;
+        c.n_next = 0;
+        if (c.n_done > 0) {
+            if (multi) server_outbox_send(s, multi, c.done, c.n_done);
+            else for (size_t i = 0; i < c.n_done; i++) snprintf(c.done[i].error, sizeof c.done[i].error, "out of memory");
+            continue;
+        }
+        double wait = c.wait < 0 || c.wait > SERVER_MAX_SLEEP ? SERVER_MAX_SLEEP : c.wait;
+        struct timespec until = monotonic_after(wait);
+        pthread_mutex_lock(&s->lock);
+        while (!s->stopping && !s->outbox_kick)
+            if (pthread_cond_timedwait(&s->outbox_wake, &s->lock, &until) == ETIMEDOUT) break;
+        s->outbox_kick = 0;
+        pthread_mutex_unlock(&s->lock);
+    }
+    server_sends_free(c.done, c.n_done);
+    if (multi) curl_multi_cleanup(multi);
+    return NULL;
+}
+
 /* ---- start and stop ---- */
 
 struct server_init {
     const struct server_config *cfg;
     char *info_json;
+    int has_outbox;
 };
 
 /* Runs in the server's state, protected: loads the module, calls it with the args, keeps
@@ -796,13 +1050,18 @@ static int server_init_lua(lua_State *L) {
     }                                                /* 3: args */
     lua_pushvalue(L, 1);
     lua_pushvalue(L, 3);
-    lua_call(L, 1, 3);                               /* 4: handler, 5: info, 6: on_stop */
+    lua_call(L, 1, 4);                               /* 4: handler, 5: info, 6: on_stop, 7: outbox */
     if (!lua_isfunction(L, 4))
         return luaL_error(L, "%s: the module function must return a handler function, not a %s", what, luaL_typename(L, 4));
     if (!lua_isnil(L, 5) && !lua_istable(L, 5))
         return luaL_error(L, "%s: the second value (info) must be a table", what);
     if (!lua_isnil(L, 6) && !lua_isfunction(L, 6))
         return luaL_error(L, "%s: the third value (on_stop) must be a function", what);
+    if (!lua_isnil(L, 7) && !lua_isfunction(L, 7))
+        return luaL_error(L, "%s: the fourth value (outbox) must be a function", what);
+    in->has_outbox = lua_isfunction(L, 7);
+    lua_pushvalue(L, 7);
+    lua_setfield(L, LUA_REGISTRYINDEX, SERVER_OUTBOX_KEY);
     lua_pushvalue(L, 4);
     lua_setfield(L, LUA_REGISTRYINDEX, SERVER_HANDLER_KEY);
     lua_pushvalue(L, 6);
@@ -822,6 +1081,7 @@ static void server_free(struct server *s) {
     pthread_mutex_destroy(&s->lua_lock);
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->wake);
+    pthread_cond_destroy(&s->outbox_wake);
     free(s->info_json);
     free(s->script_dir);
     for (int i = 0; i < VM_MAX_LIBS; i++) free(s->lib_dirs[i]);
@@ -888,6 +1148,7 @@ struct server *server_start(const struct server_config *cfg, char *err, size_t e
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&s->wake, &ca);
+    pthread_cond_init(&s->outbox_wake, &ca);
     pthread_condattr_destroy(&ca);
     s->max_body = cfg->max_body ? cfg->max_body : SERVER_DEFAULT_MAX_BODY;
     s->request_timeout = cfg->request_timeout > 0 ? cfg->request_timeout : SERVER_DEFAULT_REQUEST_TIMEOUT;
@@ -899,7 +1160,7 @@ struct server *server_start(const struct server_config *cfg, char *err, size_t e
         return NULL;
     }
     lua_State *L = vm_lua(s->vm);
-    struct server_init in = {cfg, NULL};
+    struct server_init in = {cfg, NULL, 0};
     lua_pushcfunction(L, server_init_lua);
     lua_pushlightuserdata(L, &in);
     if (vm_pcall(L, 1, 0) != LUA_OK) {
@@ -937,6 +1198,15 @@ struct server *server_start(const struct server_config *cfg, char *err, size_t e
         return NULL;
     }
     s->has_watchdog = 1;
+    if (in.has_outbox) {   /* curl_global_init is thread-safe (libcurl >= 7.84) and counted */
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || pthread_create(&s->outbox, NULL, server_outbox_thread, s) != 0) {
+            snprintf(err, errlen, "cannot start the outbox thread");
+            server_shutdown(s);
+            server_free(s);
+            return NULL;
+        }
+        __atomic_store_n(&s->has_outbox, 1, __ATOMIC_RELEASE);
+    }
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
     s->port = di ? di->port : cfg->port;
     /* a wildcard bind is reached through loopback */
@@ -966,6 +1236,7 @@ static void server_begin_stop(struct server *s) {
     s->stopping = 1;
     __atomic_store_n(&s->interrupt, 1, __ATOMIC_RELEASE);
     pthread_cond_broadcast(&s->wake);
+    pthread_cond_broadcast(&s->outbox_wake);
     pthread_mutex_unlock(&s->lock);
 }
 
@@ -977,6 +1248,8 @@ static void server_shutdown(struct server *s) {
     s->has_watchdog = 0;
     MHD_stop_daemon(s->daemon);   /* joins every connection thread */
     s->daemon = NULL;
+    if (s->has_outbox) pthread_join(s->outbox, NULL);
+    s->has_outbox = 0;
     lua_State *L = vm_lua(s->vm);
     __atomic_store_n(&s->interrupt, 0, __ATOMIC_RELEASE);   /* on_stop itself runs normally */
     lua_sethook(L, server_hook, LUA_MASKCOUNT, SERVER_HOOK_COUNT);

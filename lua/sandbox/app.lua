@@ -14,6 +14,7 @@ local control = require "sandbox.control"
 local chat = require "sandbox.chat"
 local persist = require "sandbox.persist"
 local latency = require "sandbox.latency"
+local webhooks = require "sandbox.webhooks"
 
 local App = {}
 App.__index = App
@@ -82,6 +83,16 @@ function App:add_presets()
   end
 end
 
+-- an incident changed (lifecycle.lua): queue its webhooks
+function App:emit(event_type, inc, actor, at, note)
+  webhooks.emit(self, event_type, inc, actor, at, note)
+end
+
+-- the server's outbox thread asks what to send (webhooks.lua)
+function App:outbox(results)
+  return webhooks.outbox(self, results)
+end
+
 function App:base_url(req)
   if self.cfg.base_url then return self.cfg.base_url end
   local host = req.headers and req.headers.host
@@ -125,6 +136,8 @@ local ROUTES = {
   { "GET", "^/log_entries/([^/]+)$", function(a, r, _, id) return log_entries.get(a, r, id) end, "incidents.read", false, GET_LOG },
   { "GET", "^/users/me$", function(a, r, c) return users.me(a, r, c) end, "users.read", false, INCLUDE_ONLY },
   { "GET", "^/users/([^/]+)$", function(a, r, _, id) return users.get(a, r, id) end, "users.read", false, INCLUDE_ONLY },
+  -- outside the nine actions: lets a tool set up the sandbox's webhooks as it would PagerDuty's
+  { "POST", "^/webhook_subscriptions$", function(a, r) return webhooks.create_rest(a, r) end, "webhook_subscriptions.write", false, NONE },
 }
 
 -- POST and PUT bodies must be declared JSON, as PagerDuty requires (400 otherwise)
@@ -190,6 +203,7 @@ function App:handle(req)
   req.query = req.query or {}
   req.headers = req.headers or {}
   local control_req = req.path:sub(1, 11) == "/__sandbox/"
+  if not control_req then self.last_base = self:base_url(req) end   -- for the links in webhooks
   local entry
   if not control_req then
     self.request_seq = self.request_seq + 1
@@ -216,6 +230,9 @@ function App:handle(req)
     end
   end
   if post then resp = faults.after(self, req, resp, post) end
+  if self.wake_outbox then   -- webhooks were queued: the server's outbox thread sends them
+    resp.wake_outbox, self.wake_outbox = true, false
+  end
   if entry then latency.apply(self, resp) end
   if entry then
     entry.status = resp.status

@@ -15,6 +15,8 @@
 --   POST   /__sandbox/clients {client_id, client_secret}   registers an OAuth client
 --   POST   /__sandbox/revoke_refresh {user}   revokes refresh tokens (all, or one user's)
 --   GET    /__sandbox/info
+--   POST   /__sandbox/webhooks {url, secret, events}   a v3 webhook subscription (webhooks.lua)
+--   GET    /__sandbox/webhooks   subscriptions and their deliveries   DELETE [/ID] removes
 --   POST   /__sandbox/snapshot   remembers the whole state (data, credentials, faults, log, clock)
 --   POST   /__sandbox/restore    puts the snapshot back (vsrun test: before each test)
 local json = require "json"
@@ -25,6 +27,7 @@ local oauth = require "sandbox.oauth"
 
 local lifecycle = require "sandbox.lifecycle"
 local latency = require "sandbox.latency"
+local webhooks = require "sandbox.webhooks"
 
 local function ok(v) return web.json(200, v or { ok = true }) end
 local function bad(msg) return web.json(400, { error = { message = msg } }) end
@@ -142,6 +145,7 @@ function M.handle(app, req)
     app.faults, app.rate, app.requests, app.oauth_next, app.clock_offset = {}, {}, {}, {}, 0
     seed.populate(app, { seed = app.cfg.seed, incidents = app.cfg.incidents, months = app.cfg.months })
     app:add_presets()
+    webhooks.clear(app)
     app.dirty = true
     return ok({ incidents = #app.store.data.incidents })
   elseif what == "seed" and m == "POST" then
@@ -205,6 +209,17 @@ function M.handle(app, req)
       if b[k] ~= nil and not (v and v > 0) then return web.invalid(k .. " must be a positive integer") end
       if v then app.cfg[k] = v end
     end
+    -- webhook retry waits are multiplied by this (a test compresses PagerDuty's ~20 minutes)
+    if b.webhook_retry_scale ~= nil then
+      local v = tonumber(b.webhook_retry_scale)
+      if not (v and v > 0 and v <= 10) then return web.invalid("webhook_retry_scale must be a number in (0, 10]") end
+      app.cfg.webhook_retry_scale = v
+    end
+    if b.webhook_timeout ~= nil then
+      local v = tonumber(b.webhook_timeout)
+      if not (v and v > 0 and v <= 60) then return web.invalid("webhook_timeout must be seconds in (0, 60]") end
+      app.cfg.webhook_timeout = v
+    end
     -- latency and jitter (ms) may be given alone: the other keeps its value (jitter only
     -- when it still fits under the latency)
     if b.latency ~= nil or b.jitter ~= nil then
@@ -216,7 +231,8 @@ function M.handle(app, req)
       app.cfg.latency, app.cfg.jitter = lat, jit
     end
     return ok({ rate_limit = app.cfg.rate_limit, create_rate_limit = app.cfg.create_rate_limit,
-                rate_window = app.cfg.rate_window or 60, latency = app.cfg.latency or 0, jitter = app.cfg.jitter or 0 })
+                rate_window = app.cfg.rate_window or 60, latency = app.cfg.latency or 0, jitter = app.cfg.jitter or 0,
+                webhook_retry_scale = app.cfg.webhook_retry_scale or 1, webhook_timeout = app.cfg.webhook_timeout or 5 })
   elseif what == "oauth" and m == "POST" then
     app.oauth_next.deny = math.tointeger(b.deny) or (b.deny == true and 1) or nil
     app.oauth_next.login_as = b.login_as
@@ -234,6 +250,18 @@ function M.handle(app, req)
     return ok({ revoked = n })
   elseif what == "info" and m == "GET" then
     return ok(app:info())
+  elseif what == "webhooks" and m == "POST" then
+    local sub, err = webhooks.subscribe(app, b)
+    if not sub then return bad(err) end
+    return ok({ subscription = webhooks.view(app, sub) })
+  elseif what == "webhooks" and m == "GET" then
+    return ok({ subscriptions = webhooks.list(app) })
+  elseif what == "webhooks" and m == "DELETE" then
+    webhooks.clear(app)
+    return ok()
+  elseif what:match("^webhooks/[%w]+$") and m == "DELETE" then
+    if not webhooks.unsubscribe(app, what:sub(10)) then return web.json(404, { error = { message = "no such subscription" } }) end
+    return ok()
   end
   return web.json(404, { error = { message = "unknown control endpoint: " .. m .. " " .. req.path } })
 end

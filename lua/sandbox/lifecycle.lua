@@ -86,6 +86,11 @@ local function notify(app, inc, at, user_ids)
   end
 end
 
+-- tells the app (webhooks.lua, through App:emit) that an incident changed
+local function emit(app, event_type, inc, actor, at, note)
+  if app.emit then app:emit(event_type, inc, actor, at, note) end
+end
+
 local function set_status(app, inc, status, actor, at)
   local old = inc.status
   inc.status = status
@@ -153,6 +158,7 @@ function M.create(app, actor, f, at)
   else
     store:add_incident(inc)
   end
+  emit(app, "incident.triggered", inc, actor, at)
   return inc
 end
 
@@ -167,6 +173,7 @@ function M.acknowledge(app, inc, actor, at)
   end
   log(app, inc, M.ACK_TYPE, actor, at, "Acknowledged by " .. actor_name(app, actor) .. ".",
     { acknowledgement_timeout = app.store.services[inc.service_id].acknowledgement_timeout })
+  emit(app, "incident.acknowledged", inc, actor, at)
 end
 
 function M.unacknowledge(app, inc, actor, at)
@@ -183,6 +190,7 @@ function M.resolve(app, inc, actor, at, resolution)
   inc.acks = {}
   log(app, inc, "resolve_log_entry", actor, at, "Resolved by " .. actor_name(app, actor) .. ".",
     { note = resolution })
+  emit(app, "incident.resolved", inc, actor, at)
 end
 
 -- a resolved incident set to triggered or acknowledged (documented since 2025-09-18):
@@ -277,6 +285,7 @@ function M.add_note(app, inc, actor, content, at)
   inc.updated_at = at
   log(app, inc, "annotate_log_entry", { user = actor.user, service = actor.service, channel = { type = "note", summary = "The PagerDuty website or APIs" } },
     at, "Note added", { note = content })
+  emit(app, "incident.annotated", inc, actor, at, note)
   return note
 end
 

@@ -5,6 +5,7 @@ local core = require "vsrun.core"
 local pd_core = require "vsrun.pd_core"
 local pd_refresh = require "vsrun.pd_refresh"   -- private: not requirable by scripts
 require "vsrun.http_core"   -- registers the I/O driver the scheduler waits on
+local run_metrics = require "vsrun.run_metrics"   -- private: counters for vsrun serve's /metrics
 local sched = require "vsrun.sched"
 local errors = require "vsrun.errors"
 local json = require "json"
@@ -56,11 +57,60 @@ function M.encode_query(params)
   return table.concat(out, "&")
 end
 
--- ---- connections ----
+-- ---- connections and their token refresh ----
+
+local refreshing = {}      -- connection name -> the task running its refresh
+local LOCK_SLICE = 0.02    -- seconds between tries for a vault lock another process holds
+
+-- Steps one refresh (host/pagerduty.c) to its end, waiting on the scheduler: other tasks run
+-- while another process holds the vault lock and while the token request is in flight.
+local function run_refresh(conn, generation)
+  local job, kind, message = pd_refresh.start(conn, generation)
+  if job == true or job == false then return job, kind, message end
+  while true do
+    local what, a, b = pd_refresh.step(job)
+    if what == "busy" then sched.sleep(LOCK_SLICE)
+    elseif what == "send" then sched.wait_io(a)
+    else return what, a, b end
+  end
+end
+
+-- refresh(conn, generation|nil) -> true | false, kind, message. generation: a forced
+-- refresh after a 401 at that generation; nil: the due refresh connect() asked for.
+-- One refresh per connection name at a time in the process: it runs as a task of its own
+-- (a cancelled caller does not abandon the others) and concurrent callers wait for it,
+-- then share its failure, or step their own refresh, which finds the record refreshed
+-- (its generation moved) and takes its token without a token request.
+function M.refresh(conn, generation)
+  local name = conn.name
+  while refreshing[name] do
+    local running = refreshing[name]
+    if running:done() then
+      refreshing[name] = nil   -- ended without clearing its entry: cancelled
+    else
+      local ok, done, kind, message = pcall(running.wait, running)
+      if ok and done == false then return false, kind, message end
+    end
+  end
+  local task
+  task = sched.spawn(function()
+    local r = table.pack(pcall(run_refresh, conn, generation))
+    if refreshing[name] == task then refreshing[name] = nil end
+    if not r[1] then error(r[2], 0) end
+    return table.unpack(r, 2, r.n)
+  end)
+  refreshing[name] = task
+  return task:wait()
+end
 
 function M.connection(client)
   if client.conn then return client.conn end
   local conn, why, kind = pd_core.connect(client.name)
+  if conn and why then
+    -- the token is about to expire: refresh it before the first request
+    local ok, k, message = M.refresh(conn)
+    if not ok then conn, why, kind = nil, message, k end
+  end
   if not conn then
     local name = client.name or core.options().connection
     if kind == "permission_denied" then
@@ -201,6 +251,7 @@ local function pace()
   local wait, why = pd_core.pace()
   while wait > 0 do
     progress.wait(math.min(wait, 60), limit_cause(why, wait), true)
+    run_metrics.rate_limit_wait(math.min(wait, 60))
     sched.sleep(math.min(wait, 60))
     wait, why = pd_core.pace()
   end
@@ -226,6 +277,7 @@ local function attempt(client, spec, n)
   local res = sched.wait_io(id)
   local headers = res.headers or {}
   if res.status then
+    run_metrics.pagerduty(res.status)
     -- a 429 without ratelimit-* headers: wait at least the base, doubling per attempt
     local s = M.settings
     local backoff429 = math.min(math.max(s.backoff_cap, s.backoff_429), s.backoff_429 * 2 ^ (n - 1)) * (1 + math.random())
@@ -277,7 +329,7 @@ local function spend_retry(err)
 end
 
 local function refresh(client, spec, gen)
-  local ok, kind, message = pd_refresh(client.conn, gen)
+  local ok, kind, message = M.refresh(client.conn, gen)
   if ok then return end
   local name = client.conn.name
   if kind == "reconnect_required" and client.conn.kind == "oauth" and not message:find("vsrun auth reconnect", 1, true) then

@@ -98,6 +98,12 @@ function M.restore() return call("POST", "restore").restored end
 -- info() -> { client_id, users, services, ... }
 function M.info() return call("GET", "info") end
 
+-- v3 webhook subscriptions: subscribe{url, secret, events} -> the subscription (no secret);
+-- webhooks() -> every subscription with its deliveries and their attempts
+function M.subscribe(opts) return call("POST", "webhooks", opt_table(opts, "subscribe")).subscription end
+function M.webhooks() return call("GET", "webhooks").subscriptions end
+function M.unsubscribe(id) call("DELETE", id and ("webhooks/" .. id) or "webhooks") end
+
 -- set_secret(name, { origin = "http://127.0.0.1:PORT", value = "..." }): a named secret for
 -- http's auth in this test or --sandbox run, instead of the vault (never read in these
 -- modes). A name not set here stands for a placeholder bound to the sandbox itself.

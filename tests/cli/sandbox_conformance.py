@@ -128,6 +128,27 @@ if doc is not None and not isinstance(doc.get("error"), str):
     lib.failures += 1
     print("FAIL GET /users/me 400 error is a plain string")
 
+# ---- webhook subscriptions (outside the nine actions; docs/sandbox.md "Webhooks") ----
+sub_body = {"webhook_subscription": {"type": "webhook_subscription",
+            "delivery_method": {"type": "http_delivery_method", "url": "http://127.0.0.1:9/hook",
+                                "custom_headers": [{"name": "X-Team", "value": "ops"}]},
+            "events": ["incident.triggered", "incident.escalated"], "description": "conformance",
+            "filter": {"type": "service_reference", "id": service}}}
+sub = check("POST /webhook_subscriptions 200", "/webhook_subscriptions", "POST", 200,
+            request("POST", "/webhook_subscriptions", body=sub_body, headers=KEY))
+if sub is not None and len(sub["webhook_subscription"]["delivery_method"].get("secret") or "") < 32:
+    lib.failures += 1
+    print("FAIL POST /webhook_subscriptions answers the new secret")
+NO_BODY = "the file gives webhook errors no schema"
+check("POST /webhook_subscriptions 400", "/webhook_subscriptions", "POST", 400,
+      request("POST", "/webhook_subscriptions", body={"webhook_subscription": {"events": []}}, headers=KEY),
+      skip_reason=NO_BODY)
+check("POST /webhook_subscriptions 401", "/webhook_subscriptions", "POST", 401,
+      request("POST", "/webhook_subscriptions", body=sub_body), skip_reason=NO_BODY)
+check("POST /webhook_subscriptions 403 read scope", "/webhook_subscriptions", "POST", 403,
+      request("POST", "/webhook_subscriptions", body=sub_body, headers=READ), skip_reason=NO_BODY)
+request("DELETE", "/__sandbox/webhooks")
+
 # ---- rate limit ----
 request("POST", "/__sandbox/faults", body={"kind": "rate_limit", "match": {"path": "^/incidents$"}})
 check("GET /incidents 429", "/incidents", "GET", 429, request("GET", "/incidents", headers=KEY))

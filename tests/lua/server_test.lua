@@ -267,3 +267,65 @@ t.test("a server left running is stopped by garbage collection", function()
   collectgarbage()
   t.eq(curl(url .. "/"), 7)
 end)
+
+-- The outbox (docs/internals.md "The server binding"): outbound requests sent by a thread of
+-- the server outside its Lua lock. tests/lua/fixtures/outbox_server.lua queues what a test
+-- posts; the echo server is the far end.
+t.test("outbox: requests are sent and their results handed back; bad ones are refused", function()
+  local ob = server.start { module = "fixtures.outbox_server" }
+  local function queue(sends)
+    local code = curl("-X", "POST", ob:url() .. "/queue", "--data-binary", json.encode { sends = sends })
+    t.eq(code, 0)
+  end
+  local function results(want)
+    for _ = 1, 600 do
+      local _, out = curl(ob:url() .. "/results")
+      local r = json.decode(out).results
+      local n = 0
+      for _ in pairs(r) do n = n + 1 end
+      if n >= want then return r end
+      os.execute("sleep 0.1")
+    end
+    error("the outbox never reported " .. want .. " results")
+  end
+  -- a closed port: find one by starting and stopping a server
+  local gone = server.start { module = "fixtures.echo_server" }
+  local closed = gone:url()
+  gone:stop()
+  queue {
+    { id = 1, url = base .. "/sent?status=418", body = "payload-1", headers = { "X-Test: yes" } },
+    { id = 2, url = closed .. "/nobody", body = "x", timeout = 5 },
+  }
+  local r = results(2)
+  t.eq(r["1"].status, 418, "the far end's status comes back")
+  t.eq(r["2"].status, 0)
+  t.ok(r["2"].error and #r["2"].error > 0, "a refused connection is an error: " .. json.encode(r["2"]))
+  -- a header with a line break, or a non-http URL, is refused before anything is sent
+  -- (its result says why); the server and the outbox keep working
+  queue { { id = 4, url = base .. "/x?status=200", headers = { "X-Evil: a\r\nX-Injected: b" } },
+          { id = 5, url = "file:///etc/passwd" },
+          { id = 6, url = base .. "/after?status=202" } }
+  local after = results(5)
+  t.eq(after["6"].status, 202, "a good request in the same batch still goes out")
+  t.eq(after["4"].status, 0, "the request with the injected header was not sent")
+  t.match(after["4"].error, "^refused: header 1")
+  t.eq(after["5"].status, 0)
+  t.match(after["5"].error, "^refused: the url must be http")
+  t.eq(curl(ob:url() .. "/results"), 0, "the server lives on")
+  ob:stop()
+end)
+
+t.test("outbox: a stop does not wait for a receiver that never answers", function()
+  local ob = server.start { module = "fixtures.outbox_server" }
+  local slow = server.start { module = "fixtures.echo_server" }
+  curl("-X", "POST", ob:url() .. "/queue", "--data-binary",
+    json.encode { sends = { { id = 1, url = slow:url() .. "/?delay=3600", timeout = 60 } } })
+  for _ = 1, 600 do   -- until the far end has the request
+    if slow:stats().in_flight > 0 then break end
+    os.execute("sleep 0.1")
+  end
+  t.ok(slow:stats().in_flight > 0, "the request is in flight")
+  ob:stop()           -- returns although the request would take an hour
+  t.match(tostring(ob), "stopped")
+  slow:stop()
+end)

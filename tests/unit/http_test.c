@@ -60,14 +60,15 @@ static void *raw_serve(void *unused) {
         struct pollfd p[RAW_MAX + 1];
         p[0] = (struct pollfd){raw.listen_fd, POLLIN, 0};
         for (int i = 0; i < raw.n; i++) p[i + 1] = (struct pollfd){raw.fd[i], POLLIN, 0};
-        if (poll(p, (nfds_t)raw.n + 1, 50) <= 0) continue;
+        int polled = raw.n;  /* a connection accepted below is read on the next round */
+        if (poll(p, (nfds_t)polled + 1, 50) <= 0) continue;
         if ((p[0].revents & POLLIN) && raw.n < RAW_MAX) raw.fd[raw.n++] = accept(raw.listen_fd, NULL, NULL);
-        for (int i = 0; i < raw.n; i++) {
+        for (int i = 0; i < polled; i++) {
             if (!(p[i + 1].revents & POLLIN) || raw.fd[i] < 0) continue;
             ssize_t got = read(raw.fd[i], buf, sizeof buf - 1);
             if (got <= 0) { close(raw.fd[i]); raw.fd[i] = -1; continue; }
             buf[got] = '\0';  /* requests here are small GETs: one read holds whole ones */
-            raw.token[i] |= strstr(buf, "Bearer raw-token") != NULL;
+            raw.token[i] |= strstr(buf, "raw-token") != NULL;  /* a header or a token request's form */
             raw.script[i] |= strstr(buf, "X-Script") != NULL;
             for (char *q = buf; (q = strstr(q, "\r\n\r\n")) != NULL; q += 4) {
                 raw.requests[i]++;
@@ -80,14 +81,39 @@ static void *raw_serve(void *unused) {
     return NULL;
 }
 
-/* start_raw(secret): a GET to the raw far end, with the token header or a script's header */
+/* The answers a C caller got through on_done (host/pagerduty.c's token request does this). */
+static struct {
+    int calls, nulls;
+    long status;
+    char body[512];
+} answers;
+
+static void on_answer(void *ud, const struct http_answer *a) {
+    (void)ud;
+    answers.calls++;
+    if (a == NULL) { answers.nulls++; return; }
+    answers.status = a->status;
+    snprintf(answers.body, sizeof answers.body, "%.*s", (int)a->body_len, a->body);
+}
+
+/* start_raw(kind): a request to the raw far end: 1 with the token header, 2 a token request
+ * (the secret in its body, the answer to C), 0 a script's GET */
 static int start_raw(lua_State *L) {
-    int secret = lua_toboolean(L, 1);
+    int kind = (int)lua_tointeger(L, 1);
     char url[64];
     snprintf(url, sizeof url, "http://127.0.0.1:%d/r", raw.port);
-    struct http_header h = secret ? (struct http_header){"Authorization", "Bearer raw-token", 1}
-                                  : (struct http_header){"X-Script", "1", 0};
+    struct http_header h = kind == 1 ? (struct http_header){"Authorization", "Bearer raw-token", 1}
+                                     : (struct http_header){"X-Script", "1", 0};
     struct http_request req = {.method = "GET", .url = url, .headers = &h, .n_headers = 1, .timeout = 10};
+    if (kind == 2) {
+        static const char form[] = "grant_type=refresh_token&refresh_token=raw-token";
+        req.method = "POST";
+        req.n_headers = 0;
+        req.body = form;
+        req.body_len = sizeof form - 1;
+        req.secret_body = 1;
+        req.on_done = on_answer;
+    }
     long id = http_start(L, &req);
     if (id < 0) return luaL_error(L, "refused: %s", http_start_error());
     lua_pushinteger(L, id);
@@ -99,7 +125,7 @@ static int raw_sequence(lua_State *L, const int *secret, int n) {
     for (int i = 0; i < n; i++) {
         lua_settop(L, 0);
         lua_pushcfunction(L, start_raw);
-        lua_pushboolean(L, secret[i]);
+        lua_pushinteger(L, secret[i]);
         if (lua_pcall(L, 1, 1, 0) != LUA_OK) return -1;
         lua_setglobal(L, "ID");
         const char *r = eval(L, "local hc = require 'vsrun.http_core' "
@@ -150,6 +176,60 @@ static void check_pools(lua_State *L) {
     CHECK(rc == 0 && raw.n == 2, "http unit: token and script requests to one origin use two connections");
     CHECK(!shared, "http unit: no connection carries both the token and a script's request");
     CHECK(token_reqs == 2, "http unit: token transfers still reuse their own connection");
+
+    /* the OAuth token request (secret body, answer to C) is a credential transfer too */
+    raw_start();
+    pthread_create(&th, NULL, raw_serve, NULL);
+    static const int token_requests[] = {2, 0, 2, 0};
+    rc = raw_sequence(L, token_requests, 4);
+    raw_stop = 1;
+    pthread_join(th, NULL);
+    close(raw.listen_fd);
+    shared = 0;
+    int token_conns = 0;
+    for (int i = 0; i < raw.n; i++) {
+        shared |= raw.token[i] && raw.script[i];
+        token_conns += raw.token[i];
+    }
+    CHECK(rc == 0 && token_conns == 1 && raw.n == 2, "http unit: token requests (secret body) run on the credential pool");
+    CHECK(!shared, "http unit: no connection carries both a token request and a script's request");
+}
+
+/* A transfer with on_done: the answer reaches C once, the Lua result has neither body nor
+ * headers, and a cancelled one tells C with NULL. */
+static void check_answer_to_c(lua_State *L) {
+    static const char form[] = "refresh_token=c-only-secret";
+    lua_pushfstring(L, "%s/token", base_url);
+    struct http_request req = {.method = "POST", .url = lua_tostring(L, -1), .body = form, .body_len = sizeof form - 1,
+                               .timeout = 10, .secret_body = 1, .on_done = on_answer};
+    memset(&answers, 0, sizeof answers);
+    long id = http_start(L, &req);
+    lua_pushinteger(L, id);
+    lua_setglobal(L, "ID");
+    const char *r = eval(L, "local hc = require 'vsrun.http_core' "
+                            "for _ = 1, 100 do local done = hc.poll(0.1) "
+                            "  for i = 1, #done, 2 do if done[i] == ID then local res = done[i + 1] "
+                            "    return tostring(res.status) .. ' ' .. tostring(res.body) .. ' ' .. tostring(res.headers) end end end "
+                            "return 'no result'");
+    CHECK(id > 0 && r && strcmp(r, "200 nil nil") == 0, "http unit: an answer for C gives Lua the status only");
+    CHECK(answers.calls == 1 && answers.status == 200 && strstr(answers.body, "c-only-secret") != NULL,
+          "http unit: on_done got the answer (the far end echoed the secret body)");
+    /* control: the same request without on_done hands Lua the body */
+    req.on_done = NULL;
+    id = http_start(L, &req);
+    lua_pushinteger(L, id);
+    lua_setglobal(L, "ID");
+    r = eval(L, "local hc = require 'vsrun.http_core' "
+                "for _ = 1, 100 do local done = hc.poll(0.1) "
+                "  for i = 1, #done, 2 do if done[i] == ID then return done[i + 1].body end end end");
+    CHECK(r && strstr(r, "c-only-secret") != NULL, "http unit control: without on_done the body is a Lua value");
+    req.on_done = on_answer;
+    memset(&answers, 0, sizeof answers);
+    id = http_start(L, &req);
+    lua_pushinteger(L, id);
+    lua_setglobal(L, "ID");
+    eval(L, "require('vsrun.http_core').cancel(ID)");
+    CHECK(answers.calls == 1 && answers.nulls == 1, "http unit: a cancelled answer-to-C transfer calls on_done(NULL) once");
 }
 
 int main(void) {
@@ -197,6 +277,7 @@ int main(void) {
     CHECK(strcmp(lua_tostring(L, -1), "https://h/p?refresh_token=REDACTED&q=1") == 0, "http unit: redacted URL");
 
     check_pools(L);
+    check_answer_to_c(L);
 
     eval(L, "far:stop()");
     vm_free(vm);
