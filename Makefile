@@ -25,7 +25,7 @@ HOST_SRC := $(wildcard host/*.c)
 NET_SRC  := $(sort $(filter-out host/cmd_run.c host/cmd_help.c,$(wildcard host/cmd_*.c)) \
             $(wildcard host/serve*.c host/store*.c) \
             $(addprefix host/,connection.c digest.c http.c http_policy.c net_entry.c oauth.c \
-                              oauth_callback.c pagerduty.c records.c runs.c sandbox.c server.c vault.c \
+                              oauth_callback.c pagerduty.c records.c runs.c sandbox.c secret_auth.c server.c vault.c \
                               vault_pg.c))
 CORE_SRC := $(filter-out $(NET_SRC),$(HOST_SRC))
 LUA_SRC  := $(shell find lua -name '*.lua' -not -path 'lua/types/*' | sort)

@@ -107,6 +107,14 @@ static const struct help_topic topics[] = {
      "  vsrun auth push prod --to postgresql://...  share it with replicas (VSRUN_VAULT)\n"
      "Scripts pick one with --connection NAME (else the default).\n"
      "See 'vsrun auth --help' and docs/connections.md.\n"},
+    {"secret",
+     "Keys for other services, stored once and named by scripts (never seen by them):\n"
+     "  vsrun secret set openai --origin https://api.openai.com   (value on stdin or a prompt)\n"
+     "  http.post(url, { auth = { bearer = \"openai\" } })\n"
+     "  http.get(url, { auth = { header = \"X-Api-Key\", secret = \"svc\" } })\n"
+     "Sent only to the bound origin (scheme, host, port exactly), never followed through a\n"
+     "redirect, never in Lua, output, logs or errors. vsrun secret list | delete NAME.\n"
+     "See 'vsrun secret --help' and docs/http.md.\n"},
     {"security",
      "What script code (the script and every library it loads) can reach:\n"
      "  normal      the user's rights: files, environment (minus vsrun's secrets),\n"
@@ -125,7 +133,7 @@ static const struct help_topic topics[] = {
      "tests: docs/security.md.\n"},
     {"serve",
      "vsrun serve --config serve.lua runs pipelines when webhooks arrive:\n"
-     "  -- serve.lua (Lua, evaluated without io/os; env(NAME) reads a secret)\n"
+     "  -- serve.lua (Lua, evaluated without io/os; env(NAME) or secret(NAME) reads a secret)\n"
      "  return { port = 8080, routes = {\n"
      "    incidents = { script = \"summary.lua\", pagerduty = env \"PD_WEBHOOK_SECRET\" },\n"
      "    alerts = { script = \"alert.lua\", bearer = env \"AM_TOKEN\", delivery_header = \"X-Request-Id\" },\n"

@@ -9,7 +9,7 @@
 #include "exitcodes.h"
 #include "netlib.h"
 
-static const char *const vsrun_commands[] = {"test", "auth", "sandbox", "serve", "runs", "deps", NULL};
+static const char *const vsrun_commands[] = {"test", "auth", "secret", "sandbox", "serve", "runs", "deps", NULL};
 
 /* The network library could not be opened: netlib_need printed why. */
 static int command_unavailable(int argc, char **argv) {

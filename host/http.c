@@ -22,6 +22,7 @@
 
 #include "http_policy.h"
 #include "modules.h"
+#include "secret_auth.h"
 #include "util.h"
 #include "vm.h"
 
@@ -399,6 +400,8 @@ static const char *http_setup(struct http_ctx *ctx, struct http_transfer *t, con
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    /* never on: the script gets the 3xx. curl would follow with custom headers other than
+     * Authorization and Cookie (an X-Api-Key secret) to whatever host the server names */
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
@@ -706,9 +709,35 @@ static double http_opt_number(lua_State *L, int idx, const char *field, double m
     return v;
 }
 
+/* auth = { secret = NAME, header = NAME, prefix = "Bearer " | nil } of a script request:
+ * checks the fields and whether the script's own headers already name that header. The
+ * header goes last in hs with an empty value until the secret is resolved. 0 or raises. */
+static int http_auth_header(lua_State *L, struct http_header *hs, size_t n, const char **name, const char **prefix) {
+    if (lua_getfield(L, 1, "auth") == LUA_TNIL) {
+        lua_pop(L, 1);
+        return 0;
+    }
+    luaL_checktype(L, -1, LUA_TTABLE);
+    lua_getfield(L, -1, "secret");
+    lua_getfield(L, -2, "header");
+    lua_getfield(L, -3, "prefix");
+    *name = lua_tostring(L, -3);
+    hs[n].name = lua_tostring(L, -2);
+    *prefix = lua_isnil(L, -1) ? "" : lua_tostring(L, -1);
+    if (*name == NULL || hs[n].name == NULL || *prefix == NULL)
+        return luaL_error(L, "http: auth needs a secret name and a header name");
+    for (size_t i = 0; i < n; i++)
+        if (strcasecmp(hs[i].name, hs[n].name) == 0)
+            return luaL_error(L, "http: header '%s' is set by auth: do not set it in headers too", hs[n].name);
+    hs[n].value = "";
+    hs[n].secret = 1;
+    return 1;  /* the strings stay anchored by the auth table, itself on the stack */
+}
+
 /* start{ method, url, headers = { [name] = value }, body, timeout, connect_timeout,
- * max_body, attempt } -> id | nil, error kind, message (refused by http_policy: nothing sent).
- * This is the script's entry point: it never carries a secret header. */
+ * max_body, attempt, auth } -> id | nil, error kind, message (refused by http_policy or by
+ * the secret's origin: nothing sent). This is the script's entry point: its only secret
+ * header is a named secret (auth), whose value is looked up here and never enters Lua. */
 static int http_lua_start(lua_State *L) {
     luaL_checktype(L, 1, LUA_TTABLE);
     struct http_request req = {0};
@@ -722,28 +751,38 @@ static int http_lua_start(lua_State *L) {
     req.max_body = (size_t)http_opt_number(L, 1, "max_body", CHECKED_MAX_BYTES);
     req.attempt = (int)http_opt_number(L, 1, "attempt", CHECKED_MAX_COUNT);
     size_t n = 0;
-    size_t *lens = NULL;
+    int ht = 0;
     if (lua_getfield(L, 1, "headers") == LUA_TTABLE) {
-        int ht = lua_gettop(L);
+        ht = lua_gettop(L);
         for (lua_pushnil(L); lua_next(L, ht); lua_pop(L, 1)) n++;
-        struct http_header *hs = lua_newuserdatauv(L, (n ? n : 1) * sizeof *hs, 0);
-        lens = lua_newuserdatauv(L, (n ? n : 1) * 2 * sizeof *lens, 0);
+    }
+    /* one more slot for the auth header (and its length pair) */
+    struct http_header *hs = lua_newuserdatauv(L, (n + 1) * sizeof *hs, 0);
+    size_t *lens = lua_newuserdatauv(L, (n + 1) * 2 * sizeof *lens, 0);
+    size_t *vlens = lens + n + 1;
+    req.headers = hs;
+    if (ht) {
         size_t i = 0;
         for (lua_pushnil(L); lua_next(L, ht) && i < n; lua_pop(L, 1)) {
             /* strings only: they stay anchored by the table (a converted number would not) */
             if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
                 return luaL_error(L, "http: header names and values must be strings");
             hs[i].name = lua_tolstring(L, -2, &lens[i]);
-            hs[i].value = lua_tolstring(L, -1, &lens[n + i]);
+            hs[i].value = lua_tolstring(L, -1, &vlens[i]);
             hs[i].secret = 0;
             i++;
         }
-        req.headers = hs;
         req.n_headers = i;
+    }
+    const char *secret_name = NULL, *prefix = NULL;
+    if (http_auth_header(L, hs, req.n_headers, &secret_name, &prefix)) {
+        lens[req.n_headers] = strlen(hs[req.n_headers].name);
+        vlens[req.n_headers] = 0;
+        req.n_headers++;
     }
     if (req.method && req.url && http_valid_method(req.method) && http_valid_url(req.url)) {
         struct http_verdict v;
-        http_policy_check(L, req.url, req.headers, lens, lens ? lens + n : NULL, req.n_headers, &v);
+        http_policy_check(L, req.url, req.headers, lens, vlens, req.n_headers, &v);
         if (v.kind) {
             lua_pushnil(L);
             lua_pushstring(L, v.kind);
@@ -753,15 +792,50 @@ static int http_lua_start(lua_State *L) {
         req.no_proxy = v.in_process;
         req.script = !v.loopback_control;  /* its socket goes to the control API's own port */
     }
+    /* the secret after the policy: --allow-net and credential origins refuse first */
+    char *line = NULL;
+    size_t line_len = 0;
+    if (secret_name && req.url && http_valid_url(req.url)) {
+        const char *kind;
+        char why[1024];
+        char *value = secret_auth_value(L, secret_name, req.url, &kind, why, sizeof why);
+        if (value == NULL) {
+            lua_pushnil(L);
+            lua_pushstring(L, kind);
+            lua_pushstring(L, why);
+            return 3;
+        }
+        line_len = strlen(prefix) + strlen(value);
+        line = malloc(line_len + 1);
+        if (line) snprintf(line, line_len + 1, "%s%s", prefix, value);
+        OPENSSL_cleanse(value, strlen(value));
+        free(value);
+        if (line == NULL) return luaL_error(L, "http: out of memory");
+        hs[req.n_headers - 1].value = line;
+    }
+    long id = 0;
     /* check_only: the verdict without sending (--dry-run still refuses what it would refuse) */
-    if (lua_getfield(L, 1, "check_only") != LUA_TNIL && lua_toboolean(L, -1)) {
+    int check_only = lua_getfield(L, 1, "check_only") != LUA_TNIL && lua_toboolean(L, -1);
+    if (!check_only) id = http_start(L, &req);  /* copies the header and cleanses its copy */
+    if (line) {
+        OPENSSL_cleanse(line, line_len);
+        free(line);
+    }
+    if (check_only) {
         lua_pushboolean(L, 1);
         return 1;
     }
-    long id = http_start(L, &req);
     if (id < 0) return luaL_error(L, "http: %s", http_start_error());
     lua_pushinteger(L, id);
     return 1;
+}
+
+/* set_test_secret(name, origin, value): sandbox mode only (vsrun.sandbox.set_secret). */
+static int http_set_test_secret(lua_State *L) {
+    char err[400];
+    if (secret_auth_set_test(L, luaL_checkstring(L, 1), luaL_checkstring(L, 2), luaL_checkstring(L, 3), err, sizeof err) != 0)
+        return luaL_error(L, "sandbox.set_secret: %s", err);  /* raised as invalid_argument by vsrun.sandbox */
+    return 0;
 }
 
 /* configure{ max_per_host = n, max_total = n }: connection caps of the multi. */
@@ -857,6 +931,7 @@ int luaopen_vsrun_http_core(lua_State *L) {
     static const luaL_Reg fns[] = {
         {"start", http_lua_start}, {"poll", http_poll},         {"cancel", http_cancel},
         {"configure", http_configure}, {"redact_url", http_redact}, {"active", http_active},
+        {"set_test_secret", http_set_test_secret},
         {NULL, NULL}};
     if (lua_getfield(L, LUA_REGISTRYINDEX, HTTP_CTX_KEY) != LUA_TUSERDATA) {
         lua_pop(L, 1);

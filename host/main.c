@@ -28,11 +28,12 @@ static const char usage_text[] =
     "       vsrun test [paths...]          run *_test.lua files against a fresh sandbox\n"
     "       vsrun sandbox [options]        serve the simulated PagerDuty API\n"
     "       vsrun auth login|status|list|logout|reconnect   manage PagerDuty connections\n"
+    "       vsrun secret set|list|delete NAME   keys for other services, used by name\n"
     "       vsrun serve --config FILE      run pipelines on signed webhooks and schedules\n"
     "       vsrun runs list|show ID|retry ID   the runs vsrun serve stored\n"
     "       vsrun deps [tree|lock|check|pin|install]   a project's LuaRocks dependencies\n"
     "       vsrun help [topic]             topics: run, inputs, errors, exit-codes, sandbox, auth, test,\n"
-    "                                      security, serve, libraries\n";
+    "                                      security, secret, serve, libraries\n";
 
 static const char help_text[] =
     "vsrun runs automation pipelines written in Lua against PagerDuty.\n"

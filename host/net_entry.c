@@ -11,6 +11,7 @@
 #include "cmd_auth.h"
 #include "cmd_deps.h"
 #include "cmd_sandbox.h"
+#include "cmd_secret.h"
 #include "cmd_test.h"
 #include "commands.h"
 #include "http_policy.h"
@@ -30,6 +31,7 @@ static const luaL_Reg net_modules[] = {
 static const struct cli_command net_commands[] = {
     {"test", cmd_test},
     {"auth", cmd_auth},
+    {"secret", cmd_secret},
     {"sandbox", cmd_sandbox},
     {"serve", cmd_serve},
     {"runs", cmd_runs},

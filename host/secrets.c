@@ -8,6 +8,7 @@
 static const char *const secret_names[SECRET_COUNT] = {"VSRUN_KEY", "VSRUN_PASSPHRASE", "PAGERDUTY_TOKEN"};
 static char *secret_values[SECRET_COUNT];
 static unsigned generation;
+static int keep_text;      /* secrets_keep: the text outlives its first use */
 
 /* Wipes the value of every NAME=value entry: the environment may hold a name twice, and
  * /proc/self/environ shows the original strings, which unsetenv leaves in place. */
@@ -40,8 +41,10 @@ static void wipe_one(int i) {
 }
 
 void secrets_used(enum secret_id id) {
-    if (id < SECRET_COUNT) wipe_one(id);
+    if (id < SECRET_COUNT && !keep_text) wipe_one(id);
 }
+
+void secrets_keep(void) { keep_text = 1; }
 
 const char *secrets_get(enum secret_id id) {
     return id < SECRET_COUNT ? secret_values[id] : NULL;

@@ -14,6 +14,9 @@ const char *secrets_get(enum secret_id id);
  * key from VSRUN_KEY. VSRUN_PASSPHRASE is kept until exit: each vault record has its own
  * salt, so a run that opens several connections may derive another key from it. */
 void secrets_used(enum secret_id id);
+/* From now on secrets_used keeps the text (until secrets_wipe): vsrun serve hands
+ * VSRUN_KEY to every run, and its config may open the vault first (secret(NAME)). */
+void secrets_keep(void);
 /* Changes whenever the secrets are captured or wiped, not when one is used: keys derived
  * from an older generation are stale. */
 unsigned secrets_generation(void);

@@ -26,6 +26,7 @@
 #include "exitcodes.h"
 #include "jsontext.h"
 #include "options.h"
+#include "secrets.h"
 #include "serve_config.h"
 #include "serve_metrics.h"
 #include "serve_run.h"
@@ -596,6 +597,7 @@ int cmd_serve(int argc, char **argv) {
     if (config == NULL) return util_usage("vsrun serve", "--config FILE is required");
     char err[1024];
     memset(&S, 0, sizeof S);
+    secrets_keep();  /* runs get VSRUN_KEY even when the config's secret() opened the vault */
     if (serve_config_load(config, &S.cfg, err, sizeof err) != 0) {
         fprintf(stderr, "vsrun serve: %s: %s\n", config, err);
         return EXIT_USAGE;

@@ -16,6 +16,8 @@
 #include <math.h>
 #include <openssl/crypto.h>
 
+#include "vault.h"
+
 #define CONFIG_MAX_BYTES (8u << 20)      /* the config state's memory cap */
 #define CONFIG_MAX_STEPS 10000000        /* instructions, so a loop cannot hang start-up */
 
@@ -48,6 +50,27 @@ static int config_env(lua_State *L) {
     lua_pushboolean(L, 1);
     lua_settable(L, -3);
     lua_pop(L, 1);
+    return 1;
+}
+
+/* secret(NAME): a webhook secret from the vault (`vsrun secret set NAME --webhook`). A
+ * secret bound to an origin is for http only and refused here. */
+static int config_secret(lua_State *L) {
+    const char *name = luaL_checkstring(L, 1);
+    struct vault_secret s;
+    char err[1024];
+    int rc = vault_secret_load(name, &s, err, sizeof err);
+    if (rc == VAULT_NOT_FOUND)
+        return luaL_error(L, "secret: no secret named '%s' (store it with: vsrun secret set %s --webhook)", name, name);
+    if (rc != 0) return luaL_error(L, "secret: %s", err);
+    if (s.origin[0]) {
+        snprintf(err, sizeof err, "secret: '%s' is bound to %s for http; a webhook secret is stored with --webhook", name,
+                 s.origin);
+        vault_secret_clear(&s);
+        return luaL_error(L, "%s", err);
+    }
+    lua_pushstring(L, s.value);
+    vault_secret_clear(&s);
     return 1;
 }
 
@@ -429,6 +452,7 @@ int serve_config_load(const char *path, struct serve_config *cfg, char *err, siz
     static const char *const drop[] = {"dofile", "loadfile", "load", "require", "collectgarbage", "print", NULL};
     for (const char *const *d = drop; *d; d++) { lua_pushnil(L); lua_setglobal(L, *d); }
     lua_register(L, "env", config_env);
+    lua_register(L, "secret", config_secret);
     lua_newtable(L);
     lua_setfield(L, LUA_REGISTRYINDEX, "serve.env_used");
     lua_sethook(L, config_hook, LUA_MASKCOUNT, CONFIG_MAX_STEPS);

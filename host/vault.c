@@ -566,7 +566,8 @@ void vault_save_abort(struct vault_pending *p) {
     free(p);
 }
 
-int vault_save_begin(const char *name, struct vault_pending **out, char *err, size_t errlen) {
+/* suffix: ".conn" for connections, ".secret" for named secrets (vault.h) */
+static int save_begin_kind(const char *name, const char *suffix, struct vault_pending **out, char *err, size_t errlen) {
     *out = NULL;
     struct vault_pending *p = calloc(1, sizeof *p);
     if (!p) {
@@ -574,7 +575,7 @@ int vault_save_begin(const char *name, struct vault_pending **out, char *err, si
         return -1;
     }
     p->fd = -1;
-    int rc = vault_path(p->path, sizeof p->path, name, ".conn", 1, err, errlen);
+    int rc = vault_path(p->path, sizeof p->path, name, suffix, 1, err, errlen);
     if (rc == 0) rc = key_for_write(p->header, p->key, err, errlen);
     if (rc != 0) {
         vault_save_abort(p);
@@ -592,6 +593,10 @@ int vault_save_begin(const char *name, struct vault_pending **out, char *err, si
     }
     *out = p;
     return 0;
+}
+
+int vault_save_begin(const char *name, struct vault_pending **out, char *err, size_t errlen) {
+    return save_begin_kind(name, ".conn", out, err, errlen);
 }
 
 /* NAME.lock holds the generation of the last record saved (not a secret). */
@@ -620,13 +625,10 @@ unsigned vault_last_saved_generation(const char *name) {
     return g < 4000000000UL ? (unsigned)g : 0;
 }
 
-/* Seals r with p's header and key into a new buffer (*out, *outlen; the caller cleanses and
- * frees it). 0 or -1 + err. */
-static int seal(const struct vault_pending *p, const struct vault_record *r, unsigned char **out, size_t *outlen,
-                char *err, size_t errlen) {
-    struct jt_writer w;
-    record_to_json(r, &w);
-    const char *plain = jt_end(&w);
+/* Seals plain with p's header and key (aad_name authenticated with the header) into a new
+ * buffer (*out, *outlen; the caller cleanses and frees it). 0 or -1 + err. seal: a record. */
+static int seal_text(const struct vault_pending *p, const char *aad_name, const char *plain, unsigned char **out,
+                     size_t *outlen, char *err, size_t errlen) {
     size_t plen = plain ? strlen(plain) : 0, flen = HEADER_LEN + NONCE_LEN + plen + TAG_LEN;
     unsigned char *file = plain ? malloc(flen) : NULL;
     int ok = 0;
@@ -636,24 +638,32 @@ static int seal(const struct vault_pending *p, const struct vault_record *r, uns
         unsigned char *nonce = file + HEADER_LEN, *ct = nonce + NONCE_LEN;
         memcpy(file, p->header, HEADER_LEN);
         ok = RAND_bytes(nonce, NONCE_LEN) == 1 &&
-             gcm(1, p->key, nonce, p->header, r->name, (const unsigned char *)plain, plen, ct, ct + plen) == 0;
+             gcm(1, p->key, nonce, p->header, aad_name, (const unsigned char *)plain, plen, ct, ct + plen) == 0;
         if (!ok) {
-            seterr(err, errlen, "cannot seal vault record '%s'%s", r->name, "");
+            seterr(err, errlen, "cannot seal vault record '%s'%s", aad_name, "");
             OPENSSL_cleanse(file, flen);
             free(file);
             file = NULL;
         }
     }
-    jt_free(&w);
     *out = file;
     *outlen = ok ? flen : 0;
     return ok ? 0 : -1;
 }
 
-int vault_save_finish(struct vault_pending *p, const struct vault_record *r, char *err, size_t errlen) {
-    unsigned char *file = NULL;
-    size_t flen = 0;
-    int ok = seal(p, r, &file, &flen, err, errlen) == 0, saved = 0;
+static int seal(const struct vault_pending *p, const struct vault_record *r, unsigned char **out, size_t *outlen,
+                char *err, size_t errlen) {
+    struct jt_writer w;
+    record_to_json(r, &w);
+    int rc = seal_text(p, r->name, jt_end(&w), out, outlen, err, errlen);
+    jt_free(&w);
+    return rc;
+}
+
+/* Writes the sealed bytes to p's temp file, fsyncs and renames it into place; cleanses and
+ * frees file. 1 when done, 0 with err set. Does not free p. */
+static int write_sealed(struct vault_pending *p, unsigned char *file, size_t flen, char *err, size_t errlen) {
+    int ok = file != NULL, saved = 0;
     if (ok) {
         size_t off = 0;
         while (ok && off < flen) {
@@ -669,7 +679,6 @@ int vault_save_finish(struct vault_pending *p, const struct vault_record *r, cha
         if (ok && rename(p->tmp, p->path) != 0) { saved = errno; ok = 0; }
         if (ok) {
             sync_dir(p->dir);
-            note_generation(p->path, r->generation);
         } else {
             unlink(p->tmp);
             if (saved) seterr(err, errlen, "cannot write %s: %s", p->path, strerror(saved));
@@ -677,6 +686,14 @@ int vault_save_finish(struct vault_pending *p, const struct vault_record *r, cha
         OPENSSL_cleanse(file, flen);
         free(file);
     }
+    return ok;
+}
+
+int vault_save_finish(struct vault_pending *p, const struct vault_record *r, char *err, size_t errlen) {
+    unsigned char *file = NULL;
+    size_t flen = 0;
+    int ok = seal(p, r, &file, &flen, err, errlen) == 0 && write_sealed(p, file, flen, err, errlen);
+    if (ok) note_generation(p->path, r->generation);
     vault_save_abort(p);
     return ok ? 0 : -1;
 }
@@ -731,9 +748,11 @@ int vault_load(const char *name, struct vault_record *r, char *err, size_t errle
     return rc;
 }
 
-int vault_open_bytes(const char *name, const unsigned char *data, size_t len, struct vault_record *r, char *err,
-                     size_t errlen) {
-    memset(r, 0, sizeof *r);
+/* Opens sealed bytes (the header and aad_name authenticated): 0 with the malloc'd plain
+ * text in *plain_out (the caller cleanses and frees it), VAULT_CONFIG or -1 + err. */
+static int open_text(const char *name, const char *aad_name, const unsigned char *data, size_t len, char **plain_out,
+                     size_t *plain_len, char *err, size_t errlen) {
+    *plain_out = NULL;
     int rc = -1;
     if (len > MAX_RECORD) {
         damaged(err, errlen, name);
@@ -790,7 +809,7 @@ int vault_open_bytes(const char *name, const unsigned char *data, size_t len, st
     const unsigned char *ct = data + HEADER_LEN + NONCE_LEN;
     unsigned char tag[TAG_LEN];
     memcpy(tag, ct + clen, TAG_LEN);
-    if (gcm(0, key, data + HEADER_LEN, data, name, ct, clen, plain, tag) != 0) {
+    if (gcm(0, key, data + HEADER_LEN, data, aad_name, ct, clen, plain, tag) != 0) {
         if (data[10] != VAULT_SRC_UNKNOWN && data[10] != have) {
             /* the authenticated header did not open either, so this is a hint, not a proof */
             char why[160];
@@ -802,11 +821,9 @@ int vault_open_bytes(const char *name, const unsigned char *data, size_t len, st
         goto out;
     }
     plain[clen] = '\0';
-    if (record_from_json((const char *)plain, clen, r) != 0 || strcmp(r->name, name) != 0) {
-        vault_record_clear(r);
-        damaged(err, errlen, name);
-        goto out;
-    }
+    *plain_out = (char *)plain;
+    *plain_len = clen;
+    plain = NULL;
     rc = 0;
 out:
     OPENSSL_cleanse(key, sizeof key);
@@ -817,9 +834,32 @@ out:
     return rc;
 }
 
-int vault_remove(const char *name, char *err, size_t errlen) {
+static void free_plain(char *plain, size_t len) {
+    if (plain) {
+        OPENSSL_cleanse(plain, len);
+        free(plain);
+    }
+}
+
+int vault_open_bytes(const char *name, const unsigned char *data, size_t len, struct vault_record *r, char *err,
+                     size_t errlen) {
+    memset(r, 0, sizeof *r);
+    char *plain;
+    size_t plen;
+    int rc = open_text(name, name, data, len, &plain, &plen, err, errlen);
+    if (rc != 0) return rc;
+    if (record_from_json(plain, plen, r) != 0 || strcmp(r->name, name) != 0) {
+        vault_record_clear(r);
+        damaged(err, errlen, name);
+        rc = -1;
+    }
+    free_plain(plain, plen);
+    return rc;
+}
+
+static int remove_kind(const char *name, const char *suffix, char *err, size_t errlen) {
     char path[4200];
-    int rc = vault_path(path, sizeof path, name, ".conn", 0, err, errlen);
+    int rc = vault_path(path, sizeof path, name, suffix, 0, err, errlen);
     if (rc != 0) return rc;
     if (unlink(path) != 0) {
         if (errno == ENOENT) return VAULT_NOT_FOUND;
@@ -833,9 +873,12 @@ int vault_remove(const char *name, char *err, size_t errlen) {
     return 0;
 }
 
+int vault_remove(const char *name, char *err, size_t errlen) { return remove_kind(name, ".conn", err, errlen); }
+
 static int cmp_names(const void *a, const void *b) { return strcmp(a, b); }
 
-int vault_list(char names[][VAULT_NAME_MAX], int max, char *err, size_t errlen) {
+static int list_kind(const char *suffix, char names[][VAULT_NAME_MAX], int max, char *err, size_t errlen) {
+    size_t slen = strlen(suffix);
     char dir[4096];
     int rc = vault_home(dir, sizeof dir, 0, err, errlen);
     if (rc == VAULT_NOT_FOUND) return 0;
@@ -849,9 +892,9 @@ int vault_list(char names[][VAULT_NAME_MAX], int max, char *err, size_t errlen) 
     struct dirent *e;
     while ((e = readdir(d)) != NULL && n < max) {
         size_t len = strlen(e->d_name);
-        if (len <= 5 || len - 5 >= VAULT_NAME_MAX || strcmp(e->d_name + len - 5, ".conn") != 0) continue;
-        memcpy(names[n], e->d_name, len - 5);
-        names[n][len - 5] = '\0';
+        if (len <= slen || len - slen >= VAULT_NAME_MAX || strcmp(e->d_name + len - slen, suffix) != 0) continue;
+        memcpy(names[n], e->d_name, len - slen);
+        names[n][len - slen] = '\0';
         if (vault_check_name(names[n], NULL, 0) == 0) n++;
     }
     closedir(d);
@@ -859,9 +902,13 @@ int vault_list(char names[][VAULT_NAME_MAX], int max, char *err, size_t errlen) 
     return n;
 }
 
-int vault_lock_open(const char *name, char *err, size_t errlen) {
+int vault_list(char names[][VAULT_NAME_MAX], int max, char *err, size_t errlen) {
+    return list_kind(".conn", names, max, err, errlen);
+}
+
+static int lock_open_kind(const char *name, const char *suffix, char *err, size_t errlen) {
     char path[4200];
-    int rc = vault_path(path, sizeof path, name, ".lock", 1, err, errlen);
+    int rc = vault_path(path, sizeof path, name, suffix, 1, err, errlen);
     if (rc != 0) return rc == VAULT_NOT_FOUND ? -1 : rc;
     int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0600);
     struct stat st;
@@ -876,6 +923,8 @@ int vault_lock_open(const char *name, char *err, size_t errlen) {
     }
     return fd;
 }
+
+int vault_lock_open(const char *name, char *err, size_t errlen) { return lock_open_kind(name, ".lock", err, errlen); }
 
 int vault_lock_try(int fd) {
     while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
@@ -962,4 +1011,74 @@ void vault_record_clear(struct vault_record *r) {
     vault_set_secret(&r->refresh_token, NULL);
     vault_set_secret(&r->client_secret, NULL);
     OPENSSL_cleanse(r, sizeof *r);
+}
+
+/* --- named secrets for other services ------------------------------------------------- */
+
+/* The associated data of a secret record: ':' is never in a connection name, so a secret
+ * file renamed to NAME.conn (or a connection to NAME.secret) fails authentication. */
+static void secret_aad(char out[VAULT_NAME_MAX + 8], const char *name) { snprintf(out, VAULT_NAME_MAX + 8, "secret:%s", name); }
+
+int vault_secret_save(const struct vault_secret *s, char *err, size_t errlen) {
+    if (s->value == NULL || vault_check_name(s->name, err, errlen) != 0) return -1;
+    struct vault_pending *p;
+    int rc = save_begin_kind(s->name, ".secret", &p, err, errlen);
+    if (rc != 0) return rc;
+    struct jt_writer w;
+    jt_begin(&w);
+    jt_add_string(&w, "kind", "secret");
+    jt_add_string(&w, "name", s->name);
+    jt_add_string(&w, "origin", s->origin);
+    jt_add_number(&w, "created_at", s->created_at);
+    jt_add_string(&w, "value", s->value);
+    char aad[VAULT_NAME_MAX + 8];
+    secret_aad(aad, s->name);
+    unsigned char *file = NULL;
+    size_t flen = 0;
+    int ok = seal_text(p, aad, jt_end(&w), &file, &flen, err, errlen) == 0 && write_sealed(p, file, flen, err, errlen);
+    jt_free(&w);
+    vault_save_abort(p);
+    return ok ? 0 : -1;
+}
+
+int vault_secret_load(const char *name, struct vault_secret *s, char *err, size_t errlen) {
+    memset(s, 0, sizeof *s);
+    char path[4200], aad[VAULT_NAME_MAX + 8], kind[16] = "", *plain;
+    int rc = vault_path(path, sizeof path, name, ".secret", 0, err, errlen);
+    if (rc != 0) return rc;
+    unsigned char *data = NULL;
+    size_t len = 0, plen = 0;
+    rc = read_private_file(path, &data, &len, MAX_RECORD, err, errlen);
+    if (rc != 0) return rc;
+    secret_aad(aad, name);
+    rc = open_text(name, aad, data, len, &plain, &plen, err, errlen);
+    free(data);
+    if (rc != 0) return rc;
+    jt_string_to(plain, plen, "kind", kind, sizeof kind);
+    if (strcmp(kind, "secret") != 0 || jt_string_to(plain, plen, "name", s->name, sizeof s->name) != 0 ||
+        strcmp(s->name, name) != 0 || jt_string_to(plain, plen, "origin", s->origin, sizeof s->origin) != 0 ||
+        (s->value = jt_string(plain, plen, "value")) == NULL) {
+        vault_secret_clear(s);
+        damaged(err, errlen, name);
+        rc = -1;
+    } else {
+        jt_number(plain, plen, "created_at", &s->created_at);
+    }
+    free_plain(plain, plen);
+    return rc;
+}
+
+int vault_secret_remove(const char *name, char *err, size_t errlen) { return remove_kind(name, ".secret", err, errlen); }
+
+int vault_secret_list(char names[][VAULT_NAME_MAX], int max, char *err, size_t errlen) {
+    return list_kind(".secret", names, max, err, errlen);
+}
+
+int vault_secret_lock_open(const char *name, char *err, size_t errlen) {
+    return lock_open_kind(name, ".secret.lock", err, errlen);
+}
+
+void vault_secret_clear(struct vault_secret *s) {
+    vault_set_secret(&s->value, NULL);
+    OPENSSL_cleanse(s, sizeof *s);
 }

@@ -104,6 +104,26 @@ int vault_set_secret(char **slot, const char *value);
 /* Cleanses and frees the record's secrets and zeroes it. */
 void vault_record_clear(struct vault_record *r);
 
+/* Named secrets for other services (an LLM API key, a Slack webhook URL): NAME.secret,
+ * sealed like a connection but a distinct kind: its associated data is "secret:NAME" and
+ * its JSON says "kind":"secret", so neither kind of record opens as the other. The value
+ * is attached in C to requests to `origin` only (host/secret_auth.c). */
+#define VAULT_ORIGIN_MAX 300
+struct vault_secret {
+    char name[VAULT_NAME_MAX];
+    char origin[VAULT_ORIGIN_MAX];  /* scheme://host[:port], normalised (secret_auth.h) */
+    double created_at;
+    char *value;                    /* malloc'd, cleansed by vault_secret_clear */
+};
+/* Same results as vault_save / vault_load / vault_remove / vault_list. */
+int vault_secret_save(const struct vault_secret *s, char *err, size_t errlen);
+int vault_secret_load(const char *name, struct vault_secret *s, char *err, size_t errlen);
+int vault_secret_remove(const char *name, char *err, size_t errlen);
+int vault_secret_list(char names[][VAULT_NAME_MAX], int max, char *err, size_t errlen);
+/* The lock of secret NAME (NAME.secret.lock), taken by set and delete; as vault_lock_open. */
+int vault_secret_lock_open(const char *name, char *err, size_t errlen);
+void vault_secret_clear(struct vault_secret *s);
+
 /* Test hook: called after the temp file is written and synced, before the rename. */
 extern void (*vault_before_rename_hook)(void);
 

@@ -13,7 +13,7 @@ local M = {}
 
 local METHODS = { GET = true, HEAD = true, POST = true, PUT = true, PATCH = true, DELETE = true, OPTIONS = true }
 local OPTIONS = { method = true, url = true, query = true, headers = true, body = true, json = true,
-  timeout = true, connect_timeout = true, max_body = true, retries = true, send_in_dry_run = true }
+  timeout = true, connect_timeout = true, max_body = true, retries = true, send_in_dry_run = true, auth = true }
 
 local function invalid(message)
   errors.raise("invalid_argument", "http: " .. message)
@@ -97,6 +97,33 @@ local function positive(opts, name)
   return v
 end
 
+local HEADER_TOKEN = "^[!#$%%&'*+%-.^_`|~%w]+$"
+
+-- auth = { bearer = NAME } | { header = NAME, secret = NAME }: a secret stored with
+-- `vsrun secret set`, attached by the host (its value never reaches Lua) and only to the
+-- origin it is bound to. -> { secret, header, prefix } for http_core.start.
+local function check_auth(auth, has)
+  if type(auth) ~= "table" then invalid("auth must be a table: { bearer = NAME } or { header = NAME, secret = NAME }") end
+  for k in pairs(auth) do
+    if k ~= "bearer" and k ~= "header" and k ~= "secret" then invalid("auth: unknown field '" .. tostring(k) .. "'") end
+  end
+  local out
+  if auth.bearer ~= nil then
+    if auth.header ~= nil or auth.secret ~= nil then invalid("auth: give either bearer or header and secret") end
+    out = { secret = auth.bearer, header = "Authorization", prefix = "Bearer " }
+  else
+    if type(auth.header) ~= "string" or not auth.header:match(HEADER_TOKEN) then
+      invalid("auth: header must be a header name, e.g. { header = \"X-Api-Key\", secret = \"name\" }")
+    end
+    out = { secret = auth.secret, header = auth.header }
+  end
+  if type(out.secret) ~= "string" or not out.secret:match("^[%w_][%w._-]*$") or #out.secret > 63 then
+    invalid("auth: the secret name must be 1-63 letters, digits, '.', '_' or '-'")
+  end
+  if has[out.header:lower()] then invalid("auth: header '" .. out.header .. "' is set by auth; do not set it in headers too") end
+  return out
+end
+
 -- Checks opts and builds the request for http_core.start. Nothing is sent on bad input.
 local function build(opts)
   if type(opts) ~= "table" then invalid("request options must be a table, got " .. type(opts)) end
@@ -120,7 +147,7 @@ local function build(opts)
   if opts.headers ~= nil then
     if type(opts.headers) ~= "table" then invalid("headers must be a table of name = value") end
     for name, value in pairs(opts.headers) do
-      if type(name) ~= "string" or not name:match("^[!#$%%&'*+%-.^_`|~%w]+$") then
+      if type(name) ~= "string" or not name:match(HEADER_TOKEN) then
         invalid("header name " .. string.format("%q", tostring(name)) .. " is not a valid token")
       end
       if type(value) == "number" then value = tostring(value) end
@@ -130,6 +157,8 @@ local function build(opts)
       has[name:lower()] = true
     end
   end
+
+  local auth = opts.auth ~= nil and check_auth(opts.auth, has) or nil
 
   local body = opts.body
   if body ~= nil and opts.json ~= nil then invalid("give either body or json, not both") end
@@ -151,7 +180,7 @@ local function build(opts)
     invalid("max_body must be a whole number of bytes")
   end
   return {
-    method = method, url = url, headers = headers, body = body,
+    method = method, url = url, headers = headers, body = body, auth = auth,
     timeout = opts.timeout, connect_timeout = opts.connect_timeout, max_body = max_body,
   }
 end
@@ -253,8 +282,8 @@ local function send_with_retries(req, retries, shown)
   end
 end
 
--- http.request{ method, url, query, headers, body | json, timeout, connect_timeout, max_body,
---   retries, send_in_dry_run }
+-- http.request{ method, url, query, headers, body | json, auth, timeout, connect_timeout,
+--   max_body, retries, send_in_dry_run }
 function M.request(opts)
   local req = build(opts)
   local retries = check_retries(opts, req.method)

@@ -104,4 +104,15 @@ function M.subscribe(opts) return call("POST", "webhooks", opt_table(opts, "subs
 function M.webhooks() return call("GET", "webhooks").subscriptions end
 function M.unsubscribe(id) call("DELETE", id and ("webhooks/" .. id) or "webhooks") end
 
+-- set_secret(name, { origin = "http://127.0.0.1:PORT", value = "..." }): a named secret for
+-- http's auth in this test or --sandbox run, instead of the vault (never read in these
+-- modes). A name not set here stands for a placeholder bound to the sandbox itself.
+function M.set_secret(name, opts)
+  if type(name) ~= "string" or type(opts) ~= "table" or type(opts.origin) ~= "string" or type(opts.value) ~= "string" then
+    errors.raise("invalid_argument", "sandbox.set_secret(name, { origin = URL, value = STRING })")
+  end
+  local ok, err = pcall(require("vsrun.http_core").set_test_secret, name, opts.origin, opts.value)
+  if not ok then errors.raise("invalid_argument", tostring(err)) end
+end
+
 return M

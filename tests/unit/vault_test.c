@@ -512,6 +512,46 @@ int main(void) {
     CHECK(vault_config_get("default", def, sizeof def) != 0, "vault FIFO config refused");
     alarm(0);
 
+    /* named secrets: a kind of record of its own. A secret file put where a connection is
+     * looked for (and the reverse) does not open: the associated data differs. */
+    use_keys(KEY_A, NULL);
+    fresh_home();
+    struct vault_secret sec = {0}, sgot;
+    snprintf(sec.name, sizeof sec.name, "work");
+    snprintf(sec.origin, sizeof sec.origin, "https://api.example.com");
+    sec.created_at = 1700000000;
+    vault_set_secret(&sec.value, "sk-canary-secret-value");
+    CHECK(vault_secret_save(&sec, err, sizeof err) == 0 && vault_save(&r, err, sizeof err) == 0, "vault secret saved beside a connection");
+    CHECK(vault_secret_load("work", &sgot, err, sizeof err) == 0 && strcmp(sgot.value, "sk-canary-secret-value") == 0 &&
+              strcmp(sgot.origin, "https://api.example.com") == 0 && sgot.created_at == 1700000000,
+          "vault secret round trip (control)");
+    vault_secret_clear(&sgot);
+    CHECK(vault_list(names, 8, err, sizeof err) == 1 && vault_secret_list(names, 8, err, sizeof err) == 1 &&
+              strcmp(names[0], "work") == 0,
+          "vault secrets and connections are listed apart");
+    char conn_path[1024], secret_path[1024];
+    path_of(conn_path, sizeof conn_path, "work.conn");
+    path_of(secret_path, sizeof secret_path, "work.secret");
+    size_t clen = 0, slen = 0;
+    unsigned char *conn_bytes = slurp(conn_path, &clen), *secret_bytes = slurp(secret_path, &slen);
+    spit(conn_path, secret_bytes, slen);
+    CHECK(vault_load("work", &got, err, sizeof err) == -1 && strstr(err, "damaged"), "vault a secret file does not open as a connection");
+    vault_record_clear(&got);
+    spit(secret_path, conn_bytes, clen);
+    CHECK(vault_secret_load("work", &sgot, err, sizeof err) == -1 && strstr(err, "damaged") && sgot.value == NULL,
+          "vault a connection file does not open as a secret");
+    char other_path[1024];
+    path_of(other_path, sizeof other_path, "other.secret");
+    spit(other_path, secret_bytes, slen);
+    CHECK(vault_secret_load("other", &sgot, err, sizeof err) == -1, "vault a secret renamed to another name does not open");
+    free(conn_bytes);
+    free(secret_bytes);
+    CHECK(vault_secret_remove("work", err, sizeof err) == 0 && vault_secret_remove("work", err, sizeof err) == VAULT_NOT_FOUND &&
+              vault_load("work", &got, err, sizeof err) != VAULT_NOT_FOUND,
+          "vault secret remove leaves the connection file");
+    vault_record_clear(&got);
+    vault_secret_clear(&sec);
+
     vault_record_clear(&r);
     use_keys(NULL, NULL);
     char cmd[400];
