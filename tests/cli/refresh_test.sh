@@ -36,10 +36,11 @@ PIDS="$PIDS $HOLDER"
 wait_lock "$LOCK"
 guarded --timeout 2 -e "$ME"
 expect "refresh: --timeout 2 behind a held vault lock ends with exit 7" 7 '' 'timeout'
-# Ctrl-C while waiting for the lock: the run ends (exit 7, interrupted)
+# Ctrl-C while waiting for the lock: the run ends (exit 7, interrupted). --foreground: timeout
+# otherwise sends the INT to its whole process group too, and a second Ctrl-C kills vsrun (130)
 clear_faults; expire_next
 before_401=$(curl -s "$SB/__sandbox/requests?path=/users/me" | grep -o '"status":401' | wc -l)
-timeout 60 "$VSRUN" -e "$ME" >"$TMP/int.out" 2>"$TMP/int.err" &
+timeout --foreground 60 "$VSRUN" -e "$ME" >"$TMP/int.out" 2>"$TMP/int.err" &
 V=$!
 for _ in $(seq 200); do
     [ "$(curl -s "$SB/__sandbox/requests?path=/users/me" | grep -o '"status":401' | wc -l)" -gt "$before_401" ] && break
