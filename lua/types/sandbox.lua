@@ -106,4 +106,10 @@ function sandbox.webhooks() end
 ---@param id? string
 function sandbox.unsubscribe(id) end
 
+--- Binds a named secret for http's `auth` in this test or --sandbox run (the vault is never
+--- read in these modes); the value is kept in C, like a vault secret.
+---@param name string
+---@param opts { origin: string, value: string }
+function sandbox.set_secret(name, opts) end
+
 return sandbox
