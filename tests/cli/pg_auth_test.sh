@@ -3,7 +3,8 @@
 # login, logout and reconnect act on the table a run reads, from any machine (two replicas
 # here: two VSRUN_HOME directories sharing one database and one VSRUN_KEY). Logout takes the
 # advisory lock a refresh takes and re-reads under it, so a refresh in flight cannot write
-# the row back; control: a delete that skips the lock is undone by that refresh. A login
+# the row back (a psql session holding the lock, then vsrun's own refresh slowed at the
+# identity server); control: a delete that skips the lock is undone by that refresh. A login
 # that the table could not hold is refused before anything is sent. `vsrun serve` on a
 # PostgreSQL store without VSRUN_VAULT says once that runs use this machine's vault.
 . "$(dirname "$0")/lib.sh"
@@ -122,6 +123,29 @@ finish_refresh
 wait_until 60 bash -c "[ \"\$(psql '$PG' -Atqc \"SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'\")\" = 0 ]"
 say "pg auth race control: a delete without the lock is undone by the refresh (the check notices)" '[ "$(rows alpha)" = 1 ]'
 sql "DELETE FROM vsrun_connections WHERE name = 'alpha'; DROP TABLE saved"
+
+# the same with vsrun's own refresh: a run on A whose token expired holds gamma's lock while
+# the identity server takes 5 s to answer; a logout on B started then deletes the row after
+# that refresh wrote it, and revokes after the grant (the rotated tokens)
+on_b auth login --connection gamma "${SBO[@]}"
+expect "pg auth race 2: login of gamma on B" 0 "Connected 'gamma'"
+fault '{"match":{"method":"GET","path":"^/users/me$"},"count":1,"kind":"expire_token"}'
+fault '{"match":{"method":"POST","path":"^/oauth/token$"},"count":1,"kind":"latency","delay":5}'
+VSRUN_HOME=$HOME_A VSRUN_VAULT=$PG "$VSRUN" --timeout 120 --connection gamma -e "$ME" >"$TMP/r2.out" 2>"$TMP/r2.err" </dev/null &
+R2=$!
+wait_until 120 bash -c "[ \"\$(psql '$PG' -Atqc \"SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted\")\" = 1 ]"
+on_b auth logout gamma; keep
+expect "pg auth race 2: logout on B (started while A's refresh held the lock)" 0 "Disconnected 'gamma'"
+wait $R2; rc2=$?
+say "pg auth race 2: A's run refreshed and succeeded" '[ "$rc2" = 0 ]' "exit $rc2: $(head -c 300 "$TMP/r2.err")"
+say "pg auth race 2: the row A's refresh wrote is deleted, not brought back" '[ "$(rows gamma)" = 0 ]'
+# arrival times in the sandbox's request log: the grant was answered 5 s after it arrived,
+# so a revoke sent under the lock arrives at least 5 s after the grant (slower only later)
+arrived() { curl -s "$SB/__sandbox/requests?method=POST&path=$1&limit=5000" | python3 -c 'import json, sys; print(max(e["time"] for e in json.load(sys.stdin)["requests"]))'; }
+say "pg auth race 2: the revoke was sent after the refresh was answered (the rotated tokens)" \
+    'python3 -c "import sys; sys.exit(not float(sys.argv[1]) - float(sys.argv[2]) >= 4.9)" "$(arrived /oauth/revoke)" "$(arrived /oauth/token)"' \
+    "revoke at $(arrived /oauth/revoke), grant at $(arrived /oauth/token)"
+curl -s -X DELETE "$SB/__sandbox/faults" >/dev/null
 
 # --- an unreachable database, a bad VSRUN_VAULT -----------------------------------------------------
 closed=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
