@@ -1,6 +1,7 @@
 /* vsrun auth login|status|list|logout|reconnect|default: the user's side of connections.
  * It sits on the credential layer (connection.h): the OAuth protocol is in oauth.c, storage
- * in vault.c. Nothing here prints a secret. */
+ * in records.c (the file vault, or the PostgreSQL table VSRUN_VAULT names: the store a run
+ * uses). Nothing here prints a secret. */
 #include "cmd_auth.h"
 
 #include <errno.h>
@@ -18,6 +19,7 @@
 #include "exitcodes.h"
 #include "oauth.h"
 #include "options.h"
+#include "records.h"
 #include "util.h"
 #include "vault.h"
 
@@ -54,6 +56,12 @@ static const char auth_help[] =
     "push       moves the connection into a PostgreSQL vault shared by replicas on several\n"
     "           machines (--to, else $VSRUN_VAULT); runs with VSRUN_VAULT set to that URL\n"
     "           use it and refresh it once for all (`vsrun auth push --help`).\n"
+    "\n"
+    "With VSRUN_VAULT=postgresql://... set, login, status, list, logout and reconnect act on\n"
+    "that shared vault (the store runs use), under the advisory lock a refresh takes: login\n"
+    "and reconnect write the row (sealed with VSRUN_KEY or VSRUN_PASSPHRASE, checked before\n"
+    "the browser opens), logout revokes and deletes it for every replica. The default is the\n"
+    "only row there (`auth default` is the file vault's).\n"
     "\n"
     "Registering a PagerDuty app (once per organisation):\n"
     "  In PagerDuty: Integrations > App Registration > New App, enable OAuth 2.0 with\n"
@@ -220,11 +228,28 @@ static void machine_tag(char *out, size_t outlen) {
     for (unsigned i = 0; i < 8 && 2 * i + 2 < outlen; i++) snprintf(out + 2 * i, 3, "%02x", md[i]);
 }
 
+/* A record store's result (records.h) as an exit code */
+static int store_exit(int rc) {
+    return rc == VAULT_PG_UNREACHABLE ? EXIT_NETWORK : rc == VAULT_CONFIG ? EXIT_USAGE : EXIT_SCRIPT;
+}
+
+/* VSRUN_VAULT's table, or NULL for the file vault; -1 + a message when VSRUN_VAULT is bad */
+static int shared_store(const char **url) {
+    char err[512];
+    if (records_shared_url(url, err, sizeof err) == 0) return 0;
+    fail(EXIT_USAGE, err);
+    return -1;
+}
+
 /* Runs the browser login and saves the record. keep: the record being reconnected, or NULL. */
 static int login_and_save(struct oauth_login *lo, const struct vault_record *keep) {
     char err[1024];
     struct vault_record r;
     memset(&r, 0, sizeof r);
+    const char *shared;
+    if (shared_store(&shared) != 0) return EXIT_USAGE;
+    /* before the browser opens: a grant the shared table could not hold would be wasted */
+    if (records_check_key(lo->name, err, sizeof err) != 0) return fail(EXIT_USAGE, err);
     int rc = oauth_login_run(lo, &r, err, sizeof err);
     if (rc != 0) return fail(exit_for(rc), err);
     if (keep) {
@@ -234,29 +259,38 @@ static int login_and_save(struct oauth_login *lo, const struct vault_record *kee
     /* Under the record's lock (a refresh running now must not write its record over this
      * one), re-read: a connection logged in again has its old grant withdrawn once the new
      * one is saved, and running processes see a newer generation. */
-    int lock = connection_lock(lo->name, NULL, err, sizeof err);
-    if (lock < 0) {
+    enum cred_status st;
+    struct records_lock *lock = connection_lock_stored(lo->name, NULL, &st, err, sizeof err);
+    if (!lock) {
         vault_record_clear(&r);
-        return fail(exit_for(lock), err);
+        return fail(exit_for(st), err);
     }
     struct vault_record prev;
-    int had_prev = vault_load(lo->name, &prev, err, sizeof err) == 0;
+    int prc = records_load(lo->name, &prev, err, sizeof err);
+    if (prc == VAULT_PG_UNREACHABLE) {
+        records_unlock(lock);
+        vault_record_clear(&r);
+        return fail(EXIT_NETWORK, err);
+    }
+    int had_prev = prc == 0;
     if (!had_prev) memset(&prev, 0, sizeof prev);
     if (had_prev && prev.generation >= r.generation) r.generation = prev.generation + 1;
     if (keep) {
         vault_record_clear(&prev); /* reconnect: the old grant is already gone */
         had_prev = 0;
     }
+    /* the file vault's configured default; a shared table's default is its only row */
     int first = 0;
     char def[VAULT_NAME_MAX];
-    if (vault_config_get("default", def, sizeof def) != 0 || !*def) first = 1;
+    if (!shared && (vault_config_get("default", def, sizeof def) != 0 || !*def)) first = 1;
     machine_tag(r.machine, sizeof r.machine);
-    int saved = vault_save(&r, err, sizeof err);
-    connection_unlock(lock);
+    int saved = records_save_begin(lock, err, sizeof err);
+    if (saved == 0) saved = records_save_finish(lock, &r, err, sizeof err);
+    records_unlock(lock);
     if (saved != 0) {
         vault_record_clear(&r);
         vault_record_clear(&prev);
-        return fail(saved == VAULT_CONFIG ? EXIT_USAGE : EXIT_SCRIPT, err);
+        return fail(store_exit(saved), err);
     }
     if (had_prev && oauth_revoke(&prev, err, sizeof err) != 0)
         fprintf(stderr, "vsrun auth: could not revoke the replaced connection's tokens: %s\n", err);
@@ -266,6 +300,7 @@ static int login_and_save(struct oauth_login *lo, const struct vault_record *kee
     if (vault_config_get("client_id", cid, sizeof cid) != 0 && vault_config_set("client_id", lo->client_id, err, sizeof err) != 0)
         fprintf(stderr, "vsrun auth: %s\n", err);
     print_connected(&r, keep ? "Reconnected" : "Connected");
+    if (shared) printf("Stored in the shared vault (VSRUN_VAULT), generation %u.\n", r.generation);
     if (first) printf("'%s' is the default connection.\n", r.name);
     vault_record_clear(&r);
     return EXIT_OK;
@@ -333,7 +368,7 @@ static int cmd_reconnect(int argc, char **argv) {
     char err[1024];
     struct vault_record old;
     if (vault_check_name(o.pos[0], err, sizeof err) != 0) return fail(EXIT_USAGE, err);
-    rc = connection_load_record(o.pos[0], &old, err, sizeof err);
+    rc = connection_load_stored(o.pos[0], &old, err, sizeof err);
     if (rc == CRED_MISSING) {
         snprintf(err, sizeof err, "no connection named '%s' (see `vsrun auth list`)", o.pos[0]);
         return fail(EXIT_USAGE, err);
@@ -360,6 +395,11 @@ static int cmd_default(int argc, char **argv) {
     int rc = parse(argc, argv, &o, 1);
     if (rc) return PARSED(rc);
     char err[1024];
+    const char *shared;
+    if (shared_store(&shared) != 0) return EXIT_USAGE;
+    if (shared)
+        return fail(EXIT_USAGE, "with VSRUN_VAULT set, the default connection is the only one in the shared vault; "
+                                "with several, pass --connection NAME");
     if (o.npos == 0) {
         char def[VAULT_NAME_MAX];
         if (vault_config_get("default", def, sizeof def) == 0 && *def) printf("%s\n", def);
@@ -385,17 +425,22 @@ static int cmd_list(int argc, char **argv) {
     int rc = parse(argc, argv, &o, 0);
     if (rc) return PARSED(rc);
     char err[1024], names[256][VAULT_NAME_MAX], def[VAULT_NAME_MAX] = "";
-    int n = vault_list(names, 256, err, sizeof err);
-    if (n < 0) return fail(EXIT_SCRIPT, err);
+    const char *shared;
+    if (shared_store(&shared) != 0) return EXIT_USAGE;
+    int n = records_list(names, 256, err, sizeof err);
+    if (n < 0) return fail(store_exit(n), err);
     if (n == 0) {
-        printf("No connections. Run `vsrun auth login` to connect to PagerDuty.\n");
+        if (shared) printf("No connections in the shared vault (VSRUN_VAULT). Move one there with `vsrun auth push NAME`.\n");
+        else printf("No connections. Run `vsrun auth login` to connect to PagerDuty.\n");
         return EXIT_OK;
     }
-    vault_config_get("default", def, sizeof def);
+    if (shared) printf("In the shared vault (VSRUN_VAULT):\n");
+    if (!shared) vault_config_get("default", def, sizeof def);
+    else if (n == 1) snprintf(def, sizeof def, "%s", names[0]);   /* the only row is the default */
     printf("  %-20s %-32s %-6s %-12s %s\n", "NAME", "USER", "REGION", "STATE", "TOKEN EXPIRES");
     for (int i = 0; i < n; i++) {
         struct vault_record r;
-        int lrc = vault_load(names[i], &r, err, sizeof err);
+        int lrc = records_load(names[i], &r, err, sizeof err);
         char user[300] = "?", exp[64] = "-";
         const char *state = "damaged", *region = "?";
         if (lrc == 0) {
@@ -463,14 +508,17 @@ static int cmd_status(int argc, char **argv) {
     if (f[0]) {
         code = health_check(name, health, sizeof health);
     }
+    const char *shared;
+    if (shared_store(&shared) != 0) return EXIT_USAGE;
     struct vault_record r;
-    rc = connection_load_record(name, &r, err, sizeof err);
+    rc = connection_load_stored(name, &r, err, sizeof err);
     if (rc == CRED_MISSING) {
-        snprintf(err, sizeof err, "no connection named '%s' (see `vsrun auth list`)", name);
+        snprintf(err, sizeof err, "no connection named '%s'%s (see `vsrun auth list`)", name, shared ? " in the shared vault" : "");
         return fail(EXIT_USAGE, err);
     }
     if (rc != CRED_OK) return fail(exit_for(rc), err);
-    vault_config_get("default", def, sizeof def);
+    if (!shared) vault_config_get("default", def, sizeof def);
+    else if (connection_default_name(def, sizeof def, err, sizeof err) != CRED_OK) def[0] = '\0';
     char when[64], abs[64];
     printf("Connection:   %s%s\n", r.name, strcmp(def, r.name) == 0 ? " (default)" : "");
     printf("State:        %s\n", r.connected ? "connected" : "disconnected \xe2\x80\x94 run `vsrun auth reconnect` to sign in again");
@@ -491,9 +539,11 @@ static int cmd_status(int argc, char **argv) {
     relative(r.last_refresh, when, sizeof when);
     utc(r.last_refresh, abs, sizeof abs);
     printf("Last refresh: %s (%s)\n", when, abs);
+    /* a shared row is meant for every machine: the copy warning is the file vault's */
+    if (shared) printf("Stored:       the shared vault (VSRUN_VAULT), generation %u\n", r.generation);
     char here[sizeof r.machine];
     machine_tag(here, sizeof here);
-    if (r.machine[0] && strcmp(r.machine, here) != 0)
+    if (!shared && r.machine[0] && strcmp(r.machine, here) != 0)
         printf("Copied:       this record was written on another machine. Refreshes rotate the refresh\n"
                "              token, so only one copy keeps working: log in here with\n"
                "              `vsrun auth login --no-browser --connection %s` instead.\n", r.name);
@@ -512,15 +562,20 @@ static int cmd_logout(int argc, char **argv) {
     const char *name = o.pos[0];
     char err[1024];
     if (vault_check_name(name, err, sizeof err) != 0) return fail(EXIT_USAGE, err);
-    /* under the record's lock, re-read: a refresh running now finishes first, and its
-     * record (with the rotated tokens) is the one revoked and deleted */
-    int lock = connection_lock(name, NULL, err, sizeof err);
-    if (lock < 0) return fail(exit_for(lock), err);
+    const char *shared;
+    if (shared_store(&shared) != 0) return EXIT_USAGE;
+    /* under the record's lock (the advisory lock for the shared vault), re-read: a refresh
+     * running now finishes first, and its record (with the rotated tokens) is the one
+     * revoked and deleted; none can write it back afterwards */
+    enum cred_status st;
+    struct records_lock *lock = connection_lock_stored(name, NULL, &st, err, sizeof err);
+    if (!lock) return fail(exit_for(st), err);
     struct vault_record r;
-    rc = vault_load(name, &r, err, sizeof err);
-    if (rc == VAULT_NOT_FOUND) {
-        connection_unlock(lock);
-        snprintf(err, sizeof err, "no connection named '%s' (see `vsrun auth list`)", name);
+    rc = records_load(name, &r, err, sizeof err);
+    if (rc == VAULT_NOT_FOUND || rc == VAULT_PG_UNREACHABLE) {
+        records_unlock(lock);
+        if (rc == VAULT_PG_UNREACHABLE) return fail(EXIT_NETWORK, err);
+        snprintf(err, sizeof err, "no connection named '%s'%s (see `vsrun auth list`)", name, shared ? " in the shared vault" : "");
         return fail(EXIT_USAGE, err);
     }
     if (rc != 0) {
@@ -531,15 +586,16 @@ static int cmd_logout(int argc, char **argv) {
         printf("Revoked the tokens at %s.\n", r.identity_url);
     } else {
         fprintf(stderr, "vsrun auth: could not revoke the tokens at PagerDuty: %s\n"
-                        "  (the local copy is deleted anyway; an app owner can revoke all tokens under App Registration)\n", err);
+                        "  (the connection is deleted anyway; an app owner can revoke all tokens under App Registration)\n", err);
     }
     vault_record_clear(&r);
-    rc = vault_remove(name, err, sizeof err);
-    connection_unlock(lock);
-    if (rc != 0 && rc != VAULT_NOT_FOUND) return fail(EXIT_SCRIPT, err);
+    rc = records_remove(lock, err, sizeof err);
+    records_unlock(lock);
+    if (rc != 0 && rc != VAULT_NOT_FOUND) return fail(store_exit(rc), err);
     char def[VAULT_NAME_MAX];
-    if (vault_config_get("default", def, sizeof def) == 0 && strcmp(def, name) == 0) vault_config_set("default", NULL, err, sizeof err);
-    printf("Disconnected '%s'.\n", name);
+    if (!shared && vault_config_get("default", def, sizeof def) == 0 && strcmp(def, name) == 0)
+        vault_config_set("default", NULL, err, sizeof err);
+    printf("Disconnected '%s'%s.\n", name, shared ? " (its row in the shared vault is deleted)" : "");
     return EXIT_OK;
 }
 

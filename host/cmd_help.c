@@ -105,6 +105,8 @@ static const struct help_topic topics[] = {
      "  vsrun auth status prod --check              user, scope, expiry, health\n"
      "  vsrun auth list | logout NAME | reconnect NAME\n"
      "  vsrun auth push prod --to postgresql://...  share it with replicas (VSRUN_VAULT)\n"
+     "With VSRUN_VAULT set, login, status, list, logout and reconnect act on that\n"
+     "shared table, under the lock its refreshes take.\n"
      "Scripts pick one with --connection NAME (else the default).\n"
      "See 'vsrun auth --help' and docs/connections.md.\n"},
     {"secret",

@@ -164,7 +164,7 @@ enum cred_status connection_load_record(const char *name, struct vault_record *r
 }
 
 /* The same from the record store a run uses (the file vault, or VSRUN_VAULT's table). */
-static enum cred_status load_run_record(const char *name, struct vault_record *r, char *err, size_t errlen) {
+enum cred_status connection_load_stored(const char *name, struct vault_record *r, char *err, size_t errlen) {
     return check_loaded(records_load(name, r, err, errlen), name, r, err, errlen);
 }
 
@@ -196,7 +196,7 @@ void connection_unlock(int fd) { vault_unlock(fd); }
 
 /* The record store's lock of NAME (a file lock, or a PostgreSQL advisory lock in a
  * transaction), taken in the same slices as connection_lock. NULL + status on failure. */
-static struct records_lock *lock_run_record(const char *name, const struct cred_wait *w, enum cred_status *st,
+struct records_lock *connection_lock_stored(const char *name, const struct cred_wait *w, enum cred_status *st,
                                             char *err, size_t errlen) {
     struct records_lock *l = NULL;
     for (;;) {
@@ -313,7 +313,7 @@ static void refresh_release(struct connection_refresh *j) {
 static enum cred_status prepare_locked(struct connection_refresh *j, int *send, char *err, size_t errlen) {
     *send = 0;
     struct vault_record *r = &j->r;
-    enum cred_status rc = load_run_record(j->name, r, err, errlen);
+    enum cred_status rc = connection_load_stored(j->name, r, err, errlen);
     if (rc == CRED_MISSING) snprintf(err, errlen, "PagerDuty connection '%s' was removed (see `vsrun auth list`)", j->name);
     if (rc != CRED_OK) return rc;
     if (!r->connected) {
@@ -367,7 +367,7 @@ static enum cred_status refresh_locked(const char *name, unsigned seen, int forc
     refresh_init(&j, name, seen, force);
     memset(r, 0, sizeof *r);
     enum cred_status rc = CRED_FAILED;
-    j.lock = lock_run_record(name, w, &rc, err, errlen);
+    j.lock = connection_lock_stored(name, w, &rc, err, errlen);
     if (!j.lock) return rc;
     int send;
     rc = prepare_locked(&j, &send, err, errlen);
@@ -403,7 +403,7 @@ static enum cred_status from_vault(const char *name, const struct cred_wait *w, 
         name = def;
     }
     struct vault_record r;
-    enum cred_status rc = load_run_record(name, &r, err, errlen);   /* no lock: a read */
+    enum cred_status rc = connection_load_stored(name, &r, err, errlen);   /* no lock: a read */
     if (rc != CRED_OK) return rc;
     if (!r.connected) {
         vault_record_clear(&r);

@@ -82,7 +82,7 @@ enum cred_status connection_default_name(char *out, size_t outlen, char *err, si
  * out without a trailing slash. what names it in the message ("--api-url"). 0 or -1. */
 int connection_check_url(const char *what, const char *url, char *out, size_t outlen, char *err, size_t errlen);
 
-/* vault_load with the results mapped (CRED_MISSING, CRED_CONFIG) and both URLs of the
+/* vault_load (the file vault only: `vsrun auth push` reads it) with the results mapped (CRED_MISSING, CRED_CONFIG) and both URLs of the
  * record checked again (a malformed one is CRED_CONFIG). The caller clears r. */
 enum cred_status connection_load_record(const char *name, struct vault_record *r, char *err, size_t errlen);
 
@@ -91,5 +91,13 @@ enum cred_status connection_load_record(const char *name, struct vault_record *r
  * and refresh all take it and re-read the record under it. */
 int connection_lock(const char *name, const struct cred_wait *w, char *err, size_t errlen);
 void connection_unlock(int fd);
+
+/* The same two for the record store a run uses (host/records.h: the file vault, or the
+ * PostgreSQL table VSRUN_VAULT names), for `vsrun auth` status, list, login, logout and
+ * reconnect. lock: NULL + *st on failure; release with records_unlock. */
+enum cred_status connection_load_stored(const char *name, struct vault_record *r, char *err, size_t errlen);
+struct records_lock;
+struct records_lock *connection_lock_stored(const char *name, const struct cred_wait *w, enum cred_status *st,
+                                            char *err, size_t errlen);
 
 #endif

@@ -104,6 +104,20 @@ void records_unlock(struct records_lock *l) {
     free(l);
 }
 
+int records_remove(struct records_lock *l, char *err, size_t errlen) {
+    return l->url ? vault_pg_delete_commit(l->name, err, errlen) : vault_remove(l->name, err, errlen);
+}
+
+int records_check_key(const char *name, char *err, size_t errlen) {
+    const char *url;
+    if (records_shared_url(&url, err, errlen) != 0) return VAULT_CONFIG;
+    if (!url) return 0;
+    struct vault_pending *p = NULL;
+    int rc = vault_seal_begin(name, 1, &p, err, errlen);
+    vault_save_abort(p);
+    return rc == 0 ? 0 : VAULT_CONFIG;
+}
+
 unsigned records_last_saved_generation(const char *name) {
     const char *v = getenv("VSRUN_VAULT");
     if (v && *v) return 0;   /* a shared table is the only copy: nothing older to restore */

@@ -1,8 +1,8 @@
 /* Where a run's connection records live: the file vault ($VSRUN_HOME, host/vault.c), or a
  * PostgreSQL table shared by replicas on several machines when VSRUN_VAULT is a
  * postgresql:// URL (host/vault_pg.c). Both hold the same sealed bytes; this is the one
- * interface host/connection.c reads, locks and writes them through. The `vsrun auth`
- * commands other than push act on the file vault. */
+ * interface host/connection.c and the `vsrun auth` commands (other than push, which moves
+ * a record from the file vault into the table) read, lock and write them through. */
 #ifndef VSRUN_RECORDS_H
 #define VSRUN_RECORDS_H
 #include <stddef.h>
@@ -29,6 +29,13 @@ int records_lock_try(const char *name, struct records_lock **l, char *err, size_
 int records_save_begin(struct records_lock *l, char *err, size_t errlen);
 int records_save_finish(struct records_lock *l, const struct vault_record *r, char *err, size_t errlen);
 void records_unlock(struct records_lock *l);
+/* While the lock is held: deletes the record (a file vault keeps NAME.lock; the table's
+ * DELETE commits, releasing the lock). 0, VAULT_NOT_FOUND, or -1 + err. */
+int records_remove(struct records_lock *l, char *err, size_t errlen);
+/* Whether a record NAME could be sealed for this store, checked before a login makes a
+ * grant: the table needs VSRUN_KEY or VSRUN_PASSPHRASE (other machines lack this one's key
+ * file). 0, or VAULT_CONFIG + err. The file vault: always 0 (its save says why it fails). */
+int records_check_key(const char *name, char *err, size_t errlen);
 /* The last generation saved here (a restored older copy is older): files only, else 0. */
 unsigned records_last_saved_generation(const char *name);
 

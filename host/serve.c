@@ -516,7 +516,9 @@ static const char serve_help[] =
     "is retried with backoff up to max_attempts, then kept as dead.\n"
     "  --config FILE   the config (required)\n"
     "  --store STORE   a SQLite file, or postgresql://... shared by any number of replicas\n"
-    "                  (default: the config's store, else $VSRUN_HOME/serve.db)\n"
+    "                  (default: the config's store, else $VSRUN_HOME/serve.db). Connections\n"
+    "                  stay in each machine's vault unless VSRUN_VAULT names a PostgreSQL\n"
+    "                  vault (`vsrun auth push --help`); serve says so at start-up\n"
     "  --port N        override the config's port (0: any free port)\n"
     "  --bind ADDR     override the config's bind address (numeric IPv4/IPv6)\n"
     "Prints its URL on stdout when ready and one JSON line per finished attempt on stderr.\n"
@@ -634,6 +636,13 @@ int cmd_serve(int argc, char **argv) {
         goto out_config;
     }
     if (recovered) fprintf(stderr, "vsrun serve: %d run(s) left running by a stopped server were queued again\n", recovered);
+    /* A shared queue does not imply shared connections: moving them is the operator's
+     * choice (`vsrun auth push`), so say which vault the runs read, once. */
+    const char *vault = getenv("VSRUN_VAULT");
+    if (store_is_shared(S.store) && (vault == NULL || *vault == '\0'))
+        fprintf(stderr, "vsrun serve: note: VSRUN_VAULT is not set: runs use this machine's vault for PagerDuty "
+                        "connections, not the store's database (to share one across replicas: vsrun auth push, "
+                        "then VSRUN_VAULT=postgresql://...)\n");
 
     char tmpdir[4096];
     const char *tbase = getenv("TMPDIR");

@@ -179,6 +179,33 @@ out:
     return rc;
 }
 
+int vault_pg_delete_commit(const char *name, char *err, size_t errlen) {
+    pthread_mutex_lock(&mu);
+    int rc = -1;
+    if (!conn || !in_txn) {
+        snprintf(err, errlen, "PostgreSQL vault: delete outside the record's lock");
+        goto out;
+    }
+    const char *params[1] = {name};
+    PGresult *r = PQexecParams(conn, "DELETE FROM vsrun_connections WHERE name = $1", 1, NULL, params, NULL, NULL, 0);
+    int ok = pg_ok(r), gone = ok && strcmp(PQcmdTuples(r), "0") == 0;
+    PQclear(r);
+    if (!ok) {
+        pg_err(err, errlen, "cannot delete the connection");
+        PQclear(PQexec(conn, "ROLLBACK"));
+    } else {
+        PGresult *c = PQexec(conn, "COMMIT");
+        ok = pg_ok(c);
+        PQclear(c);
+        if (!ok) pg_err(err, errlen, "cannot commit the deletion");
+    }
+    in_txn = 0;
+    rc = !ok ? failed() : gone ? VAULT_NOT_FOUND : 0;
+out:
+    pthread_mutex_unlock(&mu);
+    return rc;
+}
+
 void vault_pg_unlock(void) {
     pthread_mutex_lock(&mu);
     if (conn && in_txn) PQclear(PQexec(conn, "ROLLBACK"));

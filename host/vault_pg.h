@@ -24,6 +24,9 @@ int vault_pg_lock_try(const char *url, const char *name, char *err, size_t errle
  * releases the lock. 0, or -1 + err with the transaction rolled back. */
 int vault_pg_put_commit(const char *name, const unsigned char *data, size_t len, unsigned generation, char *err,
                         size_t errlen);
+/* In the locked transaction: deletes NAME's row and commits, which releases the lock. 0,
+ * VAULT_NOT_FOUND (nothing deleted, committed all the same), or -1 + err rolled back. */
+int vault_pg_delete_commit(const char *name, char *err, size_t errlen);
 /* Ends the transaction (if any) without writing: the lock is released. */
 void vault_pg_unlock(void);
 /* Up to max names, sorted: the count, or -1 + err. */

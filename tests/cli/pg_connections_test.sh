@@ -208,7 +208,9 @@ run --timeout 60 -e "$ME"
 say "pg connections: the next run is not held up: it refreshes, or says the connection was lost (exit 0 or 3)" \
     '[ "$RC" = 0 ] || { [ "$RC" = 3 ] && grep -q reconnect <<<"$ERR"; }' "exit $RC: ${ERR:0:300}"
 echo "    after the kill: exit $RC (3 = the kill fell inside the window)"
-run auth login --connection shared "${SBO[@]}"
+# (into the file vault, then pushed: a login with VSRUN_VAULT set writes the row directly,
+# tests/cli/pg_auth_test.sh)
+VSRUN_VAULT= run auth login --connection shared "${SBO[@]}"
 expect "pg connections: a new login after a lost connection" 0 "Connected 'shared'"
 run auth push shared
 expect "pg connections: push (to \$VSRUN_VAULT) replaces the row" 0 "Replaced 'shared' in the shared vault"
