@@ -14,8 +14,6 @@ PG_TEST=pg_auth_test . "$(dirname "$0")/pg_lib.sh"
 trap 'exec 3>&- 2>/dev/null; for p in $PIDS; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; pg_stop; rm -rf "$TMP"' EXIT
 SBO=(--client-id "$CID" --api-url "$SB" --identity-url "$SB" --timeout 60)
 ME='return require("pagerduty").get_user("me").email'
-sql() { psql "$PG" -Atqc "$1"; }
-generation() { sql "SELECT generation FROM vsrun_connections WHERE name = '$1'"; }
 rows() { sql "SELECT count(*) FROM vsrun_connections WHERE name = '$1'"; }
 posts() { curl -s "$SB/__sandbox/requests?method=POST&path=$1&limit=5000" | grep -o '"seq":' | wc -l; }
 # replica A and B: two machines (own file vault, own machine id), one database, one key

@@ -15,8 +15,6 @@ PG_TEST=pg_connections_test . "$(dirname "$0")/pg_lib.sh"
 trap 'touch "$TMP/stop"; for p in $PIDS; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; pg_stop; rm -rf "$TMP"' EXIT
 SBO=(--client-id "$CID" --api-url "$SB" --identity-url "$SB" --timeout 60)
 ME='return require("pagerduty").get_user("me").email'
-sql() { psql "$PG" -Atqc "$1"; }
-generation() { sql "SELECT generation FROM vsrun_connections WHERE name = '$1'"; }
 grants() { curl -s "$SB/__sandbox/requests?method=POST&path=/oauth/token&limit=5000" | grep -o '"status":[0-9]*' | sort | uniq -c; }
 grants_with() { curl -s "$SB/__sandbox/requests?method=POST&path=/oauth/token&limit=5000" | grep -o "\"status\":$1[,}]" | wc -l; }
 

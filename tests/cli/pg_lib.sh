@@ -1,8 +1,8 @@
 # Starts a real PostgreSQL for a test (source after lib.sh): initdb and pg_ctl into a
 # temporary directory, as an unprivileged user (nobody when run as root: PostgreSQL refuses
 # root), on a free loopback port. Sets PGBIN, PGDIR, PGPORT and PG (the URL); pg_stop stops
-# it (call it from the test's EXIT trap). Without the server binaries it prints a `skipped`
-# line for $PG_TEST and exits 0. Not a test itself.
+# it (call it from the test's EXIT trap); sql and generation query it. Without the server
+# binaries it prints a `skipped` line for $PG_TEST and exits 0. Not a test itself.
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 if [ -z "$PGBIN" ] || [ ! -x "$PGBIN/initdb" ] || [ ! -x "$PGBIN/pg_ctl" ]; then
     echo "skipped ${PG_TEST:-pg}: PostgreSQL server binaries are not installed (apt-get install postgresql)"
@@ -23,3 +23,6 @@ as_pg "$PGBIN/pg_ctl" -D "$PGDIR/data" -l "$PGDIR/pg.log" -w \
     || { echo "FAIL pg_ctl start: $(tail -5 "$PGDIR/pg.log")"; pg_stop; exit 1; }
 PG=postgresql://vsrun@127.0.0.1:$PGPORT/postgres
 echo "ok PostgreSQL started on 127.0.0.1:$PGPORT"
+# Queries for the tests of the shared vault (table vsrun_connections, docs/connections.md).
+sql() { psql "$PG" -Atqc "$1"; }
+generation() { sql "SELECT generation FROM vsrun_connections WHERE name = '$1'"; }
