@@ -170,6 +170,17 @@ enum cred_status connection_load_stored(const char *name, struct vault_record *r
 
 /* --- the lock --------------------------------------------------------------------------- */
 
+/* Between two tries of a lock: 1 + err when w says stop waiting, else a slice's sleep. */
+static int lock_pause(const char *name, const struct cred_wait *w, char *err, size_t errlen) {
+    if (cred_should_stop(w)) {
+        snprintf(err, errlen, "stopped waiting for the vault lock of '%s' (another vsrun holds it)", name);
+        return 1;
+    }
+    struct timespec slice = {0, LOCK_SLICE_NS};
+    nanosleep(&slice, NULL);
+    return 0;
+}
+
 int connection_lock(const char *name, const struct cred_wait *w, char *err, size_t errlen) {
     int fd = vault_lock_open(name, err, errlen);
     if (fd < 0) return CRED_FAILED;
@@ -180,13 +191,10 @@ int connection_lock(const char *name, const struct cred_wait *w, char *err, size
             snprintf(err, errlen, "cannot lock the vault record '%s'", name);
             break;
         }
-        if (cred_should_stop(w)) {
-            snprintf(err, errlen, "stopped waiting for the vault lock of '%s' (another vsrun holds it)", name);
+        if (lock_pause(name, w, err, errlen)) {
             vault_unlock(fd);
             return CRED_TIMEOUT;
         }
-        struct timespec slice = {0, LOCK_SLICE_NS};
-        nanosleep(&slice, NULL);
     }
     vault_unlock(fd);
     return CRED_FAILED;
@@ -206,14 +214,11 @@ struct records_lock *connection_lock_stored(const char *name, const struct cred_
             *st = rc == VAULT_PG_UNREACHABLE ? CRED_NETWORK : CRED_FAILED;
             return NULL;
         }
-        if (cred_should_stop(w)) {
-            snprintf(err, errlen, "stopped waiting for the vault lock of '%s' (another vsrun holds it)", name);
+        if (lock_pause(name, w, err, errlen)) {
             records_unlock(l);
             *st = CRED_TIMEOUT;
             return NULL;
         }
-        struct timespec slice = {0, LOCK_SLICE_NS};
-        nanosleep(&slice, NULL);
     }
 }
 

@@ -80,6 +80,25 @@ static int pg_ok(PGresult *r) {
     return r && (PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK);
 }
 
+/* Ends the record's transaction after its one statement r (cleared here): COMMIT when r
+ * succeeded, else ROLLBACK. COMMIT's answer is what makes a write durable; no answer means
+ * unknown. 1 when committed, else 0 + err. */
+static int end_txn(PGresult *r, const char *failed_what, const char *commit_what, char *err, size_t errlen) {
+    int ok = pg_ok(r);
+    PQclear(r);
+    if (!ok) {
+        pg_err(err, errlen, failed_what);
+        PQclear(PQexec(conn, "ROLLBACK"));
+    } else {
+        PGresult *c = PQexec(conn, "COMMIT");
+        ok = pg_ok(c);
+        PQclear(c);
+        if (!ok) pg_err(err, errlen, commit_what);
+    }
+    in_txn = 0;
+    return ok;
+}
+
 int vault_pg_get(const char *url, const char *name, unsigned char **data, size_t *len, char *err, size_t errlen) {
     *data = NULL;
     *len = 0;
@@ -160,19 +179,7 @@ int vault_pg_put_commit(const char *name, const unsigned char *data, size_t len,
                                " ON CONFLICT (name) DO UPDATE SET record = excluded.record,"
                                " generation = excluded.generation, updated_at = now()",
                                3, NULL, params, lens, formats, 0);
-    int ok = pg_ok(r);
-    PQclear(r);
-    if (!ok) {
-        pg_err(err, errlen, "cannot write the connection");
-        PQclear(PQexec(conn, "ROLLBACK"));
-    } else {
-        /* COMMIT's answer is what makes the record durable; no answer means unknown */
-        PGresult *c = PQexec(conn, "COMMIT");
-        ok = pg_ok(c);
-        PQclear(c);
-        if (!ok) pg_err(err, errlen, "cannot commit the connection");
-    }
-    in_txn = 0;
+    int ok = end_txn(r, "cannot write the connection", "cannot commit the connection", err, errlen);
     rc = ok ? 0 : failed();
 out:
     pthread_mutex_unlock(&mu);
@@ -188,18 +195,8 @@ int vault_pg_delete_commit(const char *name, char *err, size_t errlen) {
     }
     const char *params[1] = {name};
     PGresult *r = PQexecParams(conn, "DELETE FROM vsrun_connections WHERE name = $1", 1, NULL, params, NULL, NULL, 0);
-    int ok = pg_ok(r), gone = ok && strcmp(PQcmdTuples(r), "0") == 0;
-    PQclear(r);
-    if (!ok) {
-        pg_err(err, errlen, "cannot delete the connection");
-        PQclear(PQexec(conn, "ROLLBACK"));
-    } else {
-        PGresult *c = PQexec(conn, "COMMIT");
-        ok = pg_ok(c);
-        PQclear(c);
-        if (!ok) pg_err(err, errlen, "cannot commit the deletion");
-    }
-    in_txn = 0;
+    int gone = pg_ok(r) && strcmp(PQcmdTuples(r), "0") == 0;
+    int ok = end_txn(r, "cannot delete the connection", "cannot commit the deletion", err, errlen);
     rc = !ok ? failed() : gone ? VAULT_NOT_FOUND : 0;
 out:
     pthread_mutex_unlock(&mu);
